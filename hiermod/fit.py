@@ -1,0 +1,363 @@
+"""Fit a model: NumPyro NUTS (chunked, with progress and cancel) or the exact normal posterior.
+
+The sampler runs NumPyro's NUTS kernel in jitted chunks of at most ``CHUNK`` iterations per chain.
+Between chunks it reports progress and checks the cancel signal. One kernel and one compiled chunk
+function are kept per (model structure, warmup length, target acceptance, tree depth), and data and
+priors enter as arguments, so a second fit with new prior values or new data of the same shapes
+compiles nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+import numpy as np
+
+from .compilation import count_compilations
+from .errors import FitCancelled, FitError, SpecError
+from .jobs import Progress
+from .models import Structure, prepare
+from .spec import Likelihood, ModelSpec, Pooling, Prior, check_compatible
+
+if TYPE_CHECKING:  # pragma: no cover
+    import arviz as az
+
+    from .data import GroupedData
+    from .exact import ExactPosterior
+
+CHUNK = 50
+PRIOR_DRAWS = 500
+LIMITS = {"chains": (1, 8), "warmup": (50, 20_000), "draws": (50, 20_000)}
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """NUTS settings. ``target_accept`` in (0, 1); higher means smaller steps and fewer divergences."""
+
+    chains: int = 4
+    warmup: int = 1000
+    draws: int = 1000
+    seed: int = 0
+    target_accept: float = 0.8
+    max_tree_depth: int = 10
+
+    def __post_init__(self) -> None:
+        for name, (lo, hi) in LIMITS.items():
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
+                raise SpecError(f"{name} must be a whole number from {lo} to {hi}; got {value!r}.")
+        if not 0.5 <= float(self.target_accept) < 1.0:
+            raise SpecError(f"target_accept must be in [0.5, 1); got {self.target_accept!r}.")
+        if not 0 <= int(self.seed) < 2**31:
+            raise SpecError(f"seed must be a whole number from 0 to {2**31 - 1}; got {self.seed!r}.")
+        if not 3 <= int(self.max_tree_depth) <= 15:
+            raise SpecError(f"max_tree_depth must be from 3 to 15; got {self.max_tree_depth!r}.")
+
+
+@dataclass
+class Fit:
+    """A fitted model: ArviZ InferenceData plus everything needed to explain and reproduce it."""
+
+    idata: "az.InferenceData"
+    data: "GroupedData"
+    spec: ModelSpec
+    priors: dict[str, Prior]
+    method: str
+    settings: SamplerSettings
+    timings: dict[str, float] = field(default_factory=dict)
+    exact: "ExactPosterior | None" = None
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.data.labels
+
+    def draws(self, name: str) -> np.ndarray:
+        """Posterior draws of ``name`` flattened over chains: shape (chains * draws, ...)."""
+        values = self.idata.posterior[name].values
+        return values.reshape((-1,) + values.shape[2:])
+
+
+def _is_set(cancel: Any) -> bool:
+    if cancel is None:
+        return False
+    if hasattr(cancel, "is_set"):
+        return bool(cancel.is_set())
+    return bool(cancel())
+
+
+# ------------------------------------------------------------------------------------ sampler cache
+
+
+class _Sampler:
+    """A NUTS kernel with its compiled chunk, postprocessing and predictive functions."""
+
+    def __init__(self, model: Callable, warmup: int, target_accept: float, max_tree_depth: int):
+        import jax
+        from numpyro.infer import NUTS
+
+        self.model = model
+        self.warmup = warmup
+        self.kernel = NUTS(model, target_accept_prob=target_accept, max_tree_depth=max_tree_depth)
+        self.lock = threading.Lock()
+        self.chunk = jax.jit(self._chunk)
+        self.postprocess = jax.jit(self._postprocess)
+        self.log_likelihood = jax.jit(self._log_likelihood)
+        self.predict = jax.jit(self._predict)
+        self.prior = jax.jit(self._prior)
+
+    @staticmethod
+    def _record(state):
+        return (
+            state.z,
+            state.diverging,
+            state.num_steps,
+            state.energy,
+            state.accept_prob,
+            state.adapt_state.step_size,
+            state.potential_energy,
+        )
+
+    def _chunk(self, state, kwargs, n_steps):
+        """Run ``n_steps`` (<= CHUNK) NUTS iterations from ``state``; record each in a buffer."""
+        import jax
+        import jax.numpy as jnp
+
+        template = self._record(state)
+        buffer = jax.tree.map(lambda r: jnp.zeros((CHUNK,) + jnp.shape(r), jnp.result_type(r)), template)
+
+        def body(i, carry):
+            s, buf = carry
+            s = self.kernel.sample(s, (), kwargs)
+            buf = jax.tree.map(lambda b, r: b.at[i].set(r), buf, self._record(s))
+            return s, buf
+
+        return jax.lax.fori_loop(0, n_steps, body, (state, buffer))
+
+    def _postprocess(self, kwargs, z):
+        import jax
+
+        return jax.vmap(self.kernel.postprocess_fn((), kwargs))(z)
+
+    def _log_likelihood(self, kwargs, samples):
+        from numpyro.infer import log_likelihood
+
+        return log_likelihood(self.model, samples, **kwargs)["y"]
+
+    def _predict(self, key, kwargs, samples):
+        from numpyro.infer import Predictive
+
+        kwargs = dict(kwargs, y=None)
+        return Predictive(self.model, posterior_samples=samples, return_sites=["y"])(key, **kwargs)["y"]
+
+    def _prior(self, key, kwargs):
+        from numpyro.infer import Predictive
+
+        kwargs = dict(kwargs, y=None)
+        return Predictive(self.model, num_samples=PRIOR_DRAWS)(key, **kwargs)
+
+
+_SAMPLERS: dict[tuple, _Sampler] = {}
+_SAMPLERS_LOCK = threading.Lock()
+
+
+def _sampler_for(model: Callable, structure: Structure, settings: SamplerSettings) -> _Sampler:
+    key = (structure, settings.warmup, float(settings.target_accept), settings.max_tree_depth)
+    with _SAMPLERS_LOCK:
+        sampler = _SAMPLERS.get(key)
+        if sampler is None:
+            sampler = _SAMPLERS[key] = _Sampler(
+                model, settings.warmup, float(settings.target_accept), settings.max_tree_depth
+            )
+        return sampler
+
+
+# ------------------------------------------------------------------------------------------ NUTS
+
+
+def _init_chains(sampler: _Sampler, kwargs: dict, keys) -> list:
+    """One initial NUTS state per chain (kernel.init per key keeps the kernel reusable)."""
+    states = []
+    for key in keys:
+        try:
+            states.append(sampler.kernel.init(key, sampler.warmup, model_kwargs=kwargs))
+        except RuntimeError as exc:  # numpyro: "Cannot find valid initial parameters"
+            raise FitError(
+                "The sampler found no valid starting point: the log density is not finite for any "
+                "initial value it tried. Check the data for extreme values and make the priors "
+                f"less extreme. (NumPyro said: {str(exc).splitlines()[0]})"
+            ) from None
+    return states
+
+
+def _run_nuts(sampler: _Sampler, kwargs: dict, settings: SamplerSettings, progress, cancel) -> dict:
+    """Run all chains chunk by chunk; return raw per-iteration records of the kept draws."""
+    import jax
+
+    t0 = time.perf_counter()
+    keys = jax.random.split(jax.random.PRNGKey(settings.seed), settings.chains)
+    states = _init_chains(sampler, kwargs, keys)
+    total_iter = settings.warmup + settings.draws
+    done = [0] * settings.chains
+    divergences = 0
+    records: list[list] = [[] for _ in range(settings.chains)]
+
+    def report(phase: str) -> None:
+        if progress is None:
+            return
+        n_done, n_total = sum(done), total_iter * settings.chains
+        elapsed = time.perf_counter() - t0
+        eta = elapsed / n_done * (n_total - n_done) if n_done else None
+        progress(Progress(phase=phase, done=n_done, total=n_total, divergences=divergences,
+                          elapsed_s=elapsed, eta_s=eta,
+                          message=f"{phase}: {n_done}/{n_total} iterations, {divergences} divergent"))
+
+    report("warmup")
+    while min(done) < total_iter:
+        for c in range(settings.chains):
+            if _is_set(cancel):
+                raise FitCancelled("The fit was cancelled.")
+            # chunks never straddle the end of warmup, so kept draws are whole chunks
+            boundary = settings.warmup if done[c] < settings.warmup else total_iter
+            n = min(CHUNK, boundary - done[c])
+            if n <= 0:
+                continue
+            states[c], rec = sampler.chunk(states[c], kwargs, n)
+            rec = jax.tree.map(lambda a: np.asarray(a[:n]), rec)
+            if done[c] >= settings.warmup:
+                records[c].append(rec)
+                divergences += int(rec[1].sum())
+            done[c] += n
+        report("warmup" if min(done) < settings.warmup else "sampling")
+    stacked = [jax.tree.map(lambda *a: np.concatenate(a), *chain) for chain in records]
+    return jax.tree.map(lambda *a: np.stack(a), *stacked)  # leaves: (chains, draws, ...)
+
+
+def _stats(rec, max_tree_depth: int) -> dict[str, np.ndarray]:
+    _, diverging, num_steps, energy, accept, step_size, potential = rec
+    steps = np.maximum(np.asarray(num_steps), 1)
+    return {
+        "diverging": np.asarray(diverging, dtype=bool),
+        "n_steps": np.asarray(num_steps, dtype=np.int64),
+        "tree_depth": (np.floor(np.log2(steps)).astype(np.int64) + 1),
+        "energy": np.asarray(energy, dtype=float),
+        "acceptance_rate": np.asarray(accept, dtype=float),
+        "step_size": np.asarray(step_size, dtype=float),
+        "lp": -np.asarray(potential, dtype=float),
+        "max_tree_depth_reached": np.asarray(num_steps) >= 2**max_tree_depth - 1,
+    }
+
+
+def _posterior_and_predictions(sampler: _Sampler, kwargs: dict, rec, settings: SamplerSettings):
+    """Constrained posterior (chains, draws, ...), log-likelihood, posterior and prior predictive."""
+    import jax
+
+    z = rec[0]
+    flat_z = jax.tree.map(lambda a: a.reshape((-1,) + a.shape[2:]), z)
+    flat = sampler.postprocess(kwargs, flat_z)
+    flat = {k: np.asarray(v) for k, v in flat.items()}
+    shape = (settings.chains, settings.draws)
+    posterior = {k: v.reshape(shape + v.shape[1:]) for k, v in flat.items()}
+    base = jax.random.PRNGKey(settings.seed)
+    loglik = np.asarray(sampler.log_likelihood(kwargs, flat)).reshape(shape + (-1,))
+    ppc = np.asarray(sampler.predict(jax.random.fold_in(base, 1), kwargs, flat)).reshape(shape + (-1,))
+    prior = {k: np.asarray(v)[None] for k, v in sampler.prior(jax.random.fold_in(base, 2), kwargs).items()}
+    return posterior, loglik, ppc, prior
+
+
+def to_inference_data(data: "GroupedData", spec: ModelSpec, posterior: dict, sample_stats: dict | None,
+                      loglik: np.ndarray, ppc: np.ndarray, prior: dict) -> "az.InferenceData":
+    """Assemble InferenceData with group labels and covariate names as coordinates."""
+    import arviz as az
+
+    dims = {
+        "theta": ["group"], "theta_decentered": ["group"], "p": ["group"], "rate": ["group"],
+        "beta": ["covariate"], "y": ["obs"],
+    }
+    coords = {"group": list(data.labels), "covariate": list(spec.covariates), "obs": np.arange(data.n_rows)}
+    prior_vars = {k: v for k, v in prior.items() if k != "y"}
+    constant = {"group_idx": np.asarray(data.group_idx)}
+    for name in ("se", "trials", "exposure"):
+        value = getattr(data, name)
+        if value is not None:
+            constant[name] = np.asarray(value)
+            dims[name] = ["obs"]
+    dims["group_idx"] = ["obs"]
+    return az.from_dict(
+        posterior=posterior,
+        sample_stats=sample_stats,
+        log_likelihood={"y": loglik},
+        posterior_predictive={"y": ppc},
+        prior=prior_vars,
+        prior_predictive={"y": prior["y"]},
+        observed_data={"y": np.asarray(data.y)},
+        constant_data=constant,
+        coords=coords,
+        dims=dims,
+    )
+
+
+def _fit_nuts(data, spec, settings: SamplerSettings, progress, cancel) -> Fit:
+    model, kwargs, priors, structure = prepare(data, spec)
+    sampler = _sampler_for(model, structure, settings)
+    t0 = time.perf_counter()
+    with count_compilations() as compiles, sampler.lock:
+        rec = _run_nuts(sampler, kwargs, settings, progress, cancel)
+        t_sampled = time.perf_counter()
+        if progress is not None:
+            n = settings.chains * (settings.warmup + settings.draws)
+            progress(Progress(phase="postprocessing", done=n, total=n,
+                              divergences=int(np.sum(rec[1])), elapsed_s=t_sampled - t0, eta_s=None,
+                              message="Computing log-likelihood and predictive draws"))
+        posterior, loglik, ppc, prior = _posterior_and_predictions(sampler, kwargs, rec, settings)
+    stats = {k: v for k, v in _stats(rec, settings.max_tree_depth).items()}
+    idata = to_inference_data(data, spec, posterior, stats, loglik, ppc, prior)
+    total = time.perf_counter() - t0
+    timings = {
+        "compile_s": compiles.seconds,
+        "compilations": float(compiles.count),
+        "sampling_s": t_sampled - t0 - compiles.seconds,
+        "total_s": total,
+    }
+    return Fit(idata, data, spec, priors, "nuts", settings, timings)
+
+
+def fit(
+    data: "GroupedData",
+    spec: ModelSpec,
+    chains: int = 4,
+    warmup: int = 1000,
+    draws: int = 1000,
+    seed: int = 0,
+    target_accept: float = 0.8,
+    method: str = "nuts",
+    progress: Callable[[Progress], None] | None = None,
+    cancel: Any = None,
+    max_tree_depth: int = 10,
+) -> Fit:
+    """Fit ``spec`` to ``data`` with NUTS (``method="nuts"``) or exactly (``"exact"``, normal with known se).
+
+    ``progress`` receives a :class:`~hiermod.jobs.Progress` after every chunk; ``cancel`` (an object
+    with ``is_set()``, or a callable) stops the fit with :class:`FitCancelled` within one chunk.
+    """
+    settings = SamplerSettings(int(chains), int(warmup), int(draws), int(seed), float(target_accept),
+                               int(max_tree_depth))
+    check_compatible(spec, data)
+    if method == "exact":
+        from .exact import exact_fit
+
+        return exact_fit(data, spec, settings)
+    if method != "nuts":
+        raise SpecError(f"Unknown method '{method}'; use 'nuts' or 'exact'.")
+    return _fit_nuts(data, spec, settings, progress, cancel)
+
+
+def settings_dict(settings: SamplerSettings) -> dict:
+    """Plain JSON-able form of the sampler settings."""
+    return asdict(settings)
+
+
+__all__ = ["Fit", "SamplerSettings", "fit", "to_inference_data", "settings_dict", "CHUNK"]
+_ = (Likelihood, Pooling)  # re-exported names used by docs
