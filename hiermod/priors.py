@@ -199,3 +199,12 @@ def resolve_priors(data: "GroupedData", spec: ModelSpec) -> dict[str, Prior]:
             priors[f"beta[{c}]"] = own["beta"]
     priors.update({k: v for k, v in own.items() if k != "beta"})
     return priors
+
+
+def density_table(prior: Prior | str, n: int = 200, mass: float = 0.98):
+    """A DataFrame (x, density) of ``prior`` over the range holding ``mass`` of it, for plots."""
+    import pandas as pd
+
+    lo, hi = plot_range(prior, mass)
+    x = np.linspace(lo, hi, n)
+    return pd.DataFrame({"x": x, "density": density(prior, x)})
