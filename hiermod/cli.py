@@ -1,0 +1,388 @@
+"""Command line: ``python -m hiermod fit | describe | datasets``.
+
+Bad input (a :class:`~hiermod.errors.HiermodError`, a missing file, a wrong option, a bad
+``--prior``) ends with exit status 2 and one line on stderr starting with ``hiermod: error:``.
+Anything unexpected ends with exit status 1 and one line (the traceback only when the
+environment variable ``HIERMOD_DEBUG=1``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Sequence
+
+from .errors import HiermodError
+
+PROG = "hiermod"
+EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE = 0, 1, 2
+
+_KINDS = ("summary", "gaussian", "binomial", "poisson")
+_LIKELIHOODS = ("normal_known_se", "normal", "student_t", "binomial", "poisson")
+_POOLINGS = ("none", "complete", "partial")
+_PARAMETERIZATIONS = ("centered", "non_centered")
+
+
+class UsageError(HiermodError):
+    """Wrong use of the command line (raised instead of argparse's exit)."""
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line, raised as :class:`UsageError`."""
+
+    def error(self, message: str):  # noqa: D401 - argparse API
+        hint = f" (see '{self.prog} --help')"
+        raise UsageError(_one_line(message) + hint)
+
+
+# ------------------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Hierarchical Bayesian models for grouped data (NumPyro + ArviZ).",
+        epilog="Run 'hiermod COMMAND --help' for the options of a command. "
+               "Set HIERMOD_DEBUG=1 to see tracebacks of unexpected errors.",
+    )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"hiermod {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p_fit = sub.add_parser(
+        "fit", help="fit a model to a CSV file and write summary.json and posterior.nc",
+        description="Fit a hierarchical model to a CSV file. Writes OUT/summary.json, "
+                    "OUT/posterior.nc (ArviZ netCDF), OUT/summary.csv and OUT/reproduce.py.",
+    )
+    _add_data_arguments(p_fit)
+    model = p_fit.add_argument_group("model")
+    model.add_argument("--likelihood", choices=_LIKELIHOODS,
+                       help="observation model (default: the usual one for the data kind)")
+    model.add_argument("--pooling", choices=_POOLINGS, default="partial",
+                       help="how groups share information (default: partial)")
+    model.add_argument("--parameterization", choices=_PARAMETERIZATIONS, default="non_centered",
+                       help="partial pooling as theta ~ Normal(mu, tau) or mu + tau*z (default: non_centered)")
+    model.add_argument("--prior", action="append", default=[], metavar="NAME=Family(args)",
+                       help="a prior, e.g. --prior 'tau=HalfCauchy(5)' (repeatable; others get "
+                            "data-scaled defaults)")
+    sampler = p_fit.add_argument_group("sampler")
+    sampler.add_argument("--method", choices=("nuts", "exact"), default="nuts",
+                         help="NUTS sampling, or the exact posterior (normal with known se only)")
+    sampler.add_argument("--chains", type=int, default=4, metavar="N", help="default 4")
+    sampler.add_argument("--warmup", type=int, default=1000, metavar="N", help="default 1000")
+    sampler.add_argument("--draws", type=int, default=1000, metavar="N", help="per chain; default 1000")
+    sampler.add_argument("--seed", type=int, default=0, metavar="N", help="default 0")
+    sampler.add_argument("--target-accept", type=float, default=0.8, metavar="X",
+                         help="NUTS target acceptance in [0.5, 1); default 0.8")
+    p_fit.add_argument("--out", required=True, metavar="DIR", help="folder for the results (created)")
+
+    p_desc = sub.add_parser(
+        "describe", help="show the column roles (guessed or given) and a per-group table",
+        description="Read a CSV file and show which column plays which role and a per-group table.",
+    )
+    _add_data_arguments(p_desc)
+
+    sub.add_parser("datasets", help="list the sample data sets and their files",
+                   description="List the sample data sets that ship with hiermod.")
+    return parser
+
+
+def _add_data_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("data", metavar="DATA.csv",
+                   help="CSV file (comma, semicolon or tab separated), or a sample data set name")
+    cols = p.add_argument_group("columns (guessed when --group/--y are not given)")
+    cols.add_argument("--group", metavar="COL", help="column with the group labels")
+    cols.add_argument("--y", metavar="COL", help="outcome column")
+    roles = cols.add_mutually_exclusive_group()
+    roles.add_argument("--se", metavar="COL", help="standard errors of y (summary data)")
+    roles.add_argument("--trials", metavar="COL", help="number of trials (binomial data)")
+    roles.add_argument("--exposure", metavar="COL", help="exposure (poisson data)")
+    cols.add_argument("--covariate", action="append", default=[], metavar="COL",
+                      help="numeric covariate column (repeatable)")
+    cols.add_argument("--kind", choices=_KINDS,
+                      help="what a row holds (default: from --se/--trials/--exposure, else guessed)")
+
+
+# ------------------------------------------------------------------------------- column roles
+
+
+def _resolve_source(data_arg: str):
+    """(path, registered ColumnMap or None): a file path, or a sample data set's file."""
+    path = Path(data_arg)
+    if path.is_file():
+        return path, None
+    from . import datasets
+
+    if data_arg.strip().lower() in datasets.dataset_names():
+        info = datasets.dataset_info(data_arg)
+        return datasets.dataset_path(info.name), info.columns
+    if path.exists():
+        raise UsageError(f"{data_arg!r} is not a file.")
+    raise UsageError(
+        f"File not found: {data_arg!r}. Give a CSV file, or a sample data set name "
+        f"({', '.join(datasets.dataset_names())})."
+    )
+
+
+def column_map(args, frame, registered=None):
+    """(ColumnMap, notes): the roles given on the command line, the rest guessed."""
+    from .data import ColumnMap, DataKind, guess_columns
+
+    notes: list[str] = []
+    if args.group and args.y:
+        base = None
+    elif registered is not None and not (args.group or args.y):
+        base = registered
+        notes.append("using the sample data set's column roles")
+    else:
+        base = guess_columns(frame)
+    group = args.group or base.group
+    y = args.y or base.y
+    if not args.group:
+        notes.append(f"guessed group column {group!r}")
+    if not args.y:
+        notes.append(f"guessed outcome column {y!r}")
+    se, trials, exposure = args.se, args.trials, args.exposure
+    if args.kind:
+        kind = DataKind(args.kind)
+    elif se:
+        kind = DataKind.SUMMARY
+    elif trials:
+        kind = DataKind.BINOMIAL
+    elif exposure:
+        kind = DataKind.POISSON
+    else:
+        guess = base if base is not None and base.y == y else None
+        if guess is None:
+            try:
+                guess = guess_columns(frame)
+            except HiermodError:
+                guess = None
+        if guess is not None and guess.y == y and guess.group == group:
+            kind = guess.kind
+            se, trials, exposure = guess.se, guess.trials, guess.exposure
+            extra = ", ".join(f"{r} column {c!r}" for r, c in
+                              (("se", se), ("trials", trials), ("exposure", exposure)) if c)
+            notes.append(f"guessed data kind {kind.value!r}" + (f" with {extra}" if extra else ""))
+        else:
+            kind = DataKind.GAUSSIAN
+            notes.append("no --se/--trials/--exposure/--kind given: treating rows as gaussian observations")
+    if kind != DataKind.SUMMARY and args.se:
+        raise UsageError(f"--se is for summary data, but --kind is {kind.value}.")
+    if kind != DataKind.BINOMIAL and args.trials:
+        raise UsageError(f"--trials is for binomial data, but --kind is {kind.value}.")
+    if kind != DataKind.POISSON and args.exposure:
+        raise UsageError(f"--exposure is for poisson data, but --kind is {kind.value}.")
+    covariates = tuple(args.covariate)
+    return ColumnMap(group=group, y=y, kind=kind, se=se, trials=trials, exposure=exposure,
+                     covariates=covariates), notes
+
+
+def _load(args):
+    from .data import load_data, read_table
+
+    path, registered = _resolve_source(args.data)
+    frame = read_table(path)
+    columns, notes = column_map(args, frame, registered)
+    data = load_data(path, columns)
+    return path, data, notes
+
+
+def _describe_columns(columns) -> str:
+    roles = [f"group={columns.group!r}", f"y={columns.y!r}", f"kind={columns.kind.value}"]
+    for role in ("se", "trials", "exposure"):
+        value = getattr(columns, role)
+        if value:
+            roles.append(f"{role}={value!r}")
+    if columns.covariates:
+        roles.append("covariates=" + ", ".join(repr(c) for c in columns.covariates))
+    return " ".join(roles)
+
+
+def parse_priors(texts: Sequence[str]) -> dict:
+    """``["tau=HalfCauchy(5)", ...]`` -> {"tau": Prior}; raises PriorError on bad text."""
+    from .errors import PriorError
+    from .spec import parse_prior
+
+    out = {}
+    for text in texts:
+        name, sep, body = str(text).partition("=")
+        name = name.strip()
+        if not sep or not name or not body.strip():
+            raise PriorError(
+                f"Cannot read --prior {text!r}: write NAME=Family(args), e.g. --prior 'tau=HalfCauchy(5)'."
+            )
+        out[name] = parse_prior(body)
+    return out
+
+
+# ------------------------------------------------------------------------------------ commands
+
+
+def _print(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def _table_text(frame, max_rows: int = 30) -> str:
+    import pandas as pd
+
+    with pd.option_context("display.width", 120, "display.max_columns", 20,
+                           "display.max_rows", max_rows + 10, "display.max_colwidth", 40):
+        shown = frame.head(max_rows)
+        text = shown.to_string()
+    if len(frame) > max_rows:
+        text += f"\n... ({len(frame) - max_rows} more rows)"
+    return text
+
+
+def cmd_fit(args) -> int:
+    from .spec import ModelSpec, default_likelihood
+
+    priors = parse_priors(args.prior)  # before reading anything: bad prior text fails fast
+    out_dir = Path(args.out)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"--out {args.out!r} exists and is not a folder.")
+    path, data, notes = _load(args)
+    for note in notes:
+        _print(f"note: {note}")
+    for line in data.report:
+        _print(f"data: {line}")
+    likelihood = args.likelihood or default_likelihood(data.kind)
+    spec = ModelSpec(likelihood, args.pooling, args.parameterization, priors=priors,
+                     covariates=tuple(data.covariate_names))
+    _print(f"data: {path} ({data.n_rows} rows, {data.n_groups} groups; "
+           f"{_describe_columns(data.columns)})")
+    what = ("exact posterior" if args.method == "exact" else
+            f"NUTS, {args.chains} chains x ({args.warmup} warmup + {args.draws} draws)")
+    _print(f"model: {spec.likelihood.value}, {spec.pooling.value} pooling, "
+           f"{spec.parameterization.value}; {what}")
+
+    from .export import reproduction_script, summary_csv, summary_dict, write_netcdf
+    from .fit import fit
+
+    result = fit(data, spec, chains=args.chains, warmup=args.warmup, draws=args.draws,
+                 seed=args.seed, target_accept=args.target_accept, method=args.method)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary = summary_dict(result)
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False,
+                                                     allow_nan=False) + "\n", encoding="utf-8")
+    write_netcdf(result, out_dir / "posterior.nc")
+    (out_dir / "summary.csv").write_text(summary_csv(result), encoding="utf-8")
+    (out_dir / "reproduce.py").write_text(
+        reproduction_script(result, str(Path(path).resolve()), "hiermod"), encoding="utf-8")
+
+    _print("priors: " + ", ".join(f"{k} ~ {v}" for k, v in result.priors.items()))
+    _print()
+    _print_summary(summary)
+    _print()
+    _print(f"wrote {out_dir / 'summary.json'}, {out_dir / 'posterior.nc'}, "
+           f"{out_dir / 'summary.csv'}, {out_dir / 'reproduce.py'}")
+    return EXIT_OK
+
+
+def _print_summary(summary: dict) -> None:
+    import pandas as pd
+
+    params = pd.DataFrame(summary["parameters"]).T
+    cols = [c for c in ("mean", "sd", "hdi_low", "hdi_high", "ess_bulk", "r_hat") if c in params]
+    table = params[cols].apply(pd.to_numeric, errors="coerce")
+    table = table.rename(columns={"hdi_low": "hdi_3%", "hdi_high": "hdi_97%"})
+    _print(_table_text(table.round({"mean": 2, "sd": 2, "hdi_3%": 2, "hdi_97%": 2,
+                                    "ess_bulk": 0, "r_hat": 3}), max_rows=25))
+    _print()
+    diag = summary.get("diagnostics", {})
+    for v in diag.get("verdicts", []):
+        line = f"[{str(v.get('level', '')).upper()}] {v.get('topic', '')}: {v.get('message', '')}"
+        if v.get("advice"):
+            line += f" {v['advice']}"
+        _print(_one_line(line))
+    timings = summary.get("timings", {})
+    if timings.get("total_s") is not None:
+        _print(f"time: {timings['total_s']:.1f} s")
+
+
+def cmd_describe(args) -> int:
+    path, data, notes = _load(args)
+    for note in notes:
+        _print(f"note: {note}")
+    _print(f"file: {path}")
+    _print(f"columns: {_describe_columns(data.columns)}")
+    _print(f"{data.n_rows} rows, {data.n_groups} groups")
+    from .spec import default_likelihood
+
+    _print(f"usual likelihood: {default_likelihood(data.kind).value}")
+    for line in data.report:
+        _print(f"data: {line}")
+    _print()
+    _print(_table_text(data.group_summary().round(4), max_rows=50))
+    return EXIT_OK
+
+
+def cmd_datasets(args) -> int:
+    from .datasets import list_datasets
+
+    infos = list_datasets()
+    width = max(len(i.name) for i in infos)
+    _print(f"{'name':<{width}}  groups   rows  title")
+    for info in infos:
+        _print(f"{info.name:<{width}}  {info.n_groups:>6} {info.n_rows:>6}  {info.title}")
+    _print()
+    for info in infos:
+        _print(f"{info.name:<{width}}  {info.path}")
+    return EXIT_OK
+
+
+COMMANDS = {"fit": cmd_fit, "describe": cmd_describe, "datasets": cmd_datasets}
+
+
+# --------------------------------------------------------------------------------------- main
+
+
+def _fail(message: str, code: int) -> int:
+    sys.stdout.flush()
+    print(f"{PROG}: error: {_one_line(message)}", file=sys.stderr, flush=True)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (never raises, except SystemExit from --help)."""
+    debug = os.environ.get("HIERMOD_DEBUG", "") not in ("", "0")
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not args.command:
+            parser.print_help()
+            return EXIT_USAGE
+        return COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    except BrokenPipeError:  # output piped into e.g. `head`: stop quietly
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except OSError:
+            pass
+        return EXIT_UNEXPECTED
+    except (HiermodError, OSError) as exc:
+        if debug:
+            traceback.print_exc()
+        text = str(exc) if isinstance(exc, HiermodError) else f"{exc.strerror or exc}" + (
+            f": {exc.filename!r}" if getattr(exc, "filename", None) else "")
+        return _fail(text or type(exc).__name__, EXIT_USAGE)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        if debug:
+            traceback.print_exc()
+        hint = "" if debug else " (set HIERMOD_DEBUG=1 to see the traceback)"
+        return _fail(f"unexpected {type(exc).__name__}: {exc}{hint}", EXIT_UNEXPECTED)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
