@@ -1,0 +1,37 @@
+"""hiermod dashboard entry point: `streamlit run app.py`.
+
+Registers the pages listed in ui/nav.py (add new pages there), sets session defaults, harvests a
+finished background fit, and draws the shared sidebar. Heavy libraries (jax, numpyro, arviz) are
+not imported here.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from ui import components, state
+from ui.nav import available_pages
+
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+st.set_page_config(page_title="hiermod: hierarchical models", page_icon=":material/hub:",
+                   layout="wide")
+
+state.init_state()
+components.harvest_job()  # a fit that finished while the user was elsewhere
+
+sections: dict[str, list] = {}
+for i, entry in enumerate(available_pages()):
+    sections.setdefault(entry.section, []).append(
+        st.Page(entry.path, title=entry.title, icon=entry.icon, default=(i == 0))
+    )
+page = st.navigation(sections)
+
+with st.sidebar:
+    st.title("hiermod")
+    st.caption("Hierarchical Bayesian models, interactively")
+components.sidebar_summary()
+
+page.run()

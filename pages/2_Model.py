@@ -1,0 +1,202 @@
+"""Model page: pooling, likelihood, parameterization, priors (with previews), sampler settings.
+
+Structure choices (radio/selectbox) apply at once; priors and sampler settings sit in a form and
+apply on "Apply". Values are copied into ``hm_spec`` / ``hm_settings`` so they survive page changes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import streamlit as st
+
+from hiermod.priors import data_scale, resolve_priors
+from hiermod.spec import (LIKELIHOODS_FOR_KIND, LOCATION_FAMILIES, PRIOR_FAMILIES, SCALE_FAMILIES,
+                          Parameterization, Pooling, Prior, check_compatible)
+from ui import cache, components, state
+
+ss = st.session_state
+
+POOLING_TEXT = {
+    "none": "No pooling: every group on its own",
+    "complete": "Complete pooling: one value for all groups",
+    "partial": "Partial pooling: groups share a distribution",
+}
+LIKELIHOOD_TEXT = {
+    "normal_known_se": "Normal with known standard errors",
+    "normal": "Normal",
+    "student_t": "Student-t (robust to outliers)",
+    "binomial": "Binomial (logit link)",
+    "poisson": "Poisson (log link, exposure offset)",
+}
+PARAM_TEXT = {"centered": "Centered", "non_centered": "Non-centered (usually samples better)"}
+SCALE_PARAMS = {"tau", "sigma", "nu"}
+
+st.title("Model")
+
+data = state.current_data()
+if data is None:
+    st.info("Load data first.", icon=":material/info:")
+    st.page_link("pages/1_Data.py", label="Go to the Data page", icon=":material/table_chart:")
+    st.stop()
+
+cache.warm_imports_in_background()  # jax/numpyro/arviz load while the user reads this page
+
+spec = state.current_spec()
+if spec is None or spec.likelihood not in LIKELIHOODS_FOR_KIND[data.kind.value]:
+    spec = ss[state.SPEC] = state.default_spec_for(data, spec)
+
+# ------------------------------------------------------------------------------- structure
+st.subheader("Structure")
+likelihoods = [lk.value for lk in LIKELIHOODS_FOR_KIND[data.kind.value]]
+state.widget_default("w_pooling", spec.pooling.value)
+state.widget_default("w_likelihood", spec.likelihood.value)
+state.widget_default("w_param", spec.parameterization.value)
+state.widget_default("w_covariates", [c for c in spec.covariates if c in data.covariate_names])
+
+c1, c2 = st.columns(2)
+with c1:
+    pooling = st.radio("Pooling", [p.value for p in Pooling], key="w_pooling",
+                       format_func=POOLING_TEXT.get)
+with c2:
+    likelihood = st.selectbox("Likelihood", likelihoods, key="w_likelihood",
+                              format_func=LIKELIHOOD_TEXT.get,
+                              help=f"Likelihoods that suit {data.kind.value} data.")
+    parameterization = st.radio("Parameterization", [p.value for p in Parameterization],
+                                key="w_param", format_func=PARAM_TEXT.get, horizontal=True,
+                                disabled=pooling != Pooling.PARTIAL,
+                                help="Only matters for partial pooling.")
+    covariates = st.multiselect("Covariates", list(data.covariate_names), key="w_covariates",
+                                help="Columns chosen as covariates on the Data page.")
+
+wanted = (pooling, likelihood, parameterization, tuple(covariates))
+if wanted != (spec.pooling.value, spec.likelihood.value, spec.parameterization.value, spec.covariates):
+    def _restructure():
+        new = spec.replace(pooling=pooling, likelihood=likelihood, parameterization=parameterization,
+                           covariates=tuple(covariates))
+        return state.with_priors(new, resolve_priors(data, new))
+
+    new_spec, err = components.guarded(_restructure, context="changing the model")
+    if err is not None:
+        components.show_error(err, "changing the model")
+    else:
+        spec = ss[state.SPEC] = new_spec
+
+_, err = components.guarded(check_compatible, spec, data, context="checking the model")
+if err is not None:
+    components.show_error(err, "checking the model")
+
+# ---------------------------------------------------------------------------------- priors
+centre, spread = data_scale(data, spec.likelihood)
+
+
+def default_args(name: str, family: str) -> tuple[float, ...]:
+    """Reasonable starting numbers when the user switches a prior to another family."""
+    base = name.split("[", 1)[0]
+    loc = 0.0 if base == "beta" else centre
+    width = 2.5 * spread
+    scale = {"tau": spread, "sigma": 2.5 * spread, "nu": 20.0}.get(base, width)
+    table = {
+        "Normal": (loc, width), "StudentT": (3.0, loc, width), "Cauchy": (loc, width),
+        "HalfNormal": (scale,), "HalfCauchy": (scale,), "HalfStudentT": (3.0, scale),
+        "Exponential": (1.0 / scale,), "Gamma": (2.0, 2.0 / scale),
+        "InverseGamma": (3.0, 2.0 * scale), "LogNormal": (math.log(scale), 1.0),
+        "Uniform": (0.0, 10.0 * scale),
+    }
+    return tuple(float(f"{v:.3g}") for v in table[family])
+
+
+priors = resolve_priors(data, spec)
+names = list(spec.prior_names())
+settings = state.current_settings()
+
+st.subheader("Priors and sampler settings")
+st.caption("Changes here take effect when you press **Apply**. After switching a prior's family, "
+           "press Apply, then adjust its numbers.")
+with st.form("model_form"):
+    for name in names:
+        prior = priors[name]
+        base = name.split("[", 1)[0]
+        families = list(SCALE_FAMILIES if base in SCALE_PARAMS else LOCATION_FAMILIES)
+        fkey = f"w_prior_family_{name}"
+        state.widget_default(fkey, prior.family)
+        cols = st.columns([2, 1, 1, 1])
+        cols[0].selectbox(f"Prior for {name}", families, key=fkey)
+        for i, (arg, value) in enumerate(zip(PRIOR_FAMILIES[prior.family].arg_names, prior.args)):
+            akey = f"w_prior_{name}_{prior.family}_{arg}"
+            state.widget_default(akey, float(value))
+            cols[i + 1].number_input(f"{name}: {arg}", key=akey, format="%g", step=None)
+    with st.expander("Advanced: sampler settings"):
+        s1, s2, s3, s4, s5 = st.columns(5)
+        for key, value in (("chains", settings.chains), ("warmup", settings.warmup),
+                           ("draws", settings.draws), ("seed", settings.seed)):
+            state.widget_default(f"w_{key}", int(value))
+        state.widget_default("w_target_accept", float(settings.target_accept))
+        s1.number_input("Chains", min_value=1, max_value=8, step=1, key="w_chains")
+        s2.number_input("Warmup", min_value=50, max_value=20_000, step=100, key="w_warmup")
+        s3.number_input("Draws", min_value=50, max_value=20_000, step=100, key="w_draws")
+        s4.number_input("Target acceptance", min_value=0.5, max_value=0.99, step=0.05,
+                        key="w_target_accept", format="%.2f")
+        s5.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="w_seed")
+    applied = st.form_submit_button("Apply", type="primary")
+
+if applied:
+    problems: list[str] = []
+    new_priors: dict[str, Prior] = {}
+    for name in names:
+        old = priors[name]
+        family = ss[f"w_prior_family_{name}"]
+        if family == old.family:
+            args = tuple(ss[f"w_prior_{name}_{old.family}_{a}"] for a in PRIOR_FAMILIES[old.family].arg_names)
+        else:
+            args = default_args(name, family)
+        prior, err = components.guarded(Prior, family, args, context="reading a prior")
+        if err is not None:
+            problems.append(f"{name}: {components.error_message(err)}")
+        else:
+            new_priors[name] = prior
+    from hiermod.fit import SamplerSettings
+
+    new_settings, err = components.guarded(
+        SamplerSettings, chains=int(ss["w_chains"]), warmup=int(ss["w_warmup"]),
+        draws=int(ss["w_draws"]), seed=int(ss["w_seed"]),
+        target_accept=float(ss["w_target_accept"]), context="reading the sampler settings")
+    if err is not None:
+        problems.append(components.error_message(err))
+    if problems:
+        for p in problems:
+            components.show_error(p)
+        st.caption("Nothing was changed; the previous priors and settings are kept.")
+    else:
+        ss[state.SPEC] = state.with_priors(spec, new_priors)
+        ss[state.SETTINGS] = new_settings
+        st.rerun()
+
+# -------------------------------------------------------------------------------- previews
+st.subheader("What these priors say")
+grid = st.columns(min(3, max(1, len(names))))
+for i, name in enumerate(names):
+    with grid[i % len(grid)]:
+        curve, err = components.guarded(cache.density_table_cached, str(priors[name]),
+                                        context="drawing a prior")
+        if err is not None:
+            components.show_error(err, "drawing a prior")
+        else:
+            st.plotly_chart(components.density_figure(curve, name), key=f"density_{name}")
+            st.caption(components.md_escape(f"{name} ~ {priors[name]}"))
+
+scale_label = {"binomial": "proportion (successes / trials)",
+               "poisson": "rate (events / exposure)"}.get(spec.likelihood.value, "outcome")
+pp, err = components.guarded(cache.prior_predictive, data, spec, context="simulating from the priors")
+if err is not None:
+    components.show_error(err, "simulating from the priors")
+else:
+    observed, simulated = pp
+    st.plotly_chart(components.prior_predictive_figure(observed, simulated, scale_label),
+                    key="prior_predictive")
+    st.caption("Data sets simulated from the priors alone, next to the observed values. If the "
+               "simulated values are wildly wider than anything plausible, the priors are too vague; "
+               "if they miss the observed values, too tight.")
+
+st.caption(components.md_escape("Sampler: " + components.describe_settings(state.current_settings())))
+st.page_link("pages/3_Fit.py", label="Next: fit the model", icon=":material/arrow_forward:")

@@ -1,0 +1,300 @@
+"""Every Streamlit cache wrapper, the process-wide fit cache, and fit submission.
+
+Heavy modules (jax, numpyro, arviz) are imported only inside functions that need them, so the
+Data page never pays for them.
+
+Process-wide objects (shared by every browser session of this server):
+
+* :func:`fit_cache` -- a bounded LRU ``(data fingerprint, spec, settings) -> Fit``; asking for the
+  same fit twice returns at once.
+* :func:`hiermod.jobs.default_executor` -- one executor, so sessions queue instead of
+  oversubscribing the cores.
+* in-flight jobs by key: two sessions asking for the same fit share one job; a session's Cancel
+  only stops the job when no other session is still waiting for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+
+import streamlit as st
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from hiermod.data import ColumnMap, GroupedData
+    from hiermod.fit import Fit, SamplerSettings
+    from hiermod.jobs import Job
+    from hiermod.spec import ModelSpec
+
+log = logging.getLogger("hiermod.ui")
+
+FIT_CACHE_SIZE = 32
+
+
+# ------------------------------------------------------------------------------ data caches
+
+
+def digest(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def read_table_cached(raw: bytes) -> "pd.DataFrame":
+    """hiermod.data.read_table on uploaded bytes (raises DataError; errors are not cached)."""
+    from hiermod.data import read_table
+
+    return read_table(raw)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def sample_frame(name: str) -> "pd.DataFrame":
+    """The raw table of a sample data set."""
+    from hiermod.data import read_table
+    from hiermod.datasets import dataset_path
+
+    return read_table(dataset_path(name))
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def sample_data(name: str) -> "GroupedData":
+    """A sample data set with its registered column roles (immutable, shared)."""
+    from hiermod.datasets import load_dataset
+
+    return load_dataset(name)
+
+
+def _columns_tuple(columns: "ColumnMap") -> tuple:
+    return (columns.group, columns.y, columns.kind.value, columns.se, columns.trials,
+            columns.exposure, tuple(columns.covariates))
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _load_mapped(sig: str, columns: tuple, _frame: "pd.DataFrame") -> "GroupedData":
+    from hiermod.data import ColumnMap, load_data
+
+    group, y, kind, se, trials, exposure, covariates = columns
+    return load_data(_frame, ColumnMap(group, y, kind, se, trials, exposure, covariates))
+
+
+def load_mapped(sig: str, frame: "pd.DataFrame", columns: "ColumnMap") -> "GroupedData":
+    """load_data(frame, columns), cached by (table identity ``sig``, column roles)."""
+    return _load_mapped(sig, _columns_tuple(columns), frame)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def density_table_cached(prior_text: str) -> "pd.DataFrame":
+    from hiermod.priors import density_table
+
+    return density_table(prior_text)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _prior_predictive(fingerprint: str, spec_json: str, n: int, seed: int, _data) -> tuple:
+    import json
+
+    from hiermod.prior_predictive import observed_on_data_scale, prior_predictive_draws
+    from hiermod.spec import ModelSpec
+
+    spec = ModelSpec.from_dict(json.loads(spec_json))
+    draws = prior_predictive_draws(_data, spec, n=n, seed=seed)
+    return observed_on_data_scale(_data, spec), draws
+
+
+def prior_predictive(data: "GroupedData", spec: "ModelSpec", n: int = 200, seed: int = 0):
+    """(observed, simulated (n, n_rows)) on the data scale, cached by data and spec."""
+    import json
+
+    return _prior_predictive(data.fingerprint, json.dumps(spec.to_dict(), sort_keys=True), n, seed, data)
+
+
+# ------------------------------------------------------------------------------- fit cache
+
+
+class FitCache:
+    """A thread-safe bounded LRU of finished fits, keyed by (data fingerprint, spec, settings)."""
+
+    def __init__(self, maxsize: int = FIT_CACHE_SIZE) -> None:
+        self.maxsize = maxsize
+        self._items: OrderedDict[tuple, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> "Fit | None":
+        with self._lock:
+            fit = self._items.get(key)
+            if fit is not None:
+                self._items.move_to_end(key)
+            return fit
+
+    def put(self, key: tuple, fit: "Fit") -> None:
+        with self._lock:
+            self._items[key] = fit
+            self._items.move_to_end(key)
+            while len(self._items) > self.maxsize:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+@st.cache_resource(show_spinner=False)
+def fit_cache() -> FitCache:
+    """The process-wide fit cache (one per server)."""
+    return FitCache()
+
+
+class _InFlight:
+    """Jobs running or queued, by fit key, with how many sessions are waiting for each."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs: dict[tuple, list] = {}  # key -> [job, watchers]
+
+    def attach(self, key: tuple) -> "Job | None":
+        with self._lock:
+            entry = self._jobs.get(key)
+            if entry is None or entry[0].done():
+                return None
+            entry[1] += 1
+            return entry[0]
+
+    def add(self, key: tuple, job: "Job") -> None:
+        with self._lock:
+            self._jobs[key] = [job, 1]
+        job.add_done_callback(lambda j, k=key: self._drop(k, j))
+
+    def _drop(self, key: tuple, job: "Job") -> None:
+        with self._lock:
+            entry = self._jobs.get(key)
+            if entry is not None and entry[0] is job:
+                del self._jobs[key]
+
+    def release(self, key: tuple, job: "Job") -> bool:
+        """One session stops waiting; cancel the job when nobody waits any more. True if cancelled."""
+        with self._lock:
+            entry = self._jobs.get(key)
+            if entry is None or entry[0] is not job:
+                last = True
+            else:
+                entry[1] -= 1
+                last = entry[1] <= 0
+        return job.cancel() if last else False
+
+
+@st.cache_resource(show_spinner=False)
+def in_flight() -> _InFlight:
+    return _InFlight()
+
+
+def _fit_task(data, spec, settings, key, *, progress, cancel, publish):
+    """Runs on a worker thread: never touches Streamlit. Exact posterior first when it exists."""
+    from hiermod.fit import fit
+    from hiermod.spec import Likelihood
+
+    kwargs = dict(chains=settings.chains, warmup=settings.warmup, draws=settings.draws,
+                  seed=settings.seed, target_accept=settings.target_accept,
+                  max_tree_depth=settings.max_tree_depth)
+    if spec.likelihood == Likelihood.NORMAL_KNOWN_SE:
+        try:
+            publish(fit(data, spec, method="exact", **kwargs))
+        except ImportError:
+            log.info("hiermod.exact is not available yet; skipping the exact preview")
+        except Exception:  # noqa: BLE001 - the NUTS fit below still runs
+            log.warning("Exact posterior failed; continuing with NUTS", exc_info=True)
+    result = fit(data, spec, progress=progress, cancel=cancel, **kwargs)
+    fit_cache().put(key, result)
+    return result
+
+
+def submit_fit(data: "GroupedData", spec: "ModelSpec", settings: "SamplerSettings",
+               key: tuple) -> "Fit | Job":
+    """A cached Fit when there is one, else a Job (shared with any session fitting the same key).
+
+    Raises HiermodError when the queue is full.
+    """
+    cached = fit_cache().get(key)
+    if cached is not None:
+        return cached
+    flights = in_flight()
+    job = flights.attach(key)
+    if job is not None:
+        return job
+    from hiermod.jobs import default_executor
+
+    label = f"{spec.likelihood.value}/{spec.pooling.value} on {data.n_groups} groups"
+    job = default_executor().submit(_fit_task, data, spec, settings, key, label=label)
+    flights.add(key, job)
+    return job
+
+
+def cancel_fit(key: tuple, job: "Job") -> bool:
+    """This session no longer wants ``job``; stop it unless another session waits for it."""
+    return in_flight().release(key, job)
+
+
+# --------------------------------------------------------------------- warm heavy imports
+
+
+_warm_lock = threading.Lock()
+_warm_started = False
+
+
+def warm_imports_in_background() -> None:
+    """Import jax, numpyro and arviz on a daemon thread (once per process), so pressing Fit does
+    not wait for them. Called from the Model and Fit pages, never from the Data page."""
+    global _warm_started
+    with _warm_lock:
+        if _warm_started:
+            return
+        _warm_started = True
+
+    def work() -> None:
+        try:
+            import arviz  # noqa: F401
+            import jax  # noqa: F401
+            import numpyro  # noqa: F401
+            import numpyro.infer  # noqa: F401
+        except Exception:  # noqa: BLE001
+            log.warning("Background import of jax/numpyro/arviz failed", exc_info=True)
+
+    threading.Thread(target=work, name="hiermod-warm-imports", daemon=True).start()
+
+
+# ------------------------------------------------------------------------- result summaries
+
+
+def key_text(key: tuple) -> str:
+    """A short stable text for a fit key (for Streamlit caches)."""
+    return hashlib.sha256(repr(key).encode("utf-8")).hexdigest()[:32]
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def summary_table(key: str, _fit: "Fit") -> "pd.DataFrame":
+    """hiermod.diagnostics.summary_table(fit) (az.summary when that module is not there yet)."""
+    try:
+        from hiermod.diagnostics import summary_table as table
+    except ImportError:
+        import arviz as az
+
+        names = [v for v in _fit.idata.posterior.data_vars if v != "theta_decentered"]
+        return az.summary(_fit.idata, var_names=names)
+    return table(_fit)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def diagnosis(key: str, _fit: "Fit"):
+    """hiermod.diagnostics.diagnose(fit), or None when that module is not there yet."""
+    try:
+        from hiermod.diagnostics import diagnose
+    except ImportError:
+        return None
+    return diagnose(_fit)
