@@ -182,8 +182,7 @@ for i, name in enumerate(names):
         if err is not None:
             components.show_error(err, "drawing a prior")
         else:
-            st.plotly_chart(components.density_figure(curve, name), key=f"density_{name}")
-            st.caption(components.md_escape(f"{name} ~ {priors[name]}"))
+            st.plotly_chart(components.density_figure(curve, name, str(priors[name])), key=f"density_{name}")
 
 scale_label = {"binomial": "proportion (successes / trials)",
                "poisson": "rate (events / exposure)"}.get(spec.likelihood.value, "outcome")
@@ -192,7 +191,9 @@ if err is not None:
     components.show_error(err, "simulating from the priors")
 else:
     observed, simulated = pp
-    st.plotly_chart(components.prior_predictive_figure(observed, simulated, scale_label),
+    st.plotly_chart(components.prior_predictive_figure(
+        observed, simulated, scale_label,
+        labels=[data.labels[i] for i in data.group_idx] if data.n_rows <= 5000 else None),
                     key="prior_predictive")
     st.caption("Data sets simulated from the priors alone, next to the observed values. If the "
                "simulated values are wildly wider than anything plausible, the priors are too vague; "

@@ -268,12 +268,14 @@ def results_links() -> None:
 # -------------------------------------------------------------------------------- figures
 
 
-def density_figure(curve: "pd.DataFrame", name: str) -> "go.Figure":
+def density_figure(curve: "pd.DataFrame", name: str, prior_label: str | None = None) -> "go.Figure":
     """A prior's density curve: hiermod.plots.priors when available, else a plain line."""
     try:
         from hiermod.plots.priors import prior_density_plot
 
-        return prior_density_plot(curve, name)
+        fig = prior_density_plot(curve, name, prior_label=prior_label)
+        fig.update_layout(height=240, margin=dict(l=10, r=10, t=40, b=10))
+        return fig
     except ImportError:
         pass
     except Exception:  # noqa: BLE001
@@ -287,24 +289,32 @@ def density_figure(curve: "pd.DataFrame", name: str) -> "go.Figure":
     return fig
 
 
-def prior_predictive_figure(observed, simulated, label: str = "outcome") -> "go.Figure":
-    """Observed values against prior predictive draws (hiermod.plots.priors when available)."""
-    try:
-        from hiermod.plots.priors import prior_predictive_plot
+def prior_predictive_figure(observed, simulated, label: str = "outcome", labels=None) -> "go.Figure":
+    """Observed values against prior predictive draws (hiermod.plots.priors when available).
 
-        return prior_predictive_plot(observed, simulated)
-    except ImportError:
-        pass
-    except Exception:  # noqa: BLE001
-        log.warning("prior_predictive_plot failed; using the fallback figure", exc_info=True)
+    The x-axis shows the middle 98% of simulated values (widened to every observed value), so
+    heavy-tailed priors do not squash the picture.
+    """
     import numpy as np
-    import plotly.graph_objects as go
 
     sim = np.asarray(simulated, dtype=float).ravel()
     sim = sim[np.isfinite(sim)]
     lo, hi = (np.quantile(sim, [0.01, 0.99]) if sim.size else (0.0, 1.0))
     obs = np.asarray(observed, dtype=float)
-    lo, hi = min(lo, obs.min()), max(hi, obs.max())
+    lo, hi = float(min(lo, obs.min())), float(max(hi, obs.max()))
+    pad = 0.03 * (hi - lo) if hi > lo else 1.0
+    try:
+        from hiermod.plots.priors import prior_predictive_plot
+
+        shown = sim[(sim >= lo - pad) & (sim <= hi + pad)]
+        return prior_predictive_plot(observed, shown if shown.size else sim, labels=labels,
+                                     x_title=f"{label} (data scale)", x_range=(lo - pad, hi + pad))
+    except ImportError:
+        pass
+    except Exception:  # noqa: BLE001
+        log.warning("prior_predictive_plot failed; using the fallback figure", exc_info=True)
+    import plotly.graph_objects as go
+
     shown = sim[(sim >= lo) & (sim <= hi)]
     fig = go.Figure()
     fig.add_trace(go.Histogram(x=shown, histnorm="probability density", name="simulated from the prior",
