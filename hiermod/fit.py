@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
+from . import predictive
 from .compilation import count_compilations
 from .errors import FitCancelled, FitError, SpecError
 from .jobs import Progress
@@ -92,7 +93,7 @@ def _is_set(cancel: Any) -> bool:
 
 
 class _Sampler:
-    """A NUTS kernel with its compiled chunk, postprocessing and predictive functions."""
+    """A NUTS kernel with its compiled chunk and postprocessing functions."""
 
     def __init__(self, model: Callable, warmup: int, target_accept: float, max_tree_depth: int):
         import jax
@@ -104,9 +105,6 @@ class _Sampler:
         self.lock = threading.Lock()
         self.chunk = jax.jit(self._chunk)
         self.postprocess = jax.jit(self._postprocess)
-        self.log_likelihood = jax.jit(self._log_likelihood)
-        self.predict = jax.jit(self._predict)
-        self.prior = jax.jit(self._prior)
 
     @staticmethod
     def _record(state):
@@ -140,23 +138,6 @@ class _Sampler:
         import jax
 
         return jax.vmap(self.kernel.postprocess_fn((), kwargs))(z)
-
-    def _log_likelihood(self, kwargs, samples):
-        from numpyro.infer import log_likelihood
-
-        return log_likelihood(self.model, samples, **kwargs)["y"]
-
-    def _predict(self, key, kwargs, samples):
-        from numpyro.infer import Predictive
-
-        kwargs = dict(kwargs, y=None)
-        return Predictive(self.model, posterior_samples=samples, return_sites=["y"])(key, **kwargs)["y"]
-
-    def _prior(self, key, kwargs):
-        from numpyro.infer import Predictive
-
-        kwargs = dict(kwargs, y=None)
-        return Predictive(self.model, num_samples=PRIOR_DRAWS)(key, **kwargs)
 
 
 _SAMPLERS: dict[tuple, _Sampler] = {}
@@ -250,20 +231,20 @@ def _stats(rec, max_tree_depth: int) -> dict[str, np.ndarray]:
     }
 
 
-def _posterior_and_predictions(sampler: _Sampler, kwargs: dict, rec, settings: SamplerSettings):
+def _posterior_and_predictions(sampler: _Sampler, kwargs: dict, rec, data, spec, priors,
+                               settings: SamplerSettings):
     """Constrained posterior (chains, draws, ...), log-likelihood, posterior and prior predictive."""
     import jax
 
     z = rec[0]
     flat_z = jax.tree.map(lambda a: a.reshape((-1,) + a.shape[2:]), z)
-    flat = sampler.postprocess(kwargs, flat_z)
-    flat = {k: np.asarray(v) for k, v in flat.items()}
+    flat = {k: np.asarray(v, dtype=float) for k, v in sampler.postprocess(kwargs, flat_z).items()}
     shape = (settings.chains, settings.draws)
     posterior = {k: v.reshape(shape + v.shape[1:]) for k, v in flat.items()}
-    base = jax.random.PRNGKey(settings.seed)
-    loglik = np.asarray(sampler.log_likelihood(kwargs, flat)).reshape(shape + (-1,))
-    ppc = np.asarray(sampler.predict(jax.random.fold_in(base, 1), kwargs, flat)).reshape(shape + (-1,))
-    prior = {k: np.asarray(v)[None] for k, v in sampler.prior(jax.random.fold_in(base, 2), kwargs).items()}
+    rng = np.random.default_rng([settings.seed, 1])
+    loglik = predictive.pointwise_log_likelihood(flat, data, spec).reshape(shape + (-1,))
+    ppc = predictive.draw_outcomes(flat, data, spec, rng).reshape(shape + (-1,))
+    prior = {k: v[None] for k, v in predictive.prior_draws(data, spec, priors, PRIOR_DRAWS, rng).items()}
     return posterior, loglik, ppc, prior
 
 
@@ -311,7 +292,8 @@ def _fit_nuts(data, spec, settings: SamplerSettings, progress, cancel) -> Fit:
             progress(Progress(phase="postprocessing", done=n, total=n,
                               divergences=int(np.sum(rec[1])), elapsed_s=t_sampled - t0, eta_s=None,
                               message="Computing log-likelihood and predictive draws"))
-        posterior, loglik, ppc, prior = _posterior_and_predictions(sampler, kwargs, rec, settings)
+        posterior, loglik, ppc, prior = _posterior_and_predictions(sampler, kwargs, rec, data, spec,
+                                                                    priors, settings)
     stats = {k: v for k, v in _stats(rec, settings.max_tree_depth).items()}
     idata = to_inference_data(data, spec, posterior, stats, loglik, ppc, prior)
     total = time.perf_counter() - t0

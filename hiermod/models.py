@@ -152,7 +152,9 @@ def model_inputs(data: "GroupedData", spec: ModelSpec, priors: dict[str, Prior])
     if spec.likelihood == Likelihood.NORMAL_KNOWN_SE:
         kwargs["se"] = f32(data.se)
     if spec.likelihood == Likelihood.BINOMIAL:
-        kwargs["trials"] = f32(data.trials if data.trials is not None else np.ones_like(data.y))
+        # integer trials: numpyro's binomial sampler (posterior predictive) indexes with them
+        trials = data.trials if data.trials is not None else np.ones_like(data.y)
+        kwargs["trials"] = jnp.asarray(np.asarray(trials, dtype=np.int32))
     if spec.likelihood == Likelihood.POISSON:
         kwargs["exposure"] = f32(data.exposure if data.exposure is not None else np.ones_like(data.y))
     if spec.covariates:

@@ -13,6 +13,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
+import sys
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 QUICK = dict(chains=2, warmup=300, draws=300, seed=1)
 
 

@@ -1,0 +1,72 @@
+"""NumPyro model functions: sites, shapes and structure sharing, for every pooling x likelihood."""
+
+import numpy as np
+import pytest
+
+from hiermod.models import build_model, model_inputs, prepare, structure_of
+from hiermod.priors import resolve_priors
+from hiermod.spec import ModelSpec
+from synthetic import simulate
+
+LIKELIHOODS = ["normal_known_se", "normal", "student_t", "binomial", "poisson"]
+STRUCTURES = [("partial", "non_centered"), ("partial", "centered"), ("none", "centered"), ("complete", "centered")]
+
+
+def _trace(spec, data):
+    import jax
+    from numpyro.handlers import seed, trace
+
+    model, kwargs, _, _ = prepare(data, spec)
+    return trace(seed(model, jax.random.PRNGKey(0))).get_trace(**kwargs)
+
+
+@pytest.mark.parametrize("likelihood", LIKELIHOODS)
+@pytest.mark.parametrize("pooling, parameterization", STRUCTURES)
+def test_sites_and_shapes(likelihood, pooling, parameterization):
+    data = simulate(likelihood, n_groups=5)
+    spec = ModelSpec(likelihood, pooling, parameterization)
+    tr = _trace(spec, data)
+    assert tr["theta"]["value"].shape == (5,)
+    assert tr["y"]["value"].shape == (data.n_rows,) and tr["y"]["is_observed"]
+    expected = {"none": {"theta"}, "complete": {"mu"}, "partial": {"mu", "tau"}}[pooling]
+    sampled = {k for k, v in tr.items() if v["type"] == "sample" and not v["is_observed"]}
+    assert expected <= sampled
+    if pooling == "partial" and parameterization == "non_centered":
+        assert "theta_decentered" in sampled and tr["theta"]["type"] == "deterministic"
+    if likelihood in ("normal", "student_t"):
+        assert "sigma" in sampled
+    assert ("nu" in sampled) == (likelihood == "student_t")
+    response = {"binomial": "p", "poisson": "rate"}.get(likelihood)
+    if response:
+        assert tr[response]["value"].shape == (5,)
+
+
+def test_covariates_enter_the_linear_predictor():
+    data = simulate("normal", covariate=True)
+    spec = ModelSpec("normal", covariates=("x",))
+    tr = _trace(spec, data)
+    assert tr["beta"]["value"].shape == (1,)
+
+
+def test_same_structure_same_function_for_any_prior_values():
+    data = simulate("normal_known_se")
+    a = ModelSpec("normal_known_se", priors={"tau": "HalfCauchy(5)"})
+    b = ModelSpec("normal_known_se", priors={"tau": "HalfCauchy(1)", "mu": "Normal(3, 2)"})
+    sa, sb = (structure_of(s, resolve_priors(data, s)) for s in (a, b))
+    assert sa == sb and build_model(sa) is build_model(sb)
+    ka, kb = (model_inputs(data, s, resolve_priors(data, s)) for s in (a, b))
+    assert float(ka["hyper"]["tau"][0]) == 5.0 and float(kb["hyper"]["tau"][0]) == 1.0
+    c = ModelSpec("normal_known_se", priors={"tau": "HalfNormal(5)"})
+    assert structure_of(c, resolve_priors(data, c)) != sa  # a new family is a new structure
+
+
+def test_prior_predictive_when_y_is_none():
+    import jax
+    from numpyro.infer import Predictive
+
+    data = simulate("binomial")
+    model, kwargs, _, _ = prepare(data, ModelSpec("binomial"))
+    kwargs = dict(kwargs, y=None)
+    draws = Predictive(model, num_samples=20)(jax.random.PRNGKey(1), **kwargs)["y"]
+    assert draws.shape == (20, data.n_rows)
+    assert (np.asarray(draws) <= np.asarray(kwargs["trials"])).all()
