@@ -24,6 +24,7 @@ from hiermod.plots.style import (
     color,
     first_column,
     group_height,
+    interval_label as _interval_label,
     interval_segments,
     model_color,
     require_columns,
@@ -42,9 +43,9 @@ def _rows_axis(fig: go.Figure, labels: list[str], n: int) -> None:
 def ppc_plot(
     ppc_table: pd.DataFrame,
     *,
-    interval_label: str = "90% predictive interval",
+    interval_label: str | None = None,
     title: str | None = None,
-    x_title: str | None = "outcome",
+    x_title: str | None = None,
 ) -> go.Figure:
     """Per group: the posterior predictive interval (bar), its mean, and the observed value.
 
@@ -53,6 +54,11 @@ def ppc_plot(
     """
     require_columns(ppc_table, ["group", "observed", "pred_mean", "pred_low", "pred_high", "inside"],
                     "ppc_plot")
+    if interval_label is None:
+        interval_label = _interval_label(ppc_table, "predictive interval", "predictive interval")
+    if x_title is None:
+        stat = ppc_table["statistic"].iloc[0] if "statistic" in ppc_table.columns else None
+        x_title = str(stat) if isinstance(stat, str) and stat else "outcome"
     t = ppc_table.reset_index(drop=True)
     n = len(t)
     labels = safe_labels(t["group"])
@@ -223,7 +229,9 @@ def new_group_plot(
         pos = np.arange(len(rows), dtype=float)[::-1]
         names = [safe_text(_NEW_ROWS.get(r, r)) for r in rows]
         mean, low, high = as_float(t["mean"]), as_float(t["low"]), as_float(t["high"])
-        custom = np.column_stack([np.array(names, dtype=object), low, high])
+        notes = safe_labels(t["note"]) if "note" in t.columns else [""] * len(rows)
+        custom = np.column_stack([np.array(names, dtype=object), low, high,
+                                  np.array(notes, dtype=object)])
         fig.add_trace(go.Scatter(
             x=mean, y=pos, mode="markers", name="new group",
             marker=dict(size=12, symbol="diamond", color=color("partial")),
@@ -231,7 +239,8 @@ def new_group_plot(
                          color=color("partial"), thickness=3, width=8),
             customdata=custom,
             hovertemplate=("%{customdata[0]}<br>mean %{x:.3g}<br>"
-                           "interval [%{customdata[1]:.3g}, %{customdata[2]:.3g}]<extra></extra>"),
+                           "interval [%{customdata[1]:.3g}, %{customdata[2]:.3g}]<br>"
+                           "%{customdata[3]}<extra></extra>"),
         ))
         fig.update_yaxes(tickmode="array", tickvals=pos.tolist(), ticktext=names,
                          range=[-0.8, len(rows) - 0.2], automargin=True, showgrid=False)
@@ -324,7 +333,7 @@ def holdout_plot(
     err = None
     if lcol is not None and ucol is not None:
         err = dict(type="data", symmetric=False, array=as_float(t[ucol]) - shrunk,
-                   arrayminus=shrunk - as_float(t[lcol]), color=color("partial"), thickness=1.5,
+                   arrayminus=shrunk - as_float(t[lcol]), color="rgba(0,114,178,0.35)", thickness=4,
                    width=0)
     fig.add_trace(go.Scatter(x=first, y=pos, mode="markers", name=safe_text(first_label),
                              marker=dict(size=10, color=color("no_pooling")),

@@ -18,6 +18,7 @@ from hiermod.plots.style import (
     color,
     first_column,
     group_height,
+    interval_label as _interval_label,
     marker_sizes,
     require_columns,
     safe_labels,
@@ -82,7 +83,7 @@ def shrinkage_plot(
     size_by: str | None = None,
     title: str | None = "Partial pooling pulls each group toward the pool",
     x_title: str | None = "estimate",
-    interval_label: str = "interval",
+    interval_label: str | None = None,
 ) -> go.Figure:
     """Each group's no-pooling estimate with an arrow to its partial-pooling estimate.
 
@@ -92,6 +93,8 @@ def shrinkage_plot(
     ``scale="response"`` uses the ``*_response`` columns where the table has them.
     """
     require_columns(table, ["group", *_ESTIMATES, "shrinkage"], "shrinkage_plot")
+    if interval_label is None:
+        interval_label = _interval_label(table)
     cols = _scale_columns(table, scale)
     t = table.reset_index(drop=True)
     if sort:

@@ -32,6 +32,9 @@ __all__ = [
     "MODEL_NAMES",
     "color",
     "chain_color",
+    "group_color",
+    "interval_label",
+    "GROUP_COLORS",
     "model_color",
     "safe_text",
     "safe_labels",
@@ -94,6 +97,18 @@ CHAIN_COLORS: tuple[str, ...] = (
     OKABE_ITO["yellow"],
 )
 
+#: Colours for one line per group: the palette without yellow (too pale on white) plus grey.
+GROUP_COLORS: tuple[str, ...] = (
+    OKABE_ITO["blue"],
+    OKABE_ITO["orange"],
+    OKABE_ITO["bluish_green"],
+    OKABE_ITO["reddish_purple"],
+    OKABE_ITO["sky_blue"],
+    OKABE_ITO["vermillion"],
+    OKABE_ITO["black"],
+    GREY,
+)
+
 #: Display names of the pooling modes used as ``model`` keys in compare tables.
 MODEL_NAMES: dict[str, str] = {
     "none": "no pooling",
@@ -121,6 +136,20 @@ def color(role: str) -> str:
 def chain_color(i: int) -> str:
     """Colour of chain ``i`` (cycles through the palette)."""
     return CHAIN_COLORS[int(i) % len(CHAIN_COLORS)]
+
+
+def group_color(i: int) -> str:
+    """Colour of the ``i``-th group line (cycles through :data:`GROUP_COLORS`)."""
+    return GROUP_COLORS[int(i) % len(GROUP_COLORS)]
+
+
+def interval_label(table, default: str = "interval", kind: str = "interval") -> str:
+    """'90% interval' from a table's ``attrs['hdi_prob']`` (set by hiermod.compare), else default."""
+    prob = getattr(table, "attrs", {}).get("hdi_prob")
+    try:
+        return f"{float(prob):.0%} {kind}" if prob is not None else default
+    except (TypeError, ValueError):
+        return default
 
 
 def model_color(model: str, i: int = 0) -> str:
