@@ -1,0 +1,105 @@
+"""NUTS fits for every pooling x likelihood x parameterization; progress, cancel, reuse, determinism."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from conftest import QUICK
+from hiermod.errors import FitCancelled, SpecError
+from hiermod.fit import fit
+from hiermod.spec import ModelSpec
+from synthetic import simulate
+
+LIKELIHOODS = ["normal_known_se", "normal", "student_t", "binomial", "poisson"]
+STRUCTURES = [("partial", "non_centered"), ("partial", "centered"), ("none", "centered"), ("complete", "centered")]
+
+
+@pytest.mark.parametrize("likelihood", LIKELIHOODS)
+@pytest.mark.parametrize("pooling, parameterization", STRUCTURES)
+def test_every_structure_fits(likelihood, pooling, parameterization):
+    data = simulate(likelihood, n_groups=6, seed=2)
+    result = fit(data, ModelSpec(likelihood, pooling, parameterization), **QUICK)
+    post = result.idata.posterior
+    assert post["theta"].shape == (QUICK["chains"], QUICK["draws"], 6)
+    assert list(post["theta"].coords["group"].values) == list(data.labels)
+    for group in ("log_likelihood", "posterior_predictive", "prior", "prior_predictive", "sample_stats"):
+        assert group in result.idata.groups(), group
+    assert result.idata.log_likelihood["y"].shape == (QUICK["chains"], QUICK["draws"], data.n_rows)
+    assert np.isfinite(post["theta"].values).all()
+    # the group effects move with the data: their posterior means correlate with the raw estimates
+    raw = data.group_summary()["estimate"].to_numpy()
+    if likelihood == "binomial":
+        raw = np.log((raw + 0.01) / (1.01 - raw))
+    if likelihood == "poisson":
+        raw = np.log(raw + 0.01)
+    if pooling != "complete":
+        assert np.corrcoef(raw, post["theta"].mean(("chain", "draw")).values)[0, 1] > 0.5
+
+
+def test_covariate_slope_is_recovered():
+    data = simulate("normal", n_groups=8, rows_per_group=40, covariate=True, seed=3)
+    result = fit(data, ModelSpec("normal", covariates=("x",)), **QUICK)
+    beta = result.draws("beta")[:, 0]
+    assert abs(beta.mean() - 0.4) < 4 * beta.std()  # simulated slope 0.4
+    assert list(result.idata.posterior["beta"].coords["covariate"].values) == ["x"]
+
+
+def test_progress_is_reported_and_cancel_stops_the_fit():
+    data = simulate("normal", n_groups=6, seed=4)
+    seen = []
+    cancel = threading.Event()
+
+    def progress(p):
+        seen.append(p)
+        if p.done >= 600:
+            cancel.set()
+
+    with pytest.raises(FitCancelled):
+        fit(data, ModelSpec("normal"), chains=2, warmup=300, draws=2000, seed=1, progress=progress, cancel=cancel)
+    assert seen[0].phase == "warmup" and seen[-1].done < 2 * 2300
+    assert all(b.done >= a.done for a, b in zip(seen, seen[1:]))
+
+
+def test_second_fit_with_new_priors_or_new_data_compiles_nothing():
+    spec = ModelSpec("normal_known_se", priors={"tau": "HalfCauchy(5)"})
+    first = fit(simulate("normal_known_se", seed=5), spec, **QUICK)
+    new_priors = fit(simulate("normal_known_se", seed=5), spec.with_priors(tau="HalfCauchy(1)", mu="Normal(2, 3)"), **QUICK)
+    new_data = fit(simulate("normal_known_se", seed=6), spec, **dict(QUICK, seed=9))
+    assert first.timings["compilations"] >= 0
+    assert new_priors.timings["compilations"] == 0
+    assert new_data.timings["compilations"] == 0
+
+
+def test_same_seed_same_draws_and_new_seed_new_draws():
+    data = simulate("binomial", seed=7)
+    spec = ModelSpec("binomial")
+    a, b = fit(data, spec, **QUICK), fit(data, spec, **QUICK)
+    np.testing.assert_array_equal(a.idata.posterior["theta"].values, b.idata.posterior["theta"].values)
+    np.testing.assert_array_equal(a.idata.posterior_predictive["y"].values, b.idata.posterior_predictive["y"].values)
+    c = fit(data, spec, **dict(QUICK, seed=2))
+    assert not np.array_equal(a.idata.posterior["theta"].values, c.idata.posterior["theta"].values)
+
+
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        (dict(chains=0), "chains"),
+        (dict(draws=10), "draws"),
+        (dict(target_accept=1.2), "target_accept"),
+        (dict(method="vi"), "Unknown method"),
+    ],
+)
+def test_bad_settings(kwargs, fragment):
+    with pytest.raises(SpecError, match=fragment):
+        fit(simulate("normal"), ModelSpec("normal"), **kwargs)
+
+
+def test_likelihood_must_fit_the_data_kind():
+    with pytest.raises(SpecError, match="does not fit summary data"):
+        fit(simulate("normal_known_se"), ModelSpec("poisson"))
+
+
+def test_partial_pooling_needs_two_groups():
+    with pytest.raises(SpecError, match="at least 2 groups"):
+        fit(simulate("normal", n_groups=1), ModelSpec("normal"))
