@@ -84,11 +84,17 @@ def _hdi(draws: np.ndarray, prob: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _central(draws: np.ndarray, prob: float, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Equal-tailed ``prob`` interval along ``axis``."""
+    """Equal-tailed ``prob`` interval along ``axis``; for whole-number draws (counts) the ends are
+    whole numbers too (the lower end rounded down, the upper up)."""
     a = (1 - prob) / 2
+    draws = np.asarray(draws, dtype=float)
+    finite = draws[np.isfinite(draws)]
+    integer = finite.size > 0 and bool(np.all(finite == np.round(finite)))
+    lo_method, hi_method = ("lower", "higher") if integer else ("linear", "linear")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanquantile(draws, a, axis=axis), np.nanquantile(draws, 1 - a, axis=axis)
+        return (np.nanquantile(draws, a, axis=axis, method=lo_method),
+                np.nanquantile(draws, 1 - a, axis=axis, method=hi_method))
 
 
 def _check_prob(prob: float) -> float:

@@ -322,10 +322,13 @@ def _divergence_verdict(fit: "Fit", n: int, total: int, share: float) -> Verdict
             "(they may be too wide for the data)."
         )
     where = " (typically the narrow neck of the funnel, where tau is small)" if _is_partial(fit) else ""
+    few = (" A few isolated divergences are often harmless; check in the funnel plot that they do "
+           "not cluster at small tau.") if n <= 5 and share < 0.001 else ""
     return Verdict(
         "problem", "divergences",
         f"{n} of {total} draws ({_pct(share)}) ended in a divergence: the sampler met a region too "
-        f"sharply curved to follow{where}, so that region may be under-explored and the estimates biased.",
+        f"sharply curved to follow{where}, so that region may be under-explored and the estimates "
+        f"biased.{few}",
         advice,
     )
 
