@@ -186,6 +186,8 @@ def test_continuum_plot(labels):
     assert_no_markup(fig)
     log = plots.continuum_plot(cont, log_x=True)
     assert log.layout.xaxis.type == "log"
+    assert np.allclose(log.layout.xaxis.range, np.log10([taus[1], taus[-1]]))
+    assert plots.continuum_plot(cont, dens.iloc[:10]).layout.xaxis.range[1] == dens["tau"][9]
     assert len(log.data) == len(labels) and all(n_points(t) == len(taus) - 1 for t in log.data)
 
 
@@ -289,6 +291,13 @@ def test_prior_plots(labels):
     assert len(fig.data[0].x) == sim.size and n_points(fig.data[1]) == len(labels)
     assert list(fig.data[1].customdata) == [safe_text(x) for x in labels]
     assert_no_markup(fig)
+    wide = np.r_[sim.ravel(), 1e6, -1e6]                  # a vague prior's far tail
+    fig = plots.prior_predictive_plot(obs, wide)
+    lo, hi = fig.layout.xaxis.range
+    assert (lo, hi) == (-2.0 * (len(obs) - 1), 3.0 * (len(obs) - 1))   # observed span, widened
+    n_out = int(((wide < lo) | (wide > hi)).sum())
+    assert f"{n_out} outside the view" in fig.data[0].name
+    assert plots.prior_predictive_plot(obs, wide, x_range=None).layout.xaxis.range is None
 
 
 # ----------------------------------------------------------------------------- checks

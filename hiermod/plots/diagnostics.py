@@ -106,6 +106,8 @@ def trace_plot(
                     hovertemplate="divergent draw %{x}<extra></extra>",
                 ), row=r, col=1)
     if title is None:
+        if label is None and len(panels) == 1 and panels[0][0] is not None:
+            label = str(panels[0][0])
         title = f"Trace of {label}" if label else "Trace"
     apply_layout(fig, title, height=max(320, 60 + 220 * len(panels)))
     fig.update_xaxes(title_text="draw", row=len(panels), col=1)

@@ -52,23 +52,44 @@ def prior_predictive_plot(
     labels=None,
     title: str | None = "Prior predictive: data the priors consider plausible",
     x_title: str | None = "outcome (data scale)",
-    nbins: int = 80,
-    x_range: tuple[float, float] | None = None,
+    nbins: int = 60,
+    x_range: tuple[float, float] | str | None = "observed",
 ) -> go.Figure:
     """Histogram (as a density) of simulated prior-predictive values, observed values as a rug.
 
     ``simulated``: array of any shape (every value is one simulated outcome), e.g.
     ``(n_sims, n_rows)``. ``observed``: the ``n_rows`` observed outcomes on the same scale.
     ``labels``: optional group label per observed row, shown on hover.
+    ``x_range``: ``"observed"`` (default) opens the view on the observed span widened twice its
+    width each side and bins only there (vague priors simulate values far out; the legend says
+    how many fall outside the view); ``None`` shows everything; or an explicit ``(lo, hi)``.
     """
     sim = np.asarray(simulated, dtype=float).ravel()
     sim = sim[np.isfinite(sim)]
     obs = as_float(np.ravel(np.asarray(observed, dtype=float)))
     if sim.size == 0:
         raise PlotInputError("prior_predictive_plot: no finite simulated values to draw.")
+    view = None
+    if isinstance(x_range, str):
+        if x_range != "observed":
+            raise ValueError(f"x_range must be 'observed', None or (lo, hi); got {x_range!r}")
+        fin = obs[np.isfinite(obs)]
+        if fin.size:
+            lo, hi = float(fin.min()), float(fin.max())
+            w = (hi - lo) or max(abs(hi), 1.0)
+            view = (lo - 2 * w, hi + 2 * w)
+    elif x_range is not None:
+        view = (float(x_range[0]), float(x_range[1]))
+    name = f"prior predictive ({sim.size})"
+    hist = dict(nbinsx=nbins)
+    if view is not None:
+        n_out = int(np.count_nonzero((sim < view[0]) | (sim > view[1])))
+        if n_out:
+            name = f"prior predictive ({sim.size}; {n_out} outside the view)"
+        hist = dict(xbins=dict(start=view[0], end=view[1], size=(view[1] - view[0]) / nbins))
     fig = go.Figure()
     fig.add_trace(go.Histogram(
-        x=sim, histnorm="probability density", nbinsx=nbins, name=f"prior predictive ({sim.size})",
+        x=sim, histnorm="probability density", name=name, **hist,
         marker=dict(color=color("predictive")), opacity=0.6,
         hovertemplate="%{x}: %{y:.3g}<extra>prior predictive</extra>",
     ))
@@ -85,6 +106,6 @@ def prior_predictive_plot(
     ))
     apply_layout(fig, title, x_title=x_title, y_title="density", height=400)
     fig.update_layout(barmode="overlay")
-    if x_range is not None:
-        fig.update_xaxes(range=list(x_range))
+    if view is not None:
+        fig.update_xaxes(range=list(view))
     return fig
