@@ -235,16 +235,19 @@ class ModelSpec:
 
     def replace(self, **changes) -> "ModelSpec":
         """A copy with some fields changed (priors that no longer apply are dropped)."""
+        changes = dict(changes)
+        new_priors = changes.pop("priors", None)
         fields = {
             "likelihood": self.likelihood,
             "pooling": self.pooling,
             "parameterization": self.parameterization,
             "covariates": self.covariates,
         } | changes
-        probe = ModelSpec(**{k: v for k, v in fields.items()})
-        keep = set(probe.prior_names()) | ({"beta"} if probe.covariates else set())
-        priors = changes.get("priors", tuple((k, v) for k, v in self.priors if k in keep))
-        return ModelSpec(**fields, priors=priors)
+        if new_priors is None:
+            probe = ModelSpec(**fields)
+            keep = set(probe.prior_names()) | ({"beta"} if probe.covariates else set())
+            new_priors = tuple((k, v) for k, v in self.priors if k in keep or k.startswith("beta[") and probe.covariates)
+        return ModelSpec(**fields, priors=new_priors)
 
     def to_dict(self) -> dict:
         """Plain JSON-able form."""

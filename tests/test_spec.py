@@ -89,3 +89,10 @@ def test_replace_drops_priors_that_no_longer_apply():
     assert dict(complete.priors) == {"mu": Prior("Normal", (0, 5))}
     assert spec.replace(pooling="none").priors == ()
     assert spec.replace(parameterization="centered").parameterization == "centered"
+
+
+def test_replace_with_new_priors():
+    spec = ModelSpec("normal_known_se", priors={"mu": "Normal(0, 5)", "tau": "HalfCauchy(5)"})
+    assert spec.replace(pooling="complete", priors=()).priors == ()
+    swapped = spec.replace(priors={"tau": "HalfNormal(2)"})
+    assert dict(swapped.priors) == {"tau": Prior("HalfNormal", (2,))}
