@@ -40,6 +40,7 @@ running = ss.get(state.JOB) is not None
 
 if st.button("Fit", type="primary", icon=":material/play_arrow:", disabled=running, key="w_fit"):
     t0 = time.time()
+    cache.log.info("Fit pressed (key %s)", cache.key_text(key))
     ready = state.session_fit(key)
     if ready is None:
         ready, err = components.guarded(cache.submit_fit, data, spec, settings, key, context="starting the fit")
@@ -87,6 +88,8 @@ if fit is None:
 
 st.divider()
 st.subheader("Results")
+st.caption(components.md_escape(f"Fit of {components.describe_spec(fit.spec)}; "
+                                f"{components.describe_settings(fit.settings)}."))
 if not state.fit_is_current():
     st.warning("This fit was made with other data, model or settings than those now chosen. "
                "Press Fit to update it.", icon=":material/history:")

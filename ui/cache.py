@@ -211,6 +211,8 @@ def _fit_task(data, spec, settings, key, *, progress, cancel, publish):
         except Exception:  # noqa: BLE001 - the NUTS fit below still runs
             log.warning("Exact posterior failed; continuing with NUTS", exc_info=True)
     result = fit(data, spec, progress=progress, cancel=cancel, **kwargs)
+    log.info("Fit %s/%s done: %s", spec.likelihood.value, spec.pooling.value,
+             {k: round(v, 3) for k, v in result.timings.items()})
     fit_cache().put(key, result)
     return result
 

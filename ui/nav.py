@@ -30,6 +30,9 @@ PAGES: list[PageEntry] = [
     PageEntry("pages/1_Data.py", "Data", ":material/table_chart:"),
     PageEntry("pages/2_Model.py", "Model", ":material/account_tree:"),
     PageEntry("pages/3_Fit.py", "Fit", ":material/play_circle:"),
+    PageEntry("pages/4_Shrinkage.py", "Shrinkage", ":material/compress:", "Results"),
+    PageEntry("pages/5_Funnel_and_diagnostics.py", "Funnel and diagnostics", ":material/troubleshoot:",
+              "Results"),
     # Results pages: add them here when their files land, e.g.
     # PageEntry("pages/4_Shrinkage.py", "Shrinkage", ":material/compress:", "Results"),
     # PageEntry("pages/5_Diagnostics.py", "Funnel & diagnostics", ":material/troubleshoot:", "Results"),
