@@ -486,6 +486,14 @@ def exact_modes(name: str) -> dict:
                    seed=s.seed) for m, mspec in mode_specs(spec).items()}
 
 
+def exact_check(fit: "Fit", exact: "Fit") -> dict:
+    """Posterior mean of tau by NUTS and exactly, and the NUTS fit's divergences."""
+    divergences = (int(fit.idata.sample_stats["diverging"].values.sum())
+                   if "sample_stats" in fit.idata.groups() else 0)
+    return {"tau_nuts": float(fit.draws("tau").mean()), "tau_exact": float(exact.draws("tau").mean()),
+            "divergences": divergences}
+
+
 def funnel_page():
     """The nav entry of the funnel / diagnostics page when it exists, else None."""
     from ui.nav import available_pages

@@ -33,6 +33,8 @@ PAGES: list[PageEntry] = [
     PageEntry("pages/4_Shrinkage.py", "Shrinkage", ":material/compress:", "Results"),
     PageEntry("pages/5_Funnel_and_diagnostics.py", "Funnel and diagnostics", ":material/troubleshoot:",
               "Results"),
+    PageEntry("pages/6_Checks_and_comparison.py", "Checks and comparison", ":material/compare:", "Results"),
+    PageEntry("pages/7_Learn.py", "Learn", ":material/school:", "Results"),
     # Results pages: add them here when their files land, e.g.
     # PageEntry("pages/4_Shrinkage.py", "Shrinkage", ":material/compress:", "Results"),
     # PageEntry("pages/5_Diagnostics.py", "Funnel & diagnostics", ":material/troubleshoot:", "Results"),

@@ -1,0 +1,233 @@
+"""Checks and comparison: posterior predictive check, no / complete / partial pooling side by side
+(one background job), variance split between and within groups, a new group's prediction."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import comparison as cmp
+from ui import components, state
+
+st.title("Checks and comparison")
+
+fit = state.current_fit()
+if fit is None:
+    st.info("Nothing fitted yet: load data, choose a model and press Fit first.", icon=":material/info:")
+    st.page_link("pages/3_Fit.py", label="Fit", icon=":material/play_circle:")
+    st.stop()
+
+if not state.fit_is_current():
+    st.caption("These checks use the last fit, made with other data, model or settings than those "
+               "now chosen. Press Fit on the Fit page to update it.")
+
+token = cmp.fit_token(fit)
+figures: dict = {}  # title -> figure, for the export panel
+pooling = fit.spec.pooling.value
+st.caption(components.md_escape(
+    f"Fit: {st.session_state.get(state.DATA_NAME) or 'data'} with {components.describe_spec(fit.spec)} "
+    f"({fit.method.upper()})."))
+
+# ---------------------------------------------------------------- posterior predictive check
+st.header("Does the model reproduce the data?")
+st.markdown("For every group the model simulates many replicated data sets. If the observed value "
+            "sits inside the middle 90% of the simulated ones, the model can produce data like "
+            "these; groups outside are worth a closer look.")
+result, err = components.guarded(cmp.ppc_table, token, fit, context="checking the predictions")
+if err is not None:
+    components.show_error(err, "checking the predictions")
+else:
+    ppc, summary = result
+    c1, c2 = st.columns([1, 3])
+    c1.metric("Groups inside their 90% interval", f"{summary['n_inside']} of {summary['n_groups']}",
+              help="About 90% of groups are expected inside when the model fits.")
+    c2.markdown(components.md_escape(summary["message"]))
+    from hiermod.plots import ppc_plot
+
+    fig, err = components.guarded(ppc_plot, ppc, context="drawing the predictive check")
+    if err is not None:
+        components.show_error(err, "drawing the predictive check")
+    else:
+        st.plotly_chart(fig, key="ppc_chart")
+        figures["Posterior predictive check"] = fig
+    with st.expander("Predictive check table"):
+        st.dataframe(ppc, hide_index=True)
+
+# ------------------------------------------------------------------------- pooling modes
+st.header("No, complete and partial pooling side by side")
+st.markdown("**No pooling** fits every group on its own; **complete pooling** treats all groups as "
+            "one; **partial pooling** lets each group borrow strength from the others, more so "
+            "when its own data are thin. The button fits all three (with this fit's sampler "
+            "settings) in the background; you can keep using the page meanwhile.")
+key = cmp.compare_key(fit.data, fit.spec, fit.settings)
+running = cmp.comparison_running()
+if st.button("Compare pooling modes", key="w_compare", icon=":material/compare:",
+             disabled=running, type="primary"):
+    cmp.start_comparison(fit)
+    st.rerun()
+cmp.comparison_monitor()
+cmp.comparison_status_box(key)
+
+fits = cmp.comparison_fits(key)
+preview = cmp.comparison_preview() if fits is None and running else None
+shown = fits or preview
+if shown is None:
+    if not running:
+        st.caption("Press the button to see the three models' estimates and their LOO comparison.")
+else:
+    if fits is None:
+        st.caption("Exact posteriors of the three models, available now; NUTS is still running to "
+                   "check them (the LOO table follows when it is done).")
+    table, err = components.guarded(cmp.forest_table, cmp.fits_token(shown), shown,
+                                    context="comparing the estimates")
+    if err is not None:
+        components.show_error(err, "comparing the estimates")
+    else:
+        from hiermod.plots import forest_plot
+
+        fig, err = components.guarded(forest_plot, table, x_title=f"theta ({fit.data.kind.value} "
+                                      "data, model scale), 90% interval", context="drawing the comparison")
+        if err is not None:
+            components.show_error(err, "drawing the comparison")
+        else:
+            st.plotly_chart(fig, key="forest_chart")
+            figures["Pooling modes compared"] = fig
+    if fits is not None:
+        st.subheader("Which model predicts left-out data best? (LOO)")
+        loo, err = components.guarded(cmp.loo_table, cmp.fits_token(fits), fits,
+                                      context="computing LOO")
+        if err is not None:
+            components.show_error(err, "computing LOO")
+        else:
+            best = str(loo.index[0])
+            st.markdown(components.md_escape(
+                f"Best expected predictive accuracy: {cmp.MODE_NAMES.get(best, best)}. "
+                "elpd_loo is the estimated log score on a left-out point (higher is better); "
+                "elpd_diff is how far each model falls behind the best, with dse its standard "
+                "error: a difference smaller than about twice dse is not a clear win."))
+            cols = [c for c in ("elpd_loo", "p_loo", "elpd_diff", "dse", "weight", "n_bad_pareto_k",
+                                "max_pareto_k") if c in loo.columns]
+            view = loo[cols].copy()
+            view.index = [cmp.MODE_NAMES.get(str(m), str(m)) for m in view.index]
+            st.dataframe(view)
+            warned = [(m, w) for m, w in zip(loo.index, loo["warning"]) if w]
+            if warned:
+                st.warning(
+                    "Some Pareto k values are high. LOO estimates each model's accuracy on a left-out "
+                    "point by reweighting the draws of the full fit; when leaving one point out would "
+                    "change the fit a lot (k above 0.7), that shortcut is unreliable and the numbers "
+                    "above for that model are only rough.", icon=":material/warning:")
+                for m, w in warned:
+                    st.markdown(components.md_escape(f"{cmp.MODE_NAMES.get(str(m), m)}: {w}"))
+            else:
+                st.success("All Pareto k values are below 0.7: the LOO estimates are reliable.",
+                           icon=":material/check_circle:")
+
+# ---------------------------------------------------------------------- variance split
+st.header("How much of the variation is between groups?")
+var_fit = fit
+if pooling == "none":
+    partial = (fits or {}).get("partial")
+    if partial is None:
+        st.info("A no-pooling model has no spread of group effects (tau) to compare with the noise "
+                "within groups. Press “Compare pooling modes” above (or fit partial pooling) to "
+                "see the split.", icon=":material/info:")
+        var_fit = None
+    else:
+        st.caption("The current fit has no pooling; this split uses the partial-pooling fit of the "
+                   "comparison.")
+        var_fit = partial
+if var_fit is not None:
+    vd, err = components.guarded(cmp.variance_table, cmp.fit_token(var_fit), var_fit,
+                                 context="splitting the variance")
+    if err is not None:
+        components.show_error(err, "splitting the variance")
+    else:
+        share = vd.loc["share_between"]
+        kind = fit.data.kind.value
+        name = "intraclass correlation (ICC)" if kind == "gaussian" else "between-group share"
+        if var_fit.spec.pooling.value == "complete":
+            sentence = ("Complete pooling assumes the groups are identical, so the between-group "
+                        "share is 0 by construction; fit partial pooling to estimate it.")
+        else:
+            level = ("most" if share["mean"] > 0.6 else "a good part" if share["mean"] > 0.3
+                     else "a small part" if share["mean"] > 0.05 else "very little")
+            sentence = (f"The {name} is {share['mean']:.2f} (90% interval {share['low']:.2f} to "
+                        f"{share['high']:.2f}): {level} of the variation is between groups. ")
+            sentence += ("The higher it is, the more the groups really differ and the less each "
+                         "group is pulled toward the overall mean.")
+        c1, c2 = st.columns([1, 1])
+        with c1:
+            st.metric(name[0].upper() + name[1:], f"{share['mean']:.2f}")
+            st.markdown(components.md_escape(sentence))
+            with st.expander("What the parts are"):
+                for comp, note in vd["note"].items():
+                    st.markdown(components.md_escape(f"{comp}: {note}"))
+        with c2:
+            from hiermod.plots import variance_plot
+
+            fig, err = components.guarded(variance_plot, vd, context="drawing the variance split")
+            if err is not None:
+                components.show_error(err, "drawing the variance split")
+            else:
+                st.plotly_chart(fig, key="variance_chart")
+                figures["Variance between and within groups"] = fig
+
+# ---------------------------------------------------------------------------- new group
+st.header("A new, unseen group")
+new_fit = fit
+if pooling == "none":
+    st.info("No pooling cannot predict a new group. It treats every group as unrelated to the "
+            "others, so it learns nothing about groups in general: there is no overall mean or "
+            "spread to draw a new group from. Partial pooling can (a new group is drawn from the "
+            "population of groups), and complete pooling assumes it equals the overall mean.",
+            icon=":material/block:")
+    new_fit = (fits or {}).get("partial")
+    if new_fit is not None:
+        st.caption("Below: the prediction of the partial-pooling fit of the comparison.")
+if new_fit is not None:
+    view, err = components.guarded(cmp.new_group_view, cmp.fit_token(new_fit), new_fit,
+                                   context="predicting a new group")
+    if err is not None:
+        components.show_error(err, "predicting a new group")
+    else:
+        pred = view["table"]
+        theta, ynew = pred.loc["theta_new"], pred.loc["y_new"]
+        resp = pred.loc["response_new"]
+        if fit.data.kind.value in ("binomial", "poisson"):
+            first = (f"A new group's {view['x_title']} is likely between {resp['low']:.3g} and "
+                     f"{resp['high']:.3g} (90%, mean {resp['mean']:.3g}); ")
+        else:
+            first = (f"A new group's effect is likely between {theta['low']:.3g} and "
+                     f"{theta['high']:.3g} (90%, mean {theta['mean']:.3g}); ")
+        st.markdown(components.md_escape(
+            first + f"a new observation from it ({pred.loc['y_new', 'note']}) between "
+            f"{ynew['low']:.3g} and {ynew['high']:.3g}. "
+            + ("Under complete pooling the new group is just the overall mean, so the interval "
+               "only reflects uncertainty about that mean."
+               if new_fit.spec.pooling.value == "complete" else
+               "The interval is wide because a new group may sit anywhere in the spread of groups "
+               "(tau), on top of the uncertainty about the overall mean.")))
+        from hiermod.plots import new_group_plot
+
+        fig, err = components.guarded(new_group_plot, view["rows"], observed=view["observed"],
+                                      labels=view["labels"], x_title=view["x_title"],
+                                      context="drawing the prediction")
+        if err is not None:
+            components.show_error(err, "drawing the prediction")
+        else:
+            st.plotly_chart(fig, key="new_group_chart")
+            figures["A new group"] = fig
+        with st.expander("Prediction table"):
+            st.dataframe(pred)
+
+# ------------------------------------------------------------------------------- export
+if cmp.export_panel_available():
+    try:
+        from ui.export_panel import export_panel
+    except Exception as exc:  # noqa: BLE001 - the rest of the page stays usable
+        components.show_error(exc, "loading the export panel")
+    else:
+        _, err = components.guarded(export_panel, fit, figures, key="export_checks",
+                                    context="showing the export panel")
+        if err is not None:
+            components.show_error(err, "showing the export panel")
