@@ -93,17 +93,20 @@ def holdout_table(fit: "Fit", frame: pd.DataFrame | None = None,
     group_col = data.columns.group
     later = frame[[group_col, hit_col, trial_col]].copy()
     later[group_col] = later[group_col].astype(str).str.strip()
-    later = later.groupby(group_col, sort=False)[[hit_col, trial_col]].sum()
+    for col in (hit_col, trial_col):  # read_table keeps text; numbers are parsed here
+        later[col] = pd.to_numeric(later[col], errors="coerce")
+    later = later.groupby(group_col, sort=False)[[hit_col, trial_col]].sum(min_count=1)
     labels = list(data.labels)
     absent = [g for g in labels if g not in later.index]
     if absent:
         raise DataError(f"No held-out values for {len(absent)} group(s), e.g. {absent[0]!r}; "
                         "every fitted group needs a row in the held-out table.")
     later = later.loc[labels]
-    h_hits = pd.to_numeric(later[hit_col], errors="coerce").to_numpy(float)
-    h_trials = pd.to_numeric(later[trial_col], errors="coerce").to_numpy(float)
-    if not np.all(np.isfinite(h_trials)) or np.any(h_trials <= 0):
-        raise DataError(f"Column {trial_col!r} must be a positive number for every group.")
+    h_hits = later[hit_col].to_numpy(float)
+    h_trials = later[trial_col].to_numpy(float)
+    if not np.all(np.isfinite(h_trials)) or np.any(h_trials <= 0) or not np.all(np.isfinite(h_hits)):
+        raise DataError(f"Columns {hit_col!r} and {trial_col!r} must be numbers (trials positive) "
+                        "for every group.")
     idx = np.asarray(data.group_idx)
     k = np.bincount(idx, weights=np.asarray(data.y, float), minlength=data.n_groups)
     n = np.bincount(idx, weights=np.asarray(data.trials, float), minlength=data.n_groups)
@@ -140,7 +143,8 @@ def holdout_errors(table: pd.DataFrame) -> pd.DataFrame:
         total = float(err.sum())
         rows.append({"method": method, "label": label, "total_squared_error": total,
                      "relative_to_no_pooling": total / base if base > 0 else np.nan,
-                     "groups_closer_than_own": int(np.sum(err < own)) if method != "no_pooling" else 0})
+                     "groups_closer_than_own": (int(np.sum((err < own) & ~np.isclose(err, own, rtol=1e-9, atol=1e-15)))
+                                                if method != "no_pooling" else 0)})
     out = pd.DataFrame(rows).set_index("method").sort_values("total_squared_error", kind="stable")
     best = out.index[0]
     n = len(table)
