@@ -9,8 +9,10 @@ compiles nothing.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -173,6 +175,14 @@ def _init_chains(sampler: _Sampler, kwargs: dict, keys) -> list:
     return states
 
 
+def chain_threads() -> int:
+    """How many chains run at once (threads; JAX releases the GIL): ``HIERMOD_CHAIN_THREADS`` or min(2, cores)."""
+    value = os.environ.get("HIERMOD_CHAIN_THREADS", "")
+    if value.isdigit() and int(value) >= 1:
+        return int(value)
+    return max(1, min(2, os.cpu_count() or 1))
+
+
 def _run_nuts(sampler: _Sampler, kwargs: dict, settings: SamplerSettings, progress, cancel) -> dict:
     """Run all chains chunk by chunk; return raw per-iteration records of the kept draws."""
     import jax
@@ -195,23 +205,38 @@ def _run_nuts(sampler: _Sampler, kwargs: dict, settings: SamplerSettings, progre
                           elapsed_s=elapsed, eta_s=eta,
                           message=f"{phase}: {n_done}/{n_total} iterations, {divergences} divergent"))
 
+    def advance(c: int) -> int:
+        """One chunk of chain ``c``; chunks never straddle the end of warmup. Returns divergences."""
+        boundary = settings.warmup if done[c] < settings.warmup else total_iter
+        n = min(CHUNK, boundary - done[c])
+        if n <= 0:
+            return 0
+        states[c], rec = sampler.chunk(states[c], kwargs, n)
+        rec = jax.tree.map(lambda a: np.asarray(a[:n]), rec)
+        kept = done[c] >= settings.warmup
+        done[c] += n
+        if kept:
+            records[c].append(rec)
+            return int(rec[1].sum())
+        return 0
+
     report("warmup")
-    while min(done) < total_iter:
-        for c in range(settings.chains):
+    threads = min(chain_threads(), settings.chains)
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="hiermod-chain") if threads > 1 else None
+    try:
+        first_round = True
+        while min(done) < total_iter:
             if _is_set(cancel):
                 raise FitCancelled("The fit was cancelled.")
-            # chunks never straddle the end of warmup, so kept draws are whole chunks
-            boundary = settings.warmup if done[c] < settings.warmup else total_iter
-            n = min(CHUNK, boundary - done[c])
-            if n <= 0:
-                continue
-            states[c], rec = sampler.chunk(states[c], kwargs, n)
-            rec = jax.tree.map(lambda a: np.asarray(a[:n]), rec)
-            if done[c] >= settings.warmup:
-                records[c].append(rec)
-                divergences += int(rec[1].sum())
-            done[c] += n
-        report("warmup" if min(done) < settings.warmup else "sampling")
+            if pool is None or first_round:  # the first round compiles: keep it on this thread
+                divergences += sum(advance(c) for c in range(settings.chains))
+            else:
+                divergences += sum(pool.map(advance, range(settings.chains)))
+            first_round = False
+            report("warmup" if min(done) < settings.warmup else "sampling")
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
     stacked = [jax.tree.map(lambda *a: np.concatenate(a), *chain) for chain in records]
     return jax.tree.map(lambda *a: np.stack(a), *stacked)  # leaves: (chains, draws, ...)
 

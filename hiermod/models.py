@@ -44,9 +44,20 @@ class Structure:
     parameterization: Parameterization
     families: tuple[tuple[str, str], ...]  # (prior name, family); beta covariates share "beta"
     has_covariates: bool
+    aggregated: bool = False  # likelihood evaluated on per-group sufficient statistics
 
 
-def structure_of(spec: ModelSpec, priors: dict[str, Prior]) -> Structure:
+def can_aggregate(data: "GroupedData", spec: ModelSpec) -> bool:
+    """True when the likelihood depends on each group only through a few sums (and rows > groups).
+
+    normal: (n_j, mean_j, SS_j); binomial: (sum y, sum trials); poisson: (sum y, sum exposure).
+    The posterior is unchanged; a gradient costs O(groups) instead of O(rows).
+    """
+    return (not spec.covariates and data.n_rows > data.n_groups
+            and spec.likelihood in (Likelihood.NORMAL, Likelihood.BINOMIAL, Likelihood.POISSON))
+
+
+def structure_of(spec: ModelSpec, priors: dict[str, Prior], aggregated: bool = False) -> Structure:
     """The :class:`Structure` of ``spec`` with resolved ``priors``."""
     families: dict[str, str] = {}
     beta_families = {p.family for k, p in priors.items() if k.startswith("beta[")}
@@ -66,6 +77,7 @@ def structure_of(spec: ModelSpec, priors: dict[str, Prior]) -> Structure:
         spec.parameterization if spec.pooling == Pooling.PARTIAL else Parameterization.CENTERED,
         tuple(sorted(families.items())),
         bool(spec.covariates),
+        aggregated,
     )
 
 
@@ -103,7 +115,8 @@ def build_model(structure: Structure) -> Callable:
     families = dict(structure.families)
     lik = structure.likelihood
 
-    def model(group_idx, group_template, hyper, y=None, se=None, trials=None, exposure=None, X=None):
+    def model(group_idx, group_template, hyper, y=None, se=None, trials=None, exposure=None, X=None,
+              counts=None, within=None):
         n_groups = group_template.shape[0]
         with numpyro.plate("group", n_groups):
             if structure.pooling == Pooling.NONE:
@@ -126,6 +139,11 @@ def build_model(structure: Structure) -> Callable:
             eta = eta + X @ beta
         sigma = numpyro.sample("sigma", _prior(families, hyper, "sigma")) if "sigma" in families else None
         nu = numpyro.sample("nu", _prior(families, hyper, "nu")) if "nu" in families else None
+        if counts is not None and sigma is not None:
+            # aggregated normal: mean_j ~ Normal(theta_j, sigma / sqrt(n_j)), and the within-group
+            # sum of squares adds -(N - J) log sigma - SS / (2 sigma^2) to the log density
+            numpyro.factor("y_within", -within[0] * jnp.log(sigma) - within[1] / (2 * sigma**2))
+            sigma = sigma / jnp.sqrt(counts)
         with numpyro.plate("obs", group_idx.shape[0]):
             numpyro.sample("y", _observation(lik, eta, se, trials, exposure, sigma, nu), obs=y)
 
@@ -162,8 +180,40 @@ def model_inputs(data: "GroupedData", spec: ModelSpec, priors: dict[str, Prior])
     return kwargs
 
 
-def prepare(data: "GroupedData", spec: ModelSpec) -> tuple[Callable, dict, dict[str, Prior], Structure]:
-    """(model, model kwargs, resolved priors, structure) for ``data`` and ``spec``."""
+def aggregated_inputs(data: "GroupedData", spec: ModelSpec, priors: dict[str, Prior]) -> dict:
+    """Model kwargs with one 'row' per group holding its sufficient statistics (see can_aggregate)."""
+    import jax.numpy as jnp
+
+    J = data.n_groups
+    g = np.asarray(data.group_idx)
+    y = np.asarray(data.y, dtype=float)
+    counts = np.bincount(g, minlength=J).astype(float)
+    kwargs = model_inputs(data, spec, priors)
+    kwargs["group_idx"] = jnp.arange(J, dtype=jnp.int32)
+    if spec.likelihood == Likelihood.NORMAL:
+        means = np.bincount(g, weights=y, minlength=J) / counts
+        ss = float(((y - means[g]) ** 2).sum())
+        kwargs["y"] = jnp.asarray(means, dtype=jnp.float32)
+        kwargs["counts"] = jnp.asarray(counts, dtype=jnp.float32)
+        kwargs["within"] = jnp.asarray([data.n_rows - J, ss], dtype=jnp.float32)
+    elif spec.likelihood == Likelihood.BINOMIAL:
+        kwargs["y"] = jnp.asarray(np.bincount(g, weights=y, minlength=J), dtype=jnp.float32)
+        kwargs["trials"] = jnp.asarray(np.bincount(g, weights=data.trials, minlength=J), dtype=jnp.int32)
+    else:
+        kwargs["y"] = jnp.asarray(np.bincount(g, weights=y, minlength=J), dtype=jnp.float32)
+        kwargs["exposure"] = jnp.asarray(np.bincount(g, weights=data.exposure, minlength=J), dtype=jnp.float32)
+    return kwargs
+
+
+def prepare(data: "GroupedData", spec: ModelSpec, aggregate: bool = True
+            ) -> tuple[Callable, dict, dict[str, Prior], Structure]:
+    """(model, model kwargs, resolved priors, structure) for ``data`` and ``spec``.
+
+    With ``aggregate`` (default) and a likelihood that allows it, the data enter as per-group
+    sufficient statistics; the posterior is the same.
+    """
     priors = resolve_priors(data, spec)
-    structure = structure_of(spec, priors)
-    return build_model(structure), model_inputs(data, spec, priors), priors, structure
+    aggregated = aggregate and can_aggregate(data, spec)
+    structure = structure_of(spec, priors, aggregated)
+    inputs = aggregated_inputs(data, spec, priors) if aggregated else model_inputs(data, spec, priors)
+    return build_model(structure), inputs, priors, structure

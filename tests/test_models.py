@@ -16,7 +16,7 @@ def _trace(spec, data):
     import jax
     from numpyro.handlers import seed, trace
 
-    model, kwargs, _, _ = prepare(data, spec)
+    model, kwargs, _, _ = prepare(data, spec, aggregate=False)
     return trace(seed(model, jax.random.PRNGKey(0))).get_trace(**kwargs)
 
 
@@ -65,8 +65,32 @@ def test_prior_predictive_when_y_is_none():
     from numpyro.infer import Predictive
 
     data = simulate("binomial")
-    model, kwargs, _, _ = prepare(data, ModelSpec("binomial"))
+    model, kwargs, _, _ = prepare(data, ModelSpec("binomial"), aggregate=False)
     kwargs = dict(kwargs, y=None)
     draws = Predictive(model, num_samples=20)(jax.random.PRNGKey(1), **kwargs)["y"]
     assert draws.shape == (20, data.n_rows)
     assert (np.asarray(draws) <= np.asarray(kwargs["trials"])).all()
+
+
+@pytest.mark.parametrize("likelihood", ["normal", "binomial", "poisson"])
+def test_aggregated_likelihood_is_the_same_posterior(likelihood):
+    """log p(params | rows) - log p(params | sufficient statistics) is one constant for any params."""
+    import jax
+    from numpyro.infer import Predictive
+    from numpyro.infer.util import log_density
+
+    data = simulate(likelihood, n_groups=5, rows_per_group=7, seed=11)
+    spec = ModelSpec(likelihood)
+    rows_model, rows_kwargs, _, rows_structure = prepare(data, spec, aggregate=False)
+    agg_model, agg_kwargs, _, agg_structure = prepare(data, spec)
+    assert agg_structure.aggregated and not rows_structure.aggregated
+    assert agg_kwargs["y"].shape == (5,)
+    params = Predictive(rows_model, num_samples=6)(jax.random.PRNGKey(2), **dict(rows_kwargs, y=None))
+    params = {k: v for k, v in params.items() if k in ("mu", "tau", "theta_decentered", "sigma")}
+    diffs = []
+    for s in range(6):
+        point = {k: v[s] for k, v in params.items()}
+        a = log_density(rows_model, (), rows_kwargs, point)[0]
+        b = log_density(agg_model, (), agg_kwargs, point)[0]
+        diffs.append(float(a - b))
+    assert np.ptp(diffs) < 1e-3 * max(1.0, abs(np.mean(diffs)))

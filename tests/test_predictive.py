@@ -19,7 +19,7 @@ def test_log_likelihood_matches_numpyro(likelihood):
 
     data = simulate(likelihood, covariate=likelihood != "normal_known_se")
     spec = ModelSpec(likelihood, covariates=("x",) if likelihood != "normal_known_se" else ())
-    model, kwargs, priors, _ = prepare(data, spec)
+    model, kwargs, priors, _ = prepare(data, spec, aggregate=False)
     draws = Predictive(model, num_samples=7)(jax.random.PRNGKey(0), **dict(kwargs, y=None))
     draws = {k: np.asarray(v, dtype=float) for k, v in draws.items() if k != "y"}
     expected = np.asarray(log_likelihood(model, draws, **kwargs)["y"])
