@@ -86,6 +86,8 @@ if source == "Sample data set":
     if choice is not None and loaded.get("sig") != f"sample:{choice}" and ss.get(state.FRAME_SIG) != f"sample:{choice}":
         with st.spinner("Loading..."):
             _use_sample(choice)
+        if not ss.get(state.DATA_ERROR):
+            st.rerun()  # so the sidebar shows the new data
     if choice is not None:
         info = dataset_info(choice)
         with st.expander("About this data set", expanded=loaded.get("sig") != f"sample:{choice}"):
@@ -101,6 +103,8 @@ else:
             ss[UPLOAD_SEEN] = seen
             with st.spinner("Reading the file..."):
                 _use_upload(upload.name, raw)
+            if not ss.get(state.DATA_ERROR):
+                st.rerun()  # so the sidebar shows the new data
 
 if ss.get(state.DATA_ERROR):
     components.show_error(ss[state.DATA_ERROR])

@@ -80,7 +80,8 @@ if wanted != (spec.pooling.value, spec.likelihood.value, spec.parameterization.v
     if err is not None:
         components.show_error(err, "changing the model")
     else:
-        spec = ss[state.SPEC] = new_spec
+        ss[state.SPEC] = new_spec
+        st.rerun()  # so the priors, previews and sidebar follow the new structure
 
 _, err = components.guarded(check_compatible, spec, data, context="checking the model")
 if err is not None:

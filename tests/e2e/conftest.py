@@ -59,7 +59,7 @@ def _free_port() -> int:
 def app_url():
     """`streamlit run app.py` on a free port; yields its URL once it answers and has rendered."""
     port = _free_port()
-    log_path = REPO / "test-artifacts" / "streamlit-e2e.log"
+    log_path = REPO / "test-artifacts" / f"streamlit-e2e-{port}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, XLA_FLAGS=os.environ.get("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false"),
                PYTHONUNBUFFERED="1")
@@ -111,6 +111,7 @@ def shot(request):
 
     def take(page, name: str) -> Path:
         path = ARTIFACTS / f"{request.node.name.split('[')[0]}-{name}.png"
+        page.wait_for_timeout(800)  # let canvases (st.dataframe) and plotly finish drawing
         page.screenshot(path=str(path))
         return path
 

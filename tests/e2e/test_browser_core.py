@@ -78,7 +78,7 @@ def test_fit_eight_schools_partial_pooling(app_page: Page, shot):
     t0 = press_fit(page)
     expect(page.get_by_test_id("stMainBlockContainer").get_by_role("progressbar")).to_be_visible(timeout=30_000)
     # normal data with known se: the exact posterior shows before NUTS finishes
-    expect(page.get_by_text("Exact posterior")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Exact posterior (available now)")).to_be_visible(timeout=60_000)
     t_first = time.time() - t0
     shot(page, "3-fit-running")
     expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=180_000)
@@ -137,7 +137,8 @@ def test_cancel_long_fit(app_page: Page, shot):
     goto_page(page, "Fit")
     press_fit(page)
     expect(page.get_by_test_id("stMainBlockContainer").get_by_role("progressbar")).to_be_visible(timeout=30_000)
-    expect(page.get_by_text(re.compile(r"(Warmup|Sampling): [\d,]+ of"))).to_be_visible(timeout=120_000)
+    main = page.get_by_test_id("stMainBlockContainer")
+    expect(main.get_by_text(re.compile(r"(Warmup|Sampling): [\d,]+ of"))).to_be_visible(timeout=120_000)
     shot(page, "running")
     t0 = time.time()
     page.get_by_role("button", name="Cancel").click()
