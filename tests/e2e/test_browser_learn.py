@@ -42,7 +42,7 @@ def test_learn_eight_schools_story(app_page: Page, shot):
     expect(page.get_by_role("heading", name="The exact posterior, at once")).to_be_visible(timeout=60_000)
     page.locator(CHART).first.wait_for(timeout=60_000)
     print(f"[e2e] first Learn chart after {time.time() - t0:.1f} s")
-    expect(page.get_by_text("Weight on its own data")).to_be_visible()
+    expect(page.get_by_text("Weight on its own data", exact=True)).to_be_visible()
     no_exceptions(page)
     shot(page, "1-exact")
     # then NUTS: its check against the exact posterior
@@ -60,7 +60,7 @@ def test_checks_page_after_a_fit(app_page: Page, shot):
     goto_page(page, "Checks and comparison")
     expect(page.get_by_text("Posterior predictive check").first).to_be_visible(timeout=30_000)
     page.locator(CHART).first.wait_for(timeout=60_000)
-    expect(page.get_by_text("Groups inside their 90% interval")).to_be_visible()
+    expect(page.get_by_text("Groups inside their 90% interval", exact=True)).to_be_visible()
     no_exceptions(page)
     shot(page, "1-ppc")
     t0 = time.time()
