@@ -361,6 +361,27 @@ def fit(
     return _fit_nuts(data, spec, settings, progress, cancel)
 
 
+def precompile(data: "GroupedData", spec: ModelSpec, settings: SamplerSettings | None = None) -> int:
+    """Compile the sampler for this structure and settings without sampling; returns compilations.
+
+    Initialises one chain and runs one NUTS iteration, so a later :func:`fit` of the same structure
+    (any prior values, any data values of the same shapes) starts at once.
+    """
+    import jax
+
+    settings = settings or SamplerSettings()
+    check_compatible(spec, data)
+    model, kwargs, priors, structure = prepare(data, spec)
+    sampler = _sampler_for(model, structure, settings)
+    with count_compilations() as compiles, sampler.lock:
+        keys = jax.random.split(jax.random.PRNGKey(settings.seed), settings.chains)
+        state = _init_chains(sampler, kwargs, keys[:1])[0]
+        state, rec = sampler.chunk(state, kwargs, 1)
+        n_kept = settings.chains * settings.draws  # postprocess is compiled for the fit's draw count
+        sampler.postprocess(kwargs, jax.tree.map(lambda a: jax.numpy.repeat(a[:1], n_kept, axis=0), rec[0]))
+    return compiles.count
+
+
 def settings_dict(settings: SamplerSettings) -> dict:
     """Plain JSON-able form of the sampler settings."""
     return asdict(settings)

@@ -1,0 +1,60 @@
+"""Warm start for the dashboard: JAX's on-disk compilation cache plus the sample datasets' samplers.
+
+``start_background_precompile()`` runs once per process on a daemon thread: it turns on the
+persistent compilation cache (so a restarted app pays less) and compiles the default model of each
+sample dataset with the default sampler settings, eight schools first, so a class's first Fit
+starts at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ORDER = ("eight_schools", "radon", "efron_morris", "simulated_schools", "rat_tumors", "surgical")
+
+_started = False
+_lock = threading.Lock()
+status: dict[str, float] = {}  # dataset name -> seconds it took to compile (read by the UI/tests)
+
+
+def default_spec_for(name: str):
+    """The model the Model page proposes first for a sample dataset: partial pooling, non-centered."""
+    from .datasets import dataset_info
+    from .spec import ModelSpec
+
+    return ModelSpec(dataset_info(name).likelihood, "partial", "non_centered")
+
+
+def precompile_samples(names=DEFAULT_ORDER, settings=None) -> dict[str, float]:
+    """Compile the default sampler of each named sample dataset; returns seconds per dataset."""
+    from .compilation import enable_persistent_cache
+    from .datasets import load_dataset
+    from .fit import precompile
+
+    enable_persistent_cache()
+    import arviz  # noqa: F401  (the first fit would otherwise pay for this import)
+
+    for name in names:
+        t0 = time.perf_counter()
+        try:
+            precompile(load_dataset(name), default_spec_for(name), settings)
+        except Exception:  # noqa: BLE001 - a warm start must never break the app
+            log.warning("precompiling %s failed", name, exc_info=True)
+            continue
+        status[name] = time.perf_counter() - t0
+    return dict(status)
+
+
+def start_background_precompile(names=DEFAULT_ORDER) -> bool:
+    """Start :func:`precompile_samples` on a daemon thread once per process; False if already started."""
+    global _started
+    with _lock:
+        if _started:
+            return False
+        _started = True
+    threading.Thread(target=precompile_samples, args=(names,), name="hiermod-precompile", daemon=True).start()
+    return True
