@@ -344,7 +344,8 @@ def fit(
     cancel: Any = None,
     max_tree_depth: int = 10,
 ) -> Fit:
-    """Fit ``spec`` to ``data`` with NUTS (``method="nuts"``) or exactly (``"exact"``, normal with known se).
+    """Fit ``spec`` to ``data`` with NUTS (``method="nuts"``), exactly (``"exact"``, normal with known
+    se) or as a fast variational preview (``"vi"``, SVI with a mean-field normal guide).
 
     ``progress`` receives a :class:`~hiermod.jobs.Progress` after every chunk; ``cancel`` (an object
     with ``is_set()``, or a callable) stops the fit with :class:`FitCancelled` within one chunk.
@@ -356,8 +357,12 @@ def fit(
         from .exact import exact_fit
 
         return exact_fit(data, spec, settings)
+    if method == "vi":
+        from .vi import fit_vi
+
+        return fit_vi(data, spec, settings)
     if method != "nuts":
-        raise SpecError(f"Unknown method '{method}'; use 'nuts' or 'exact'.")
+        raise SpecError(f"Unknown method '{method}'; use 'nuts', 'exact' or 'vi'.")
     return _fit_nuts(data, spec, settings, progress, cancel)
 
 

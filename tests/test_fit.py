@@ -87,7 +87,7 @@ def test_same_seed_same_draws_and_new_seed_new_draws():
         (dict(chains=0), "chains"),
         (dict(draws=10), "draws"),
         (dict(target_accept=1.2), "target_accept"),
-        (dict(method="vi"), "Unknown method"),
+        (dict(method="laplace"), "Unknown method"),
     ],
 )
 def test_bad_settings(kwargs, fragment):
