@@ -38,6 +38,9 @@ key = results.fit_text(fit)
 exact = results.is_exact(fit)
 partial = results.is_partial(fit)
 figures: dict = {}
+TOPICS = {"divergences": "Divergences", "r_hat": "Do the chains agree (R-hat)",
+          "ess": "Effective sample size", "bfmi": "Energy (BFMI)", "treedepth": "Tree depth",
+          "exact": "Exact posterior"}
 
 # ------------------------------------------------------------------------------- verdicts
 st.subheader("Can the fit be trusted?")
@@ -46,7 +49,7 @@ if err is not None:
     components.show_error(err, "checking the fit")
 elif diag is not None:
     for verdict in diag.verdicts:
-        text = components.md_escape(f"{verdict.topic}: {verdict.message}")
+        text = components.md_escape(f"{TOPICS.get(verdict.topic, verdict.topic)}: {verdict.message}")
         if verdict.advice:
             text += "  \n**What to do:** " + components.md_escape(verdict.advice)
         {"ok": st.success, "warning": st.warning}.get(verdict.level, st.error)(text)
@@ -126,6 +129,9 @@ elif not exact:
         if err is not None:
             components.show_error(err, "drawing the two funnels")
         else:
+            # legend under the panels, clear of the two panel titles
+            pair.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.2, x=0.0,
+                                           xanchor="left"), margin=dict(b=110))
             st.plotly_chart(pair, width="stretch", key="funnel_pair_plot")
             figures["Centered vs non-centered funnels"] = pair
             n_c = int(c_rows["diverging"].sum())
