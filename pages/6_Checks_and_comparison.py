@@ -108,7 +108,7 @@ else:
                                 "max_pareto_k") if c in loo.columns]
             view = loo[cols].copy()
             view.index = [cmp.MODE_NAMES.get(str(m), str(m)) for m in view.index]
-            st.dataframe(view)
+            st.dataframe(view.round(3))
             warned = [(m, w) for m, w in zip(loo.index, loo["warning"]) if w]
             if warned:
                 st.warning(
@@ -155,22 +155,20 @@ if var_fit is not None:
                         f"{share['high']:.2f}): {level} of the variation is between groups. ")
             sentence += ("The higher it is, the more the groups really differ and the less each "
                          "group is pulled toward the overall mean.")
-        c1, c2 = st.columns([1, 1])
-        with c1:
-            st.metric(name[0].upper() + name[1:], f"{share['mean']:.2f}")
-            st.markdown(components.md_escape(sentence))
-            with st.expander("What the parts are"):
-                for comp, note in vd["note"].items():
-                    st.markdown(components.md_escape(f"{comp}: {note}"))
-        with c2:
-            from hiermod.plots import variance_plot
+        c1, c2 = st.columns([1, 3])
+        c1.metric(name[0].upper() + name[1:], f"{share['mean']:.2f}")
+        c2.markdown(components.md_escape(sentence))
+        with st.expander("What the parts are"):
+            for comp, note in vd["note"].items():
+                st.markdown(components.md_escape(f"{comp}: {note}"))
+        from hiermod.plots import variance_plot
 
-            fig, err = components.guarded(variance_plot, vd, context="drawing the variance split")
-            if err is not None:
-                components.show_error(err, "drawing the variance split")
-            else:
-                st.plotly_chart(fig, key="variance_chart")
-                figures["Variance between and within groups"] = fig
+        fig, err = components.guarded(variance_plot, vd, context="drawing the variance split")
+        if err is not None:
+            components.show_error(err, "drawing the variance split")
+        else:
+            st.plotly_chart(fig, key="variance_chart")
+            figures["Variance between and within groups"] = fig
 
 # ---------------------------------------------------------------------------- new group
 st.header("A new, unseen group")
