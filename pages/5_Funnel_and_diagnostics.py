@@ -130,8 +130,8 @@ elif not exact:
             components.show_error(err, "drawing the two funnels")
         else:
             # legend under the panels, clear of the two panel titles
-            pair.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.2, x=0.0,
-                                           xanchor="left"), margin=dict(b=110))
+            pair.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.28, x=0.0,
+                                           xanchor="left"), margin=dict(b=130))
             st.plotly_chart(pair, width="stretch", key="funnel_pair_plot")
             figures["Centered vs non-centered funnels"] = pair
             n_c = int(c_rows["diverging"].sum())
