@@ -27,7 +27,7 @@ POIS_MAP = ColumnMap(group="g", y="y", kind=DataKind.POISSON, exposure="t")
 
 def need_shared() -> None:
     if not SHARED.is_dir():
-        pytest.skip("reference data folder not present on this machine")
+        pytest.fail(f"reference data folder {SHARED} not found: the checkout must sit beside shared/")
 
 
 # ------------------------------------------------------------------ real data map themselves

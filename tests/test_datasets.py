@@ -141,10 +141,8 @@ def test_efron_morris_holdout_note():
     assert "floor" in datasets.dataset_info("radon").available_covariates
 
 
-def test_shared_copies_unchanged():
-    shared = Path("/work/shared/data")
-    if not shared.is_dir():
-        pytest.skip("reference data folder not present on this machine")
+def test_shared_copies_unchanged(shared_data):
+    shared = shared_data
     for filename in SHARED_COPIES:
         assert (SAMPLE_DIR / filename).read_bytes() == (shared / filename).read_bytes()
 

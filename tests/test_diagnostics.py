@@ -171,7 +171,6 @@ def test_exact_fit_verdict(eight_schools_fit):
 
 
 def test_real_exact_fit_verdict(eight_schools, reference_spec):
-    pytest.importorskip("hiermod.exact")
     from hiermod.fit import fit
 
     d = D.diagnose(fit(eight_schools, reference_spec, method="exact"))
