@@ -16,7 +16,7 @@ from hiermod import data as hd
 from hiermod.data import ColumnMap, DataKind, GroupedData, guess_columns, load_data, read_table
 from hiermod.errors import DataError
 
-SHARED = Path("/work/shared/data")
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 EIGHT = b"school,effect,se\nA,28,15\nB,8,10\nC,-3,16\nD,7,11\nE,-1,9\nF,1,11\nG,18,10\nH,12,18\n"
 SUMMARY_MAP = ColumnMap(group="school", y="effect", kind=DataKind.SUMMARY, se="se")
 GAUSS_MAP = ColumnMap(group="g", y="y", kind=DataKind.GAUSSIAN)
