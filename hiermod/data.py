@@ -119,11 +119,16 @@ def _read_bytes(source: Source) -> bytes | str:
         raw = bytes(source)
     elif isinstance(source, (str, Path)):
         path = Path(source)
-        if not path.is_file():
-            raise DataError(f"File not found: {str(path)!r}. Check the path, or upload the file.")
-        if path.stat().st_size > MAX_BYTES:
-            raise DataError(_too_big_message(path.stat().st_size))
-        raw = path.read_bytes()
+        shown = str(path) if len(str(path)) <= 120 else str(path)[:117] + "..."
+        try:
+            if not path.is_file():
+                raise DataError(f"File not found: {shown!r}. Check the path, or upload the file.")
+            if path.stat().st_size > MAX_BYTES:
+                raise DataError(_too_big_message(path.stat().st_size))
+            raw = path.read_bytes()
+        except OSError as exc:  # name too long, no permission, I/O error...
+            raise DataError(f"Cannot read the file {shown!r}: {exc.strerror or 'unreadable'}. "
+                            "Check the path, or upload the file.") from None
     elif hasattr(source, "read"):
         try:
             source.seek(0)
@@ -153,7 +158,13 @@ def _decode(raw: bytes) -> tuple[str, str]:
     if raw.startswith(b"\xef\xbb\xbf"):
         return raw[3:].decode("utf-8", errors="replace"), "utf-8-sig"
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16"), "utf-16"
+        try:
+            return raw.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            raise DataError(
+                "The file starts like UTF-16 text (a byte-order mark) but is not valid UTF-16. "
+                "Save it as CSV with UTF-8 encoding and upload that."
+            ) from None
     if b"\x00" in raw[:8192] or raw.startswith(b"PK\x03\x04"):
         raise DataError(
             "The file looks binary (for example an Excel workbook), not CSV text. "
@@ -247,6 +258,7 @@ def _parse_text(text: str) -> pd.DataFrame:
     """Parse CSV text into an all-string frame with a checked header."""
     if not text.strip():
         raise DataError("The file is empty. Upload a CSV with a header row and one row per record.")
+    text = re.sub(r"\A(?:[ \t]*(?:\r\n|\r|\n))+", "", text)  # blank lines above the header
     delimiter = _sniff_delimiter(text)
     try:
         raw = pd.read_csv(
@@ -255,7 +267,8 @@ def _parse_text(text: str) -> pd.DataFrame:
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise DataError(
-            f"Could not read the file as {_DELIMITER_NAMES[delimiter]}-separated text: {exc}. "
+            f"Could not read the file as {_DELIMITER_NAMES[delimiter]}-separated text: "
+            f"{' '.join(str(exc).split()).rstrip('.')}. "
             "Check that every row has as many fields as the header and that quotes are closed."
         ) from None
     header = _header_names(list(raw.iloc[0]))
