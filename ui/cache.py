@@ -197,6 +197,7 @@ def in_flight() -> _InFlight:
 
 def _fit_task(data, spec, settings, key, *, progress, cancel, publish):
     """Runs on a worker thread: never touches Streamlit. Exact posterior first when it exists."""
+    heavy_imports()
     from hiermod.fit import fit
     from hiermod.spec import Likelihood
 
@@ -246,25 +247,44 @@ def cancel_fit(key: tuple, job: "Job") -> bool:
 # --------------------------------------------------------------------- warm heavy imports
 
 
-_warm_lock = threading.Lock()
+_import_lock = threading.Lock()
+_warm_guard = threading.Lock()
+_imports_done = threading.Event()
 _warm_started = False
+
+
+def heavy_imports() -> None:
+    """Import jax, numpyro and arviz once, one thread at a time.
+
+    Two threads importing jax at once can see a partially initialised module (ImportError
+    "cannot import name ... from partially initialized module"), so every path of ours that
+    needs them (the warm-up thread, the fit task, the summaries) goes through this lock.
+    """
+    if _imports_done.is_set():
+        return
+    with _import_lock:
+        if _imports_done.is_set():
+            return
+        import arviz  # noqa: F401
+        import jax  # noqa: F401
+        import numpyro  # noqa: F401
+        import numpyro.infer  # noqa: F401
+
+        _imports_done.set()
 
 
 def warm_imports_in_background() -> None:
     """Import jax, numpyro and arviz on a daemon thread (once per process), so pressing Fit does
     not wait for them. Called from the Model and Fit pages, never from the Data page."""
     global _warm_started
-    with _warm_lock:
-        if _warm_started:
+    with _warm_guard:
+        if _warm_started or _imports_done.is_set():
             return
         _warm_started = True
 
     def work() -> None:
         try:
-            import arviz  # noqa: F401
-            import jax  # noqa: F401
-            import numpyro  # noqa: F401
-            import numpyro.infer  # noqa: F401
+            heavy_imports()
         except Exception:  # noqa: BLE001
             log.warning("Background import of jax/numpyro/arviz failed", exc_info=True)
 
@@ -282,6 +302,7 @@ def key_text(key: tuple) -> str:
 @st.cache_resource(max_entries=16, show_spinner=False)
 def summary_table(key: str, _fit: "Fit") -> "pd.DataFrame":
     """hiermod.diagnostics.summary_table(fit) (az.summary when that module is not there yet)."""
+    heavy_imports()
     try:
         from hiermod.diagnostics import summary_table as table
     except ImportError:
@@ -295,6 +316,7 @@ def summary_table(key: str, _fit: "Fit") -> "pd.DataFrame":
 @st.cache_resource(max_entries=16, show_spinner=False)
 def diagnosis(key: str, _fit: "Fit"):
     """hiermod.diagnostics.diagnose(fit), or None when that module is not there yet."""
+    heavy_imports()
     try:
         from hiermod.diagnostics import diagnose
     except ImportError:

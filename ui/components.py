@@ -175,14 +175,13 @@ def _job_panel(detailed: bool) -> None:
     if job is None:
         return
     fraction, text = _progress_text(job)
+    if job.cancel_event.is_set():
+        text = "Cancelling: the sampler stops at the end of its current chunk..."
     if detailed:
         st.progress(fraction, text=text)
         partial = job.partial
         if partial is not None:
             st.caption("The exact posterior is ready (shown below); NUTS is still running to check it.")
-        if st.button("Cancel", key="w_cancel_fit", icon=":material/stop_circle:"):
-            _cancel(job)
-            st.rerun()
     else:
         st.progress(fraction, text="Fit: " + (text if job.status != "queued" else text))
 
@@ -195,6 +194,12 @@ def job_monitor(detailed: bool = True, interval: float = 0.5) -> None:
     job = st.session_state.get(state.JOB)
     active = job is not None and not job.done()
     if detailed:
+        # Cancel lives outside the fragment: its click reruns the whole app, so it cannot be lost
+        # to the fragment's own timed reruns.
+        if active and st.button("Cancel", key="w_cancel_fit", icon=":material/stop_circle:",
+                                disabled=job.cancel_event.is_set()):
+            _cancel(job)
+            st.rerun()
         st.fragment(run_every=interval if active else None)(_main_job_panel)()
     else:
         st.fragment(run_every=interval if active else None)(_sidebar_job_panel)()
