@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import traceback
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -356,6 +357,13 @@ def _fail(message: str, code: int) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (never raises, except SystemExit from --help)."""
     debug = os.environ.get("HIERMOD_DEBUG", "") not in ("", "0")
+    with warnings.catch_warnings():
+        if not debug:  # numpy/pandas/arviz warnings (e.g. overflow rounding 1e308) are noise here
+            warnings.simplefilter("ignore")
+        return _main(argv, debug)
+
+
+def _main(argv: Sequence[str] | None, debug: bool) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
