@@ -353,6 +353,7 @@ def fit(
     settings = SamplerSettings(int(chains), int(warmup), int(draws), int(seed), float(target_accept),
                                int(max_tree_depth))
     check_compatible(spec, data)
+    check_numeric_range(data)
     if method == "exact":
         from .exact import exact_fit
 
@@ -364,6 +365,41 @@ def fit(
     if method != "nuts":
         raise SpecError(f"Unknown method '{method}'; use 'nuts', 'exact' or 'vi'.")
     return _fit_nuts(data, spec, settings, progress, cancel)
+
+
+NUMERIC_RANGE = (1e-15, 1e15)
+"""Magnitudes the samplers handle (they run in float32, and squares of values must stay finite)."""
+
+
+def check_numeric_range(data: "GroupedData") -> None:
+    """Raise :class:`FitError` when values are too large, or scales too small, to sample in float32.
+
+    The data load fine (they are finite), but e.g. y = 1e308 or se = 1e-320 overflow or vanish in
+    the sampler's float32 arithmetic and would fail with an obscure numpyro error.
+    """
+    lo, hi = NUMERIC_RANGE
+    roles = {"y": data.y, "se": data.se, "trials": data.trials, "exposure": data.exposure}
+    for j, name in enumerate(data.covariate_names):
+        roles[f"covariate {name!r}"] = data.X[:, j]
+    for role, values in roles.items():
+        if values is None or values.size == 0:
+            continue
+        column = getattr(data.columns, role, None) if role in ("y", "se", "trials", "exposure") else None
+        what = f"column {column!r} ({role})" if column else role
+        big = float(np.max(np.abs(values)))
+        if big > hi:
+            raise FitError(
+                f"Values in {what} reach {big:.3g}; the sampler works with magnitudes up to {hi:.0e}. "
+                "Rescale the column (for example measure in thousands or millions) and fit again."
+            )
+        if role in ("se", "exposure"):
+            small = float(np.min(values))
+            if small < lo:
+                raise FitError(
+                    f"Values in {what} go down to {small:.3g}; the sampler needs them at least "
+                    f"{lo:.0e}. Rescale the outcome and its {role} together (for example multiply "
+                    "both by 1000), or check the column."
+                )
 
 
 def precompile(data: "GroupedData", spec: ModelSpec, settings: SamplerSettings | None = None) -> int:
