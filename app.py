@@ -35,3 +35,9 @@ with st.sidebar:
 components.sidebar_summary()
 
 page.run()
+
+# After the first page is drawn: import jax/numpyro/arviz and precompile the sample datasets'
+# samplers on a daemon thread (once per process), so the first Fit starts at once.
+from ui.cache import warm_imports_in_background  # noqa: E402
+
+warm_imports_in_background()

@@ -6,9 +6,14 @@ use the full default settings.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# The app precompiles the sample datasets' samplers in the background after its first page; in the
+# tests that would only compete with the fits under test (servers started by tests inherit this).
+os.environ.setdefault("HIERMOD_PRECOMPILE", "0")
 
 
 REPO = Path(__file__).resolve().parent.parent
@@ -21,6 +26,9 @@ QUICK = dict(chains=2, warmup=300, draws=300, seed=1)
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "browser: real-browser end-to-end test (Playwright + chromium)")
+    from hiermod.compilation import enable_persistent_cache
+
+    enable_persistent_cache()  # JAX's on-disk cache: a second run on the same machine compiles less
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
@@ -274,8 +275,9 @@ def heavy_imports() -> None:
 
 
 def warm_imports_in_background() -> None:
-    """Import jax, numpyro and arviz on a daemon thread (once per process), so pressing Fit does
-    not wait for them. Called from the Model and Fit pages, never from the Data page."""
+    """Import jax, numpyro and arviz on a daemon thread (once per process), then precompile the
+    sample datasets' default samplers (unless ``HIERMOD_PRECOMPILE=0``), so pressing Fit does not
+    wait for them. Called after the first page has been drawn (end of app.py)."""
     global _warm_started
     with _warm_guard:
         if _warm_started or _imports_done.is_set():
@@ -287,6 +289,13 @@ def warm_imports_in_background() -> None:
             heavy_imports()
         except Exception:  # noqa: BLE001
             log.warning("Background import of jax/numpyro/arviz failed", exc_info=True)
+            return
+        if os.environ.get("HIERMOD_PRECOMPILE", "1") != "0":
+            # compile the sample datasets' default samplers (and turn on JAX's on-disk cache)
+            from hiermod.precompile import precompile_samples
+
+            status = precompile_samples()
+            log.info("Precompiled sample samplers: %s", {k: round(v, 1) for k, v in status.items()})
 
     threading.Thread(target=work, name="hiermod-warm-imports", daemon=True).start()
 
