@@ -380,3 +380,268 @@ def test_cli_describe_corpus_sample():
             assert "rows," in proc.stdout and "groups" in proc.stdout
     codes = {stem: proc.returncode for stem, proc in results}
     assert codes["binary_junk"] == 2 and codes["html_labels"] == 0, codes
+
+
+# ------------------------------------------------------------------ degenerate but legal data
+
+def _csv(rows: list[str]) -> bytes:
+    return ("\n".join(rows) + "\n").encode()
+
+
+DEGENERATE = {  # name -> (csv bytes, likelihood)
+    "binomial_all_zero": (_csv(["hospital,deaths,operations"] + [f"H{i},0,{10 + i}" for i in range(6)]),
+                          "binomial"),
+    "binomial_all_success": (_csv(["hospital,deaths,operations"]
+                                  + [f"H{i},{10 + i},{10 + i}" for i in range(6)]), "binomial"),
+    "poisson_all_zero": (_csv(["site,events,exposure"] + [f"S{i},0,{1 + i}" for i in range(6)]), "poisson"),
+    "gaussian_identical_means": (_csv(["county,log_radon"] + [f"C{i},1.5" for i in range(6) for _ in range(4)]),
+                                 "normal"),
+    "gaussian_single_observation": (_csv(["county,log_radon"] + [f"C{i},{0.3 * i}" for i in range(8)]
+                                         + ["C0,1.0", "C1,0.2"]), "normal"),
+    "summary_se_1e-8": (_csv(["school,effect,se"] + [f"S{i},{i * 3 - 5},1e-8" for i in range(6)]),
+                        "normal_known_se"),
+    "summary_se_1e8": (_csv(["school,effect,se"] + [f"S{i},{i * 3 - 5},1e8" for i in range(6)]),
+                       "normal_known_se"),
+}
+DEGENERATE_OUTCOMES: dict[str, str] = {}
+
+
+def _fit_or_refuse(name: str, method: str):
+    import hiermod
+    from hiermod.diagnostics import diagnose, summary_table
+
+    raw, likelihood = DEGENERATE[name]
+    data = load_data(raw)
+    spec = hiermod.ModelSpec(likelihood, pooling="partial")
+    try:
+        fit = hiermod.fit(data, spec, chains=2, warmup=200, draws=200, seed=1, method=method)
+    except HiermodError as exc:  # refused: must say why
+        assert len(str(exc)) > 20 and "Traceback" not in str(exc)
+        DEGENERATE_OUTCOMES[f"{name}/{method}"] = f"refused: {exc}"
+        return None, None
+    table = summary_table(fit)
+    assert np.isfinite(table[["mean", "sd", "hdi_low", "hdi_high"]].to_numpy()).all(), table
+    diag = diagnose(fit)
+    json.dumps(diag.to_dict(), allow_nan=False)  # JSON-able and finite
+    problems = [v.topic for v in diag.verdicts if v.level != "ok"]
+    DEGENERATE_OUTCOMES[f"{name}/{method}"] = (f"fit: tau {table.loc['tau', 'mean']:.3g}, "
+                                                f"{diag.divergences} divergences, flagged {problems}")
+    return fit, diag
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("name", sorted(DEGENERATE))
+def test_degenerate_data_fit_honestly_or_refuse(name):
+    fit, diag = _fit_or_refuse(name, "nuts")
+    print(f"\ndegenerate {name}: {DEGENERATE_OUTCOMES[f'{name}/nuts']}")
+    if diag is None:
+        return
+    # honest verdicts: every divergence is reported as a problem, a bad R-hat is not called ok
+    if diag.divergences > 0:
+        assert any(v.topic == "divergences" and v.level == "problem" for v in diag.verdicts)
+    if diag.max_r_hat > 1.01:
+        assert any(v.topic == "r_hat" and v.level != "ok" for v in diag.verdicts)
+    if name == "gaussian_identical_means":
+        from hiermod.diagnostics import summary_table
+
+        assert summary_table(fit).loc["tau", "mean"] < 0.2  # tau goes to ~0
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("name", ["summary_se_1e-8", "summary_se_1e8"])
+def test_degenerate_summary_exact(name):
+    fit, diag = _fit_or_refuse(name, "exact")
+    print(f"\ndegenerate {name} exact: {DEGENERATE_OUTCOMES[f'{name}/exact']}")
+    if fit is not None:
+        assert fit.method == "exact"
+        assert any("exact" in v.message.lower() for v in diag.verdicts)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("raw, match", [
+    (b"school,effect,se\nA,1e308,15\nB,-1e308,10\nC,3,16\n", "'effect'"),
+    (b"school,effect,se\nA,1e-320,1e-320\nB,8,5e-324\nC,-3,16\n", "'se'"),
+    (b"hospital,deaths,operations\nA,1,1e300\nB,2,10\n", "'operations'"),
+])
+@pytest.mark.parametrize("method", ["nuts", "exact"])
+def test_out_of_range_values_refused_with_fit_error(raw, match, method):
+    import hiermod
+    from hiermod.errors import FitError
+    from hiermod.spec import default_likelihood
+
+    data = load_data(raw)
+    if method == "exact" and data.kind != DataKind.SUMMARY:
+        return
+    spec = hiermod.ModelSpec(default_likelihood(data.kind), pooling="partial")
+    with pytest.raises(FitError, match=match) as info:
+        hiermod.fit(data, spec, chains=1, warmup=50, draws=50, method=method)
+    assert "Rescale" in str(info.value)
+
+
+# ------------------------------------------------------------------------ documented limits
+
+def test_documented_limits():
+    from hiermod.errors import SpecError
+    from hiermod.fit import SamplerSettings
+
+    assert (hd.MAX_BYTES, hd.MAX_ROWS, hd.MAX_GROUPS, hd.MAX_COLUMNS, hd.MAX_LABEL_CHARS) == (
+        50 * 1024 * 1024, 1_000_000, 10_000, 500, 200)
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for text in ("50 MB", "1,000,000 rows", "10,000 groups", "500 columns", "200 characters",
+                 "1–8 chains", "50–20,000 warmup"):
+        assert text in readme, text
+    # upload size: bytes and file-like objects over the limit are refused before parsing
+    big = b"g,y\n" + b"A,1\n" * (hd.MAX_BYTES // 4 + 1)
+    for source in (big, __import__("io").BytesIO(big)):
+        with pytest.raises(DataError, match="the limit is 50 MB"):
+            load_data(source)
+    # groups
+    many = _csv(["group,y"] + [f"G{i},{i % 7}" for i in range(hd.MAX_GROUPS + 1)])
+    with pytest.raises(DataError, match="10,001 different groups; the limit is 10,000"):
+        load_data(many)
+    assert load_data(_csv(["group,y"] + [f"G{i},{i % 7}" for i in range(hd.MAX_GROUPS)])).n_groups == 10_000
+    # sampler settings
+    for bad in (dict(chains=0), dict(chains=9), dict(warmup=49), dict(draws=20_001), dict(draws=2.5),
+                dict(target_accept=1.0), dict(seed=-1)):
+        with pytest.raises(SpecError) as info:
+            SamplerSettings(**bad)
+        assert list(bad)[0] in str(info.value)
+    SamplerSettings(chains=8, warmup=50, draws=20_000)
+
+
+def test_streamlit_upload_limit_matches_max_bytes_and_xsrf_on():
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    server = config["server"]
+    assert server["maxUploadSize"] * 1024 * 1024 == hd.MAX_BYTES  # streamlit counts MB
+    assert server.get("enableXsrfProtection", True) is True
+    assert server.get("enableCORS", True) is True
+
+
+# -------------------------------------------------------------------------- hostile content
+
+HOSTILE = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>",
+           '<a href="javascript:alert(1)">x</a>', "<b>bold</b><br>", '=HYPERLINK("http://x")',
+           "+cmd", "-1+1", "@SUM(A1)"]
+HOSTILE_RAW = ["<script", "<img", "<a href", "<b>", "<br>"]
+
+
+@pytest.fixture(scope="module")
+def hostile_fits():
+    """A tiny NUTS fit and exact pooling fits of eight schools whose labels are hostile strings."""
+    import hiermod
+
+    effects = [28, 8, -3, 7, -1, 1, 18, 12]
+    ses = [15, 10, 16, 11, 9, 11, 10, 18]
+    frame = pd.DataFrame({"school": HOSTILE, "=effect": effects, "se": ses})
+    data = load_data(frame, ColumnMap("school", "=effect", DataKind.SUMMARY, se="se"))
+    assert data.labels == tuple(HOSTILE)
+    spec = hiermod.ModelSpec("normal_known_se", pooling="partial")
+    nuts = hiermod.fit(data, spec, chains=2, warmup=200, draws=200, seed=3)
+    exact = {p: hiermod.fit(data, hiermod.ModelSpec("normal_known_se", pooling=p), method="exact")
+             for p in ("none", "complete", "partial")}
+    return data, nuts, exact
+
+
+def test_summary_csv_neutralises_formulas(hostile_fits):
+    import csv
+    import io
+
+    from hiermod.export import summary_csv
+
+    _, nuts, _ = hostile_fits
+    rows = list(csv.reader(io.StringIO(summary_csv(nuts))))
+    cells = [c for row in rows for c in row]
+    for row in rows:
+        for cell in row:
+            if cell and cell[0] in "=+-@\t\r":
+                float(cell)  # only numbers (e.g. -3.2) may start with a formula character
+    for label in HOSTILE:
+        expected = "'" + label if label[0] in "=+-@" else label
+        assert expected in cells, (label, cells[:40])
+
+
+def test_netcdf_round_trip_keeps_labels_as_text(hostile_fits, tmp_path):
+    import arviz as az
+
+    from hiermod.export import write_netcdf
+
+    _, nuts, exact = hostile_fits
+    for fit in (nuts, exact["partial"]):
+        path = write_netcdf(fit, tmp_path / f"{fit.method}.nc")
+        back = az.from_netcdf(path)
+        assert [str(g) for g in back.posterior["theta"].coords["group"].values] == HOSTILE
+
+
+def _strings(obj):
+    if isinstance(obj, str):
+        yield obj
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            yield from _strings(v)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            yield from _strings(v)
+
+
+def _every_figure(data, nuts, exact):
+    """Every builder of hiermod.plots, fed from the compute functions, with hostile labels."""
+    from hiermod import compare, diagnostics, exact as exact_mod, plots
+
+    figs = {}
+    shrink = compare.shrinkage_table(nuts)
+    figs["shrinkage_plot"] = plots.shrinkage_plot(shrink)
+    figs["shrinkage_vs_precision"] = plots.shrinkage_vs_precision(shrink)
+    taus = np.linspace(0.01, 30, 40)
+    figs["continuum_plot"] = plots.continuum_plot(exact_mod.pooling_continuum(data, nuts, taus))
+    funnel = diagnostics.funnel_table(nuts)
+    figs["funnel_plot"] = plots.funnel_plot(funnel, HOSTILE[1])
+    figs["funnel_pair"] = plots.funnel_pair(funnel, funnel, HOSTILE[1])
+    figs["trace_plot"] = plots.trace_plot(diagnostics.trace_table(nuts, "theta"))
+    figs["rank_plot"] = plots.rank_plot(diagnostics.rank_table(nuts, "theta"))
+    figs["energy_plot"] = plots.energy_plot(diagnostics.energy_table(nuts))
+    figs["ppc_plot"] = plots.ppc_plot(compare.ppc_table(nuts))
+    figs["forest_plot"] = plots.forest_plot(compare.forest_table(exact))
+    figs["variance_plot"] = plots.variance_plot(compare.variance_decomposition(nuts))
+    figs["new_group_plot"] = plots.new_group_plot(compare.predict_new_group(nuts))
+    figs["posterior_vs_prior_plot"] = plots.posterior_vs_prior_plot(
+        np.asarray(nuts.idata.posterior["tau"]).ravel(),
+        pd.DataFrame({"x": np.linspace(0, 30, 50), "density": np.exp(-np.linspace(0, 30, 50) / 5) / 5}),
+        name=HOSTILE[3], title=HOSTILE[2])
+    x = np.linspace(0, 10, 50)
+    figs["prior_density_plot"] = plots.prior_density_plot(pd.DataFrame({"x": x, "density": np.exp(-x)}),
+                                                          HOSTILE[0], prior_label=HOSTILE[1])
+    rng = np.random.default_rng(0)
+    figs["prior_predictive_plot"] = plots.prior_predictive_plot(
+        np.asarray(data.y), rng.normal(size=(50, data.n_groups)), labels=list(data.labels))
+    holdout = pd.DataFrame({"group": HOSTILE, "observed": data.y, "holdout": data.y + 1,
+                            "no_pooling": data.y, "partial_mean": data.y * 0.5,
+                            "complete_pooling": np.full(8, 8.0)})
+    figs["holdout_plot"] = plots.holdout_plot(holdout)
+    return figs
+
+
+def test_every_figure_escapes_labels(hostile_fits):
+    from hiermod import plots
+
+    data, nuts, exact = hostile_fits
+    try:
+        figs = _every_figure(data, nuts, exact)
+    except TypeError as exc:  # a builder's signature changed: make the failure obvious
+        pytest.fail(f"figure builder call failed: {exc}")
+    builders = set(plots.__all__) - {"safe_text", "apply_layout", "OKABE_ITO", "ROLE_COLORS",
+                                     "PlotInputError"}
+    assert builders <= set(figs), builders - set(figs)
+    escaped_seen = set()
+    for name, fig in figs.items():
+        spec = fig.to_plotly_json()
+        for text in _strings(spec):
+            for raw in HOSTILE_RAW:
+                # hiermod's own markup (<b>, <br>) is allowed, user markup never appears raw
+                if raw in ("<b>", "<br>"):
+                    assert "<b>bold</b><br>" not in text, (name, text)
+                else:
+                    assert raw not in text, (name, raw, text)
+            for label in HOSTILE[:4]:
+                if plots.safe_text(label) in text:
+                    escaped_seen.add(name)
+    assert {"shrinkage_plot", "funnel_plot", "forest_plot", "ppc_plot"} <= escaped_seen, escaped_seen
