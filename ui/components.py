@@ -144,7 +144,9 @@ def _progress_text(job) -> tuple[float, str]:
     p = job.progress
     if job.status == "queued":
         pos = job.queue_position()
-        return 0.0, (f"Waiting in line: position {pos}." if pos else "Waiting to start.")
+        if not pos:
+            return 0.0, "Waiting to start."
+        return 0.0, f"Waiting: {ordinal(pos)} in line; your fit starts when a running one ends."
     if p.phase in ("queued", "compiling") or (p.phase == "warmup" and p.done == 0):
         return 0.0, "Preparing and compiling the sampler (the first fit of a model takes longest)..."
     if p.phase == "postprocessing":
@@ -153,6 +155,12 @@ def _progress_text(job) -> tuple[float, str]:
     text = (f"{p.phase.capitalize()}: {p.done:,} of {p.total:,} iterations (all chains){eta}; "
             f"{p.divergences} divergence{'s' if p.divergences != 1 else ''} so far.")
     return p.fraction, text
+
+
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, ..., 11th, 12th, 13th, 21st."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def _cancel(job) -> None:
