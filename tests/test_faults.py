@@ -239,3 +239,13 @@ def test_same_seed_same_draws_in_app_task_and_cli(eight_schools, reference_fit, 
         np.testing.assert_array_equal(ours, theirs, err_msg=name)
     # and both equal the plain library fit
     same_posterior(app_fit, reference_fit)
+
+
+def test_streamlit_does_not_collect_garbage_after_every_rerun():
+    """Regression: Streamlit's default gc.collect(2) after each script/fragment run, with JAX
+    loaded, took ~95% of the server's GIL time while four sessions polled their fits (page loads
+    over 2 minutes, fits stalled). tests/e2e/test_browser_concurrency.py measures the effect."""
+    import tomllib
+
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["runner"]["postScriptGC"] is False
