@@ -250,3 +250,13 @@ def test_streamlit_does_not_collect_garbage_after_every_rerun():
 
     config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert config["runner"]["postScriptGC"] is False
+
+
+@pytest.mark.parametrize("threads", ["1", "3"])
+def test_draws_do_not_depend_on_chain_threads(eight_schools, reference_fit, monkeypatch, threads):
+    """Each chain's stream depends only on the seed: one thread per chain, or all on one thread,
+    gives the same draws as the default."""
+    from hiermod.fit import fit
+
+    monkeypatch.setenv("HIERMOD_CHAIN_THREADS", threads)
+    same_posterior(fit(eight_schools, _spec(), seed=7, **SMALL), reference_fit)
