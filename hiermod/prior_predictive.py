@@ -26,22 +26,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .priors import resolve_priors, sample
-from .spec import Likelihood, ModelSpec, Pooling, Prior
+from .predictive import prior_draws
+from .priors import resolve_priors
+from .spec import Likelihood, ModelSpec, Prior
 
 if TYPE_CHECKING:  # pragma: no cover
     from .data import GroupedData
 
 __all__ = ["prior_predictive_draws", "to_data_scale", "observed_on_data_scale"]
-
-# exp() of a log rate above this overflows float64 Poisson sampling; prior draws that far out are
-# meaningless anyway, so the linear predictor is clipped (documented so plots can say so).
-_MAX_LOG_RATE = 20.0
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
-
 
 def prior_predictive_draws(
     data: "GroupedData",
@@ -53,51 +45,13 @@ def prior_predictive_draws(
     """``n`` prior predictive data sets, shape ``(n, data.n_rows)``, on the data scale.
 
     ``priors`` defaults to :func:`hiermod.priors.resolve_priors` (data-scaled defaults updated
-    with the spec's own). The same ``seed`` gives the same draws.
+    with the spec's own). The same ``seed`` gives the same draws. The draws themselves come from
+    :func:`hiermod.predictive.prior_draws` (the same code that fills a fit's prior groups).
     """
     if priors is None:
         priors = resolve_priors(data, spec)
-    rng = np.random.default_rng(seed)
-    n_groups = data.n_groups
-    idx = np.asarray(data.group_idx)
-
-    if spec.pooling == Pooling.NONE:
-        theta = sample(priors["theta"], rng, (n, n_groups))
-    else:
-        mu = sample(priors["mu"], rng, (n, 1))
-        if spec.pooling == Pooling.PARTIAL:
-            tau = sample(priors["tau"], rng, (n, 1))
-            theta = mu + tau * rng.standard_normal((n, n_groups))
-        else:
-            theta = np.broadcast_to(mu, (n, n_groups))
-    eta = theta[:, idx]
-    if spec.covariates:
-        cols = [list(data.covariate_names).index(c) for c in spec.covariates]
-        X = np.asarray(data.X)[:, cols]
-        beta = np.column_stack([sample(priors[f"beta[{c}]"], rng, n) for c in spec.covariates])
-        eta = eta + beta @ X.T
-
-    lik = spec.likelihood
-    if lik == Likelihood.NORMAL_KNOWN_SE:
-        y = eta + np.asarray(data.se) * rng.standard_normal(eta.shape)
-    elif lik == Likelihood.NORMAL:
-        sigma = sample(priors["sigma"], rng, (n, 1))
-        y = eta + sigma * rng.standard_normal(eta.shape)
-    elif lik == Likelihood.STUDENT_T:
-        sigma = sample(priors["sigma"], rng, (n, 1))
-        nu = sample(priors["nu"], rng, (n, 1))
-        y = eta + sigma * rng.standard_t(np.broadcast_to(nu, eta.shape))
-    elif lik == Likelihood.BINOMIAL:
-        trials = np.ones(data.n_rows) if data.trials is None else np.asarray(data.trials)
-        counts = rng.binomial(np.broadcast_to(trials.astype(np.int64), eta.shape), _sigmoid(eta))
-        y = counts.astype(float)
-    elif lik == Likelihood.POISSON:
-        exposure = np.ones(data.n_rows) if data.exposure is None else np.asarray(data.exposure)
-        lam = exposure * np.exp(np.clip(eta, -_MAX_LOG_RATE, _MAX_LOG_RATE))
-        y = rng.poisson(lam).astype(float)
-    else:  # pragma: no cover - Likelihood is closed
-        raise ValueError(f"Unknown likelihood {lik}")
-    return to_data_scale(data, spec, y)
+    draws = prior_draws(data, spec, priors, n, np.random.default_rng(seed))
+    return to_data_scale(data, spec, draws["y"])
 
 
 def to_data_scale(data: "GroupedData", spec: ModelSpec, y: np.ndarray) -> np.ndarray:
