@@ -51,6 +51,7 @@ import pandas as pd
 from scipy import special
 
 from .errors import SpecError
+from .predictive import prior_draws
 from .priors import log_density, quantile, resolve_priors, sample
 from .spec import Likelihood, ModelSpec, Parameterization, Pooling, Prior, parse_prior
 
@@ -466,30 +467,6 @@ def _sample_none(ep: ExactPosterior, n: int, rng) -> dict[str, np.ndarray]:
     return {"theta": _sample_grid(x, g, rows, rng).reshape(n, J).astype(np.float32)}
 
 
-def _prior_draws(data, spec: ModelSpec, priors, rng) -> dict[str, np.ndarray]:
-    """PRIOR_DRAWS draws of every prior and of y, shaped (1, draws[, J]) like NUTS' prior groups."""
-    n, J = PRIOR_DRAWS, data.n_groups
-    out: dict[str, np.ndarray] = {}
-    if spec.pooling == Pooling.NONE:
-        theta = sample(priors["theta"], rng, (n, J))
-    else:
-        mu = sample(priors["mu"], rng, n)
-        out["mu"] = mu
-        if spec.pooling == Pooling.PARTIAL:
-            tau = sample(priors["tau"], rng, n)
-            dec = rng.standard_normal((n, J))
-            theta = mu[:, None] + tau[:, None] * dec
-            out["tau"] = tau
-            if spec.parameterization == Parameterization.NON_CENTERED:
-                out["theta_decentered"] = dec
-        else:
-            theta = np.broadcast_to(mu[:, None], (n, J)).copy()
-    out["theta"] = theta
-    idx, se = np.asarray(data.group_idx), np.asarray(data.se, float)
-    out["y"] = theta[:, idx] + se * rng.standard_normal((n, idx.shape[0]))
-    return {k: v[None] for k, v in out.items()}
-
-
 def _predictive(data, theta: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:
     """Pointwise log N(y_i | theta_g[i], se_i) and posterior predictive draws, (n, n_rows) float32."""
     idx = np.asarray(data.group_idx)
@@ -529,7 +506,7 @@ def exact_fit(data: "GroupedData", spec: ModelSpec, settings: "SamplerSettings")
     if not (spec.pooling == Pooling.PARTIAL and spec.parameterization == Parameterization.NON_CENTERED):
         flat.pop("theta_decentered", None)
     loglik, ppc = _predictive(data, flat["theta"], rng)
-    prior = _prior_draws(data, spec, ep.priors, rng)
+    prior = {k: v[None] for k, v in prior_draws(data, spec, ep.priors, PRIOR_DRAWS, rng).items()}
     posterior = {k: v.reshape((C, D) + v.shape[1:]) for k, v in flat.items()}
     t_sampled = time.perf_counter()
     idata = to_inference_data(data, spec, posterior, None, loglik.reshape(C, D, -1),

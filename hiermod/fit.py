@@ -256,21 +256,26 @@ def _stats(rec, max_tree_depth: int) -> dict[str, np.ndarray]:
     }
 
 
-def _posterior_and_predictions(sampler: _Sampler, kwargs: dict, rec, data, spec, priors,
-                               settings: SamplerSettings):
-    """Constrained posterior (chains, draws, ...), log-likelihood, posterior and prior predictive."""
-    import jax
-
-    z = rec[0]
-    flat_z = jax.tree.map(lambda a: a.reshape((-1,) + a.shape[2:]), z)
-    flat = {k: np.asarray(v, dtype=float) for k, v in sampler.postprocess(kwargs, flat_z).items()}
+def inference_data_from_draws(flat: dict[str, np.ndarray], data, spec, priors, settings: SamplerSettings,
+                              sample_stats: dict | None = None, stream: int = 1) -> "az.InferenceData":
+    """InferenceData from flat posterior draws (chains * draws, ...): adds the pointwise
+    log-likelihood, a posterior predictive data set per draw and prior draws (numpy, seeded by
+    ``(settings.seed, stream)``)."""
     shape = (settings.chains, settings.draws)
     posterior = {k: v.reshape(shape + v.shape[1:]) for k, v in flat.items()}
-    rng = np.random.default_rng([settings.seed, 1])
+    rng = np.random.default_rng([settings.seed, stream])
     loglik = predictive.pointwise_log_likelihood(flat, data, spec).reshape(shape + (-1,))
     ppc = predictive.draw_outcomes(flat, data, spec, rng).reshape(shape + (-1,))
     prior = {k: v[None] for k, v in predictive.prior_draws(data, spec, priors, PRIOR_DRAWS, rng).items()}
-    return posterior, loglik, ppc, prior
+    return to_inference_data(data, spec, posterior, sample_stats, loglik, ppc, prior)
+
+
+def _flat_posterior(sampler: _Sampler, kwargs: dict, rec) -> dict[str, np.ndarray]:
+    """Constrained draws (and deterministic sites) from the recorded unconstrained states."""
+    import jax
+
+    flat_z = jax.tree.map(lambda a: a.reshape((-1,) + a.shape[2:]), rec[0])
+    return {k: np.asarray(v, dtype=float) for k, v in sampler.postprocess(kwargs, flat_z).items()}
 
 
 def to_inference_data(data: "GroupedData", spec: ModelSpec, posterior: dict, sample_stats: dict | None,
@@ -317,10 +322,8 @@ def _fit_nuts(data, spec, settings: SamplerSettings, progress, cancel) -> Fit:
             progress(Progress(phase="postprocessing", done=n, total=n,
                               divergences=int(np.sum(rec[1])), elapsed_s=t_sampled - t0, eta_s=None,
                               message="Computing log-likelihood and predictive draws"))
-        posterior, loglik, ppc, prior = _posterior_and_predictions(sampler, kwargs, rec, data, spec,
-                                                                    priors, settings)
-    stats = {k: v for k, v in _stats(rec, settings.max_tree_depth).items()}
-    idata = to_inference_data(data, spec, posterior, stats, loglik, ppc, prior)
+        flat = _flat_posterior(sampler, kwargs, rec)
+    idata = inference_data_from_draws(flat, data, spec, priors, settings, _stats(rec, settings.max_tree_depth))
     total = time.perf_counter() - t0
     timings = {
         "compile_s": compiles.seconds,

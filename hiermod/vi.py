@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import predictive
 from .models import Structure, prepare
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -57,7 +56,7 @@ def fit_vi(data: "GroupedData", spec: "ModelSpec", settings: "SamplerSettings", 
     import jax
 
     from .compilation import count_compilations
-    from .fit import PRIOR_DRAWS, Fit, to_inference_data
+    from .fit import Fit, inference_data_from_draws
 
     t0 = time.perf_counter()
     model, kwargs, priors, structure = prepare(data, spec)
@@ -71,13 +70,7 @@ def fit_vi(data: "GroupedData", spec: "ModelSpec", settings: "SamplerSettings", 
         full = Predictive(model, posterior_samples=latent, return_sites=None)(
             jax.random.PRNGKey(settings.seed + 2), **kwargs)
     flat = {k: np.asarray(v, dtype=float) for k, v in (full | latent).items() if k not in ("y", "y_within")}
-    shape = (settings.chains, settings.draws)
-    posterior = {k: v.reshape(shape + v.shape[1:]) for k, v in flat.items()}
-    rng = np.random.default_rng([settings.seed, 3])
-    loglik = predictive.pointwise_log_likelihood(flat, data, spec).reshape(shape + (-1,))
-    ppc = predictive.draw_outcomes(flat, data, spec, rng).reshape(shape + (-1,))
-    prior = {k: v[None] for k, v in predictive.prior_draws(data, spec, priors, PRIOR_DRAWS, rng).items()}
-    idata = to_inference_data(data, spec, posterior, None, loglik, ppc, prior)
+    idata = inference_data_from_draws(flat, data, spec, priors, settings, stream=3)
     total = time.perf_counter() - t0
     timings = {"compile_s": compiles.seconds, "compilations": float(compiles.count),
                "sampling_s": total - compiles.seconds, "total_s": total, "final_loss": float(loss)}
