@@ -52,7 +52,7 @@ from scipy import special
 
 from .errors import SpecError
 from .predictive import prior_draws
-from .priors import log_density, quantile, resolve_priors, sample
+from .priors import log_density, quantile, resolve_priors
 from .spec import Likelihood, ModelSpec, Parameterization, Pooling, Prior, parse_prior
 
 if TYPE_CHECKING:  # pragma: no cover

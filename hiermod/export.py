@@ -513,7 +513,6 @@ def _numpyro_script(fit: "Fit", data_path: str) -> str:
 
     columns = fit.data.columns
     spec = fit.spec
-    s = fit.settings
     role_columns = {"group": columns.group, "y": columns.y}
     if spec.likelihood == Likelihood.NORMAL_KNOWN_SE:
         role_columns["se"] = columns.se

@@ -94,8 +94,8 @@ with right:
     if err is None and story:
         most, least = story["most"], story["least"]
         st.markdown(components.md_escape(
-            f"Shrinkage is the share of the way each group moved from its own estimate to the "
-            f"pooled one: 0% keeps its own estimate, 100% takes the pooled one."))
+            "Shrinkage is the share of the way each group moved from its own estimate to the "
+            "pooled one: 0% keeps its own estimate, 100% takes the pooled one."))
         st.markdown(components.md_escape(
             f"The least precise group, {least['group']} (se {least['se']:.3g}), moved "
             f"{least['shrinkage']:.0%} of the way; the most precise, {most['group']} "
