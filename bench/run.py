@@ -63,9 +63,9 @@ def parse_args(argv=None):
     p.add_argument("--scaling-warmup", type=int)
     p.add_argument("--scaling-draws", type=int)
     p.add_argument("--mem-budget-gb", type=float, default=14.0,
-                   help="skip a hiermod run whose post-sampling per-row arrays would exceed this (the "
-                        "machine has 24 GB)")
-    p.add_argument("--timeout", type=float, default=3600.0, help="seconds per (peer, model) subprocess")
+                   help="skip a hiermod run whose post-sampling per-row arrays (estimated 12 x chains x draws "
+                        "x rows x 8 bytes) would exceed this (the machine has 24 GB)")
+    p.add_argument("--timeout", type=float, default=7200.0, help="seconds per (peer, model) subprocess")
     p.add_argument("--out", type=Path, help="report path (default bench/RESULTS.md, or "
                                             "bench/RESULTS_quick.md with --quick)")
     p.add_argument("--log-dir", type=Path, help="worker logs (default: a new temporary directory)")
@@ -76,7 +76,7 @@ def parse_args(argv=None):
     a.draws = a.draws or (200 if q else 1000)
     a.scaling_chains = a.scaling_chains or 2
     a.scaling_warmup = a.scaling_warmup or (200 if q else 500)
-    a.scaling_draws = a.scaling_draws or (200 if q else 100)
+    a.scaling_draws = a.scaling_draws or (200 if q else 50)
     a.scaling_groups = a.scaling_groups or [10, 100, 1000, 10_000]
     a.scaling_rows = a.scaling_rows or ([1000, 10_000, 100_000] if q else [1000, 10_000, 100_000, 1_000_000])
     a.out = a.out or HERE / ("RESULTS_quick.md" if q else "RESULTS.md")
