@@ -493,7 +493,7 @@ def exact_fit(data: "GroupedData", spec: ModelSpec, settings: "SamplerSettings")
     normal log-likelihood, posterior predictive y ~ Normal(theta_j, se_i), prior draws and the prior
     predictive. ``Fit.exact`` holds the :class:`ExactPosterior` (exact moments).
     """
-    from .fit import Fit, to_inference_data
+    from .fit import Fit, pointwise_draws, thin_for_pointwise, to_inference_data
 
     t0 = time.perf_counter()
     ep = exact_posterior(data, spec)
@@ -505,12 +505,13 @@ def exact_fit(data: "GroupedData", spec: ModelSpec, settings: "SamplerSettings")
     flat = draw(ep, n, rng)
     if not (spec.pooling == Pooling.PARTIAL and spec.parameterization == Parameterization.NON_CENTERED):
         flat.pop("theta_decentered", None)
-    loglik, ppc = _predictive(data, flat["theta"], rng)
+    keep = pointwise_draws(C, D, data.n_rows)  # bounded memory for the per-row groups
+    loglik, ppc = _predictive(data, thin_for_pointwise({"theta": flat["theta"]}, C, D, data.n_rows)["theta"], rng)
     prior = {k: v[None] for k, v in prior_draws(data, spec, ep.priors, PRIOR_DRAWS, rng).items()}
     posterior = {k: v.reshape((C, D) + v.shape[1:]) for k, v in flat.items()}
     t_sampled = time.perf_counter()
-    idata = to_inference_data(data, spec, posterior, None, loglik.reshape(C, D, -1),
-                              ppc.reshape(C, D, -1), prior)
+    idata = to_inference_data(data, spec, posterior, None, loglik.reshape(C, keep, -1),
+                              ppc.reshape(C, keep, -1), prior)
     total = time.perf_counter() - t0
     timings = {"compile_s": 0.0, "compilations": 0.0, "sampling_s": t_sampled - t0, "total_s": total}
     return Fit(idata, data, spec, ep.priors, method="exact", settings=settings, timings=timings, exact=ep)

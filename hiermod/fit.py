@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 CHUNK = 50
 PRIOR_DRAWS = 500
+MAX_POINTWISE = 20_000_000  # values in one (chains x draws x rows) array: 80 MB in float32
 LIMITS = {"chains": (1, 8), "warmup": (50, 20_000), "draws": (50, 20_000)}
 
 
@@ -256,16 +257,38 @@ def _stats(rec, max_tree_depth: int) -> dict[str, np.ndarray]:
     }
 
 
+def pointwise_draws(chains: int, draws: int, n_rows: int) -> int:
+    """Draws per chain kept in the per-row groups (log-likelihood, posterior predictive).
+
+    All of them, unless chains * draws * rows would exceed ``MAX_POINTWISE`` values; then the
+    draws are thinned evenly so memory stays bounded for large data (LOO's standard error grows
+    accordingly; the posterior itself keeps every draw).
+    """
+    return max(1, min(draws, MAX_POINTWISE // max(1, chains * n_rows)))
+
+
+def thin_for_pointwise(flat: dict[str, np.ndarray], chains: int, draws: int, n_rows: int) -> dict[str, np.ndarray]:
+    """``flat`` draws (chains * draws, ...) thinned to :func:`pointwise_draws` per chain."""
+    keep = pointwise_draws(chains, draws, n_rows)
+    if keep == draws:
+        return flat
+    idx = np.linspace(0, draws - 1, keep).round().astype(int)
+    return {k: v.reshape((chains, draws) + v.shape[1:])[:, idx].reshape((chains * keep,) + v.shape[1:])
+            for k, v in flat.items()}
+
+
 def inference_data_from_draws(flat: dict[str, np.ndarray], data, spec, priors, settings: SamplerSettings,
                               sample_stats: dict | None = None, stream: int = 1) -> "az.InferenceData":
     """InferenceData from flat posterior draws (chains * draws, ...): adds the pointwise
-    log-likelihood, a posterior predictive data set per draw and prior draws (numpy, seeded by
-    ``(settings.seed, stream)``)."""
-    shape = (settings.chains, settings.draws)
-    posterior = {k: v.reshape(shape + v.shape[1:]) for k, v in flat.items()}
+    log-likelihood and a posterior predictive data set per draw (float32, thinned for large data,
+    see :func:`pointwise_draws`) and prior draws (numpy, seeded by ``(settings.seed, stream)``)."""
+    chains, draws = settings.chains, settings.draws
+    posterior = {k: v.reshape((chains, draws) + v.shape[1:]) for k, v in flat.items()}
     rng = np.random.default_rng([settings.seed, stream])
-    loglik = predictive.pointwise_log_likelihood(flat, data, spec).reshape(shape + (-1,))
-    ppc = predictive.draw_outcomes(flat, data, spec, rng).reshape(shape + (-1,))
+    thin = thin_for_pointwise(flat, chains, draws, data.n_rows)
+    pw_shape = (chains, pointwise_draws(chains, draws, data.n_rows), -1)
+    loglik = predictive.pointwise_log_likelihood(thin, data, spec).astype(np.float32).reshape(pw_shape)
+    ppc = predictive.draw_outcomes(thin, data, spec, rng).astype(np.float32).reshape(pw_shape)
     prior = {k: v[None] for k, v in predictive.prior_draws(data, spec, priors, PRIOR_DRAWS, rng).items()}
     return to_inference_data(data, spec, posterior, sample_stats, loglik, ppc, prior)
 

@@ -103,3 +103,18 @@ def test_likelihood_must_fit_the_data_kind():
 def test_partial_pooling_needs_two_groups():
     with pytest.raises(SpecError, match="at least 2 groups"):
         fit(simulate("normal", n_groups=1), ModelSpec("normal"))
+
+
+def test_per_row_groups_are_thinned_for_large_data(monkeypatch):
+    """Memory stays bounded: past MAX_POINTWISE values the per-row draws are thinned evenly."""
+    import hiermod.fit as fit_module
+
+    monkeypatch.setattr(fit_module, "MAX_POINTWISE", 2 * 100 * 36)  # chains * kept draws * rows
+    data = simulate("normal", n_groups=6, rows_per_group=6, seed=8)
+    result = fit(data, ModelSpec("normal"), **QUICK)
+    assert result.idata.posterior["theta"].shape[:2] == (2, 300)
+    assert result.idata.log_likelihood["y"].shape == (2, 100, 36)
+    assert result.idata.posterior_predictive["y"].shape == (2, 100, 36)
+    import arviz as az
+
+    assert np.isfinite(az.loo(result.idata).elpd_loo)
