@@ -21,7 +21,7 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 import sys
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-QUICK = dict(chains=2, warmup=300, draws=300, seed=1)
+from synthetic import QUICK  # noqa: E402,F401  (re-exported for fixtures)
 
 
 def pytest_configure(config):

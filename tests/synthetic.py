@@ -7,6 +7,9 @@ import pandas as pd
 
 from hiermod.data import ColumnMap, load_data
 
+# Short chains for tests that check structure, not numbers (reference tests use full settings).
+QUICK = dict(chains=2, warmup=300, draws=300, seed=1)
+
 KIND_OF = {
     "normal_known_se": "summary",
     "normal": "gaussian",

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from conftest import QUICK
+from synthetic import QUICK
 from hiermod import compare as C
 from hiermod.errors import SpecError
 from hiermod.fit import fit

@@ -328,7 +328,7 @@ def test_numpyro_script_binomial_agrees_with_hiermod(tmp_path):
     from hiermod.fit import fit
     from hiermod.spec import ModelSpec
 
-    from conftest import QUICK
+    from synthetic import QUICK
 
     result = fit(load_dataset("surgical"), ModelSpec("binomial"), **QUICK)
     script = export.reproduction_script(result, str(dataset_path("surgical")), flavour="numpyro")

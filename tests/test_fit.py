@@ -5,7 +5,7 @@ import threading
 import numpy as np
 import pytest
 
-from conftest import QUICK
+from synthetic import QUICK
 from hiermod.errors import FitCancelled, SpecError
 from hiermod.fit import fit
 from hiermod.spec import ModelSpec

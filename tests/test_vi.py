@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from conftest import QUICK
+from synthetic import QUICK
 from hiermod.fit import fit
 from hiermod.spec import ModelSpec
 from synthetic import simulate
