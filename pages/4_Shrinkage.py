@@ -5,30 +5,14 @@ from __future__ import annotations
 import streamlit as st
 
 from hiermod.plots import continuum_plot, shrinkage_plot, shrinkage_vs_precision
-from ui import components, results, state
+from ui import components, results
 from ui.export_panel import export_panel
 
 st.title("Shrinkage")
 st.caption("Partial pooling moves each group's estimate from its own data toward the estimate "
            "for all groups together. Groups with little information move most.")
 
-fit = state.current_fit()
-if fit is None:
-    st.info("There is no fit yet. Load data, choose a model and press Fit; the results appear "
-            "here.", icon=":material/info:")
-    st.page_link("pages/1_Data.py", label="Data", icon=":material/table_chart:")
-    st.page_link("pages/3_Fit.py", label="Fit", icon=":material/play_circle:")
-    st.stop()
-
-if not state.fit_is_current():
-    st.warning("This page shows your last fit, which was made with other data, model or settings "
-               "than those now chosen on the Model page. Press Fit again to update it.",
-               icon=":material/history:")
-    st.page_link("pages/3_Fit.py", label="Fit again", icon=":material/play_circle:")
-
-st.caption(components.md_escape(
-    f"Fit: {components.describe_spec(fit.spec)}; {st.session_state.get(state.DATA_NAME) or 'data'} "
-    f"({fit.data.n_groups} groups); method {fit.method}."))
+fit = components.require_fit()
 
 key = results.fit_text(fit)
 figures: dict = {}

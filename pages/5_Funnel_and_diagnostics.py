@@ -6,7 +6,7 @@ import streamlit as st
 
 from hiermod.plots import (energy_plot, funnel_pair, funnel_plot, posterior_vs_prior_plot,
                            rank_plot, trace_plot)
-from ui import components, results, state
+from ui import components, results
 from ui.export_panel import export_panel
 
 ss = st.session_state
@@ -15,24 +15,7 @@ st.title("Funnel and diagnostics")
 st.caption("Checks that the sampler explored the whole posterior, and the picture that explains "
            "most problems in hierarchical models: the funnel.")
 
-fit = state.current_fit()
-if fit is None:
-    st.info("There is no fit yet. Load data, choose a model and press Fit; the checks appear "
-            "here.", icon=":material/info:")
-    st.page_link("pages/1_Data.py", label="Data", icon=":material/table_chart:")
-    st.page_link("pages/3_Fit.py", label="Fit", icon=":material/play_circle:")
-    st.stop()
-
-if not state.fit_is_current():
-    st.warning("This page shows your last fit, which was made with other data, model or settings "
-               "than those now chosen on the Model page. Press Fit again to update it.",
-               icon=":material/history:")
-    st.page_link("pages/3_Fit.py", label="Fit again", icon=":material/play_circle:")
-
-st.caption(components.md_escape(
-    f"Fit: {components.describe_spec(fit.spec)}; {ss.get(state.DATA_NAME) or 'data'} "
-    f"({fit.data.n_groups} groups); method {fit.method}; "
-    f"{components.describe_settings(fit.settings)}."))
+fit = components.require_fit(show_settings=True)
 
 key = results.fit_text(fit)
 exact = results.is_exact(fit)

@@ -6,26 +6,15 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import comparison as cmp
-from ui import components, state
+from ui import components
 
 st.title("Checks and comparison")
 
-fit = state.current_fit()
-if fit is None:
-    st.info("Nothing fitted yet: load data, choose a model and press Fit first.", icon=":material/info:")
-    st.page_link("pages/3_Fit.py", label="Fit", icon=":material/play_circle:")
-    st.stop()
-
-if not state.fit_is_current():
-    st.caption("These checks use the last fit, made with other data, model or settings than those "
-               "now chosen. Press Fit on the Fit page to update it.")
+fit = components.require_fit()
 
 token = cmp.fit_token(fit)
 figures: dict = {}  # title -> figure, for the export panel
 pooling = fit.spec.pooling.value
-st.caption(components.md_escape(
-    f"Fit: {st.session_state.get(state.DATA_NAME) or 'data'} with {components.describe_spec(fit.spec)} "
-    f"({fit.method.upper()})."))
 
 # ---------------------------------------------------------------- posterior predictive check
 st.header("Does the model reproduce the data?")

@@ -91,7 +91,7 @@ def test_pages_without_fit(page):
     assert not at.error, [e.value for e in at.error]
     assert not at.get("plotly_chart")
     if page == CHECKS:
-        assert "Nothing fitted yet" in page_text(at)
+        assert "There is no fit yet" in page_text(at)
     else:
         assert [b.label for b in at.button if b.key == "w_story_eight_schools"]
 

@@ -339,3 +339,29 @@ def prior_predictive_figure(observed, simulated, label: str = "outcome", labels=
                       legend=dict(orientation="h", y=1.12),
                       title="Prior predictive check (middle 98% of simulated values)")
     return fig
+
+
+def require_fit(show_settings: bool = False) -> "Fit":
+    """The current fit for a results page; without one, say so, link to Data and Fit, and stop.
+
+    Warns when the fit was made with other data, model or settings than those now chosen, and
+    captions what was fitted.
+    """
+    fit = state.current_fit()
+    if fit is None:
+        st.info("There is no fit yet. Load data, choose a model and press Fit; the results appear "
+                "here.", icon=":material/info:")
+        st.page_link("pages/1_Data.py", label="Data", icon=":material/table_chart:")
+        st.page_link("pages/3_Fit.py", label="Fit", icon=":material/play_circle:")
+        st.stop()
+    if not state.fit_is_current():
+        st.warning("This page shows your last fit, which was made with other data, model or settings "
+                   "than those now chosen on the Model page. Press Fit again to update it.",
+                   icon=":material/history:")
+        st.page_link("pages/3_Fit.py", label="Fit again", icon=":material/play_circle:")
+    text = (f"Fit: {describe_spec(fit.spec)}; {st.session_state.get(state.DATA_NAME) or 'data'} "
+            f"({fit.data.n_groups} groups); method {fit.method}")
+    if show_settings:
+        text += f"; {describe_settings(fit.settings)}"
+    st.caption(md_escape(text + "."))
+    return fit
