@@ -268,7 +268,11 @@ def cmd_fit(args) -> int:
            f"{spec.parameterization.value}; {what}")
 
     from .export import reproduction_script, summary_csv, summary_dict, write_netcdf
+    from .compilation import enable_persistent_cache
     from .fit import fit
+
+    if args.method != "exact":
+        enable_persistent_cache()  # a repeated command-line fit of the same structure compiles less
 
     result = fit(data, spec, chains=args.chains, warmup=args.warmup, draws=args.draws,
                  seed=args.seed, target_accept=args.target_accept, method=args.method)
