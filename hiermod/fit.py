@@ -10,6 +10,8 @@ compiles nothing.
 from __future__ import annotations
 
 import os
+import sys
+import types
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -456,3 +458,18 @@ def settings_dict(settings: SamplerSettings) -> dict:
 
 __all__ = ["Fit", "SamplerSettings", "fit", "to_inference_data", "settings_dict", "CHUNK"]
 _ = (Likelihood, Pooling)  # re-exported names used by docs
+
+
+class _CallableModule(types.ModuleType):
+    """``hiermod.fit`` is both this module and the function :func:`fit`.
+
+    Importing the submodule ``hiermod.fit`` makes Python bind the package attribute ``hiermod.fit``
+    to the module, which would shadow the function of the same name; calling the module calls
+    :func:`fit`, so ``hiermod.fit(data, spec)`` works whatever was imported first.
+    """
+
+    def __call__(self, *args, **kwargs) -> Fit:
+        return fit(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -118,3 +118,12 @@ def test_per_row_groups_are_thinned_for_large_data(monkeypatch):
     import arviz as az
 
     assert np.isfinite(az.loo(result.idata).elpd_loo)
+
+
+def test_hiermod_fit_is_callable_even_after_importing_the_module():
+    import hiermod
+    import hiermod.fit as fit_module
+
+    assert callable(hiermod.fit) and fit_module.fit is fit
+    result = hiermod.fit(simulate("normal_known_se"), ModelSpec("normal_known_se"), method="exact")
+    assert result.method == "exact"
