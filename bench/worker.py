@@ -41,7 +41,7 @@ def main() -> int:
             if need > job.get("mem_budget_gb", 1e9):
                 result.update(status="skipped", reason=(
                     f"hiermod.fit would need about {need:.0f} GB for its per-row float64 arrays "
-                    f"(log-likelihood, predictive draws, copies: about 12 x chains x draws x rows x 8 bytes) > budget "
+                    f"(log-likelihood, predictive draws, copies: about 12 x chains x kept draws x rows x 8 bytes) > budget "
                     f"{job['mem_budget_gb']:g} GB"))
                 out.write_text(json.dumps(result))
                 return 0

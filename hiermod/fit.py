@@ -109,6 +109,7 @@ class _Sampler:
         self.kernel = NUTS(model, target_accept_prob=target_accept, max_tree_depth=max_tree_depth)
         self.lock = threading.Lock()
         self.chunk = jax.jit(self._chunk)
+        self.chunk_all = jax.jit(jax.vmap(self._chunk, in_axes=(0, None, None)))  # chains stacked
         self.postprocess = jax.jit(self._postprocess)
 
     @staticmethod
@@ -186,27 +187,103 @@ def chain_threads() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
-def _run_nuts(sampler: _Sampler, kwargs: dict, settings: SamplerSettings, progress, cancel) -> dict:
-    """Run all chains chunk by chunk; return raw per-iteration records of the kept draws."""
+CHAIN_METHODS = ("auto", "vectorized", "threads")
+VECTORIZE_MAX_GROUPS = 100
+"""``auto`` vectorizes chains up to this many groups (measured: faster at 8, 71, 85; slower at 500)."""
+
+
+def chain_method(n_groups: int) -> str:
+    """How chains run: ``HIERMOD_CHAIN_METHOD`` = ``auto`` (default), ``vectorized`` or ``threads``.
+
+    ``vectorized``: one jitted call advances every chain by a chunk (``jax.vmap`` over the stacked
+    states). Each iteration costs the longest trajectory among the chains, but the per-call and
+    per-operation overhead is paid once for all chains, which is what small models are made of.
+    ``threads``: each chain advances on its own, :func:`chain_threads` at a time, so large models
+    use both cores. Measured on 2 cores, 4 x (1000 warmup + 1000 draws), sampling seconds
+    vectorized / threads: eight schools 0.33 / 0.45, rat tumors (71 groups) 0.66 / 1.06, radon
+    (85 groups) 0.92 / 1.16, binomial with 500 groups 5.3 / 1.8, gaussian with 2,000 groups 19.5 / 4.9.
+    ``auto`` therefore vectorizes up to :data:`VECTORIZE_MAX_GROUPS` groups and uses threads above.
+    The draws of one method depend only on the seed (not on load or ``HIERMOD_CHAIN_THREADS``).
+    """
+    value = os.environ.get("HIERMOD_CHAIN_METHOD", "auto").strip().lower()
+    if value not in CHAIN_METHODS or value == "auto":
+        return "vectorized" if n_groups <= VECTORIZE_MAX_GROUPS else "threads"
+    return value
+
+
+def _initial_states(sampler: _Sampler, kwargs: dict, settings: SamplerSettings, method: str):
+    """Per-chain initial states (``threads``) or one state with chains stacked (``vectorized``)."""
     import jax
 
-    t0 = time.perf_counter()
     keys = jax.random.split(jax.random.PRNGKey(settings.seed), settings.chains)
     states = _init_chains(sampler, kwargs, keys)
+    if method == "vectorized":
+        return jax.tree.map(lambda *leaves: jax.numpy.stack(leaves), *states)
+    return states
+
+
+def _run_nuts(sampler: _Sampler, kwargs: dict, settings: SamplerSettings, progress, cancel,
+              method: str) -> dict:
+    """Run all chains chunk by chunk (``method`` from :func:`chain_method`); return raw
+    per-iteration records of the kept draws, leaves shaped (chains, draws, ...)."""
+    if method == "vectorized":
+        return _run_nuts_vectorized(sampler, kwargs, settings, progress, cancel)
+    return _run_nuts_threads(sampler, kwargs, settings, progress, cancel)
+
+
+class _Reporter:
+    """Sends :class:`Progress` (iterations done over all chains, divergences, time left)."""
+
+    def __init__(self, progress, settings: SamplerSettings):
+        self.progress, self.settings, self.t0 = progress, settings, time.perf_counter()
+
+    def __call__(self, n_done: int, divergences: int) -> None:
+        if self.progress is None:
+            return
+        s = self.settings
+        n_total = (s.warmup + s.draws) * s.chains
+        phase = "warmup" if n_done < s.warmup * s.chains else "sampling"
+        elapsed = time.perf_counter() - self.t0
+        eta = elapsed / n_done * (n_total - n_done) if n_done else None
+        self.progress(Progress(phase=phase, done=n_done, total=n_total, divergences=divergences,
+                               elapsed_s=elapsed, eta_s=eta,
+                               message=f"{phase}: {n_done}/{n_total} iterations, {divergences} divergent"))
+
+
+def _run_nuts_vectorized(sampler: _Sampler, kwargs: dict, settings: SamplerSettings, progress, cancel) -> dict:
+    """All chains advance together, one jitted ``vmap``-ed chunk per call."""
+    import jax
+
+    report = _Reporter(progress, settings)
+    state = _initial_states(sampler, kwargs, settings, "vectorized")
+    total_iter = settings.warmup + settings.draws
+    done, divergences, records = 0, 0, []
+    report(0, 0)
+    while done < total_iter:
+        if _is_set(cancel):
+            raise FitCancelled("The fit was cancelled.")
+        boundary = settings.warmup if done < settings.warmup else total_iter  # never straddle warmup
+        n = min(CHUNK, boundary - done)
+        state, rec = sampler.chunk_all(state, kwargs, n)
+        rec = jax.tree.map(lambda a: np.asarray(a[:, :n]), rec)
+        if done >= settings.warmup:
+            records.append(rec)
+            divergences += int(rec[1].sum())
+        done += n
+        report(done * settings.chains, divergences)
+    return jax.tree.map(lambda *a: np.concatenate(a, axis=1), *records)  # leaves: (chains, draws, ...)
+
+
+def _run_nuts_threads(sampler: _Sampler, kwargs: dict, settings: SamplerSettings, progress, cancel) -> dict:
+    """Each chain advances on its own, :func:`chain_threads` chains at a time."""
+    import jax
+
+    report = _Reporter(progress, settings)
+    states = _initial_states(sampler, kwargs, settings, "threads")
     total_iter = settings.warmup + settings.draws
     done = [0] * settings.chains
     divergences = 0
     records: list[list] = [[] for _ in range(settings.chains)]
-
-    def report(phase: str) -> None:
-        if progress is None:
-            return
-        n_done, n_total = sum(done), total_iter * settings.chains
-        elapsed = time.perf_counter() - t0
-        eta = elapsed / n_done * (n_total - n_done) if n_done else None
-        progress(Progress(phase=phase, done=n_done, total=n_total, divergences=divergences,
-                          elapsed_s=elapsed, eta_s=eta,
-                          message=f"{phase}: {n_done}/{n_total} iterations, {divergences} divergent"))
 
     def advance(c: int) -> int:
         """One chunk of chain ``c``; chunks never straddle the end of warmup. Returns divergences."""
@@ -223,7 +300,7 @@ def _run_nuts(sampler: _Sampler, kwargs: dict, settings: SamplerSettings, progre
             return int(rec[1].sum())
         return 0
 
-    report("warmup")
+    report(0, 0)
     threads = min(chain_threads(), settings.chains)
     pool = ThreadPoolExecutor(threads, thread_name_prefix="hiermod-chain") if threads > 1 else None
     try:
@@ -236,7 +313,7 @@ def _run_nuts(sampler: _Sampler, kwargs: dict, settings: SamplerSettings, progre
             else:
                 divergences += sum(pool.map(advance, range(settings.chains)))
             first_round = False
-            report("warmup" if min(done) < settings.warmup else "sampling")
+            report(sum(done), divergences)
     finally:
         if pool is not None:
             pool.shutdown(wait=True)
@@ -340,7 +417,8 @@ def _fit_nuts(data, spec, settings: SamplerSettings, progress, cancel) -> Fit:
     sampler = _sampler_for(model, structure, settings)
     t0 = time.perf_counter()
     with count_compilations() as compiles, sampler.lock:
-        rec = _run_nuts(sampler, kwargs, settings, progress, cancel)
+        method = chain_method(data.n_groups)
+        rec = _run_nuts(sampler, kwargs, settings, progress, cancel, method)
         t_sampled = time.perf_counter()
         if progress is not None:
             n = settings.chains * (settings.warmup + settings.draws)
@@ -356,7 +434,9 @@ def _fit_nuts(data, spec, settings: SamplerSettings, progress, cancel) -> Fit:
         "sampling_s": t_sampled - t0 - compiles.seconds,
         "total_s": total,
     }
-    return Fit(idata, data, spec, priors, "nuts", settings, timings)
+    fit_ = Fit(idata, data, spec, priors, "nuts", settings, timings)
+    fit_.idata.sample_stats.attrs["chain_method"] = method
+    return fit_
 
 
 def fit(
@@ -443,11 +523,16 @@ def precompile(data: "GroupedData", spec: ModelSpec, settings: SamplerSettings |
     model, kwargs, priors, structure = prepare(data, spec)
     sampler = _sampler_for(model, structure, settings)
     with count_compilations() as compiles, sampler.lock:
-        keys = jax.random.split(jax.random.PRNGKey(settings.seed), settings.chains)
-        state = _init_chains(sampler, kwargs, keys[:1])[0]
-        state, rec = sampler.chunk(state, kwargs, 1)
+        method = chain_method(data.n_groups)
+        state = _initial_states(sampler, kwargs, settings, method)
+        if method == "vectorized":
+            state, rec = sampler.chunk_all(state, kwargs, 1)
+            z = jax.tree.map(lambda a: a[0], rec[0])  # (CHUNK, ...) of the first chain
+        else:
+            state, rec = sampler.chunk(state[0], kwargs, 1)
+            z = rec[0]
         n_kept = settings.chains * settings.draws  # postprocess is compiled for the fit's draw count
-        sampler.postprocess(kwargs, jax.tree.map(lambda a: jax.numpy.repeat(a[:1], n_kept, axis=0), rec[0]))
+        sampler.postprocess(kwargs, jax.tree.map(lambda a: jax.numpy.repeat(a[:1], n_kept, axis=0), z))
     return compiles.count
 
 

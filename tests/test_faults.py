@@ -252,11 +252,23 @@ def test_streamlit_does_not_collect_garbage_after_every_rerun():
     assert config["runner"]["postScriptGC"] is False
 
 
-@pytest.mark.parametrize("threads", ["1", "3"])
-def test_draws_do_not_depend_on_chain_threads(eight_schools, reference_fit, monkeypatch, threads):
-    """Each chain's stream depends only on the seed: one thread per chain, or all on one thread,
-    gives the same draws as the default."""
+def test_same_seed_same_draws_twice(eight_schools, reference_fit):
+    """The default (vectorized) chains: the same seed gives bitwise the same draws again."""
+    from hiermod.fit import chain_method, fit
+
+    assert chain_method(eight_schools.n_groups) == "vectorized"
+    same_posterior(fit(eight_schools, _spec(), seed=7, **SMALL), reference_fit)
+
+
+def test_draws_do_not_depend_on_chain_threads(eight_schools, monkeypatch):
+    """With HIERMOD_CHAIN_METHOD=threads each chain's stream depends only on the seed: one thread
+    per chain, or all chains on one thread, give the same draws."""
     from hiermod.fit import fit
 
-    monkeypatch.setenv("HIERMOD_CHAIN_THREADS", threads)
-    same_posterior(fit(eight_schools, _spec(), seed=7, **SMALL), reference_fit)
+    monkeypatch.setenv("HIERMOD_CHAIN_METHOD", "threads")
+    fits = {}
+    for threads in ("1", "2", "3"):
+        monkeypatch.setenv("HIERMOD_CHAIN_THREADS", threads)
+        fits[threads] = fit(eight_schools, _spec(), seed=7, chains=3, warmup=150, draws=150)
+    same_posterior(fits["1"], fits["2"])
+    same_posterior(fits["1"], fits["3"])

@@ -61,12 +61,28 @@ def test_progress_is_reported_and_cancel_stops_the_fit():
     assert all(b.done >= a.done for a, b in zip(seen, seen[1:]))
 
 
-def test_second_fit_with_new_priors_or_new_data_compiles_nothing():
+def test_chain_method_auto_vectorizes_small_models_only(monkeypatch):
+    from hiermod.fit import VECTORIZE_MAX_GROUPS, chain_method
+
+    monkeypatch.delenv("HIERMOD_CHAIN_METHOD", raising=False)
+    assert chain_method(8) == "vectorized"
+    assert chain_method(VECTORIZE_MAX_GROUPS + 1) == "threads"
+    monkeypatch.setenv("HIERMOD_CHAIN_METHOD", "threads")
+    assert chain_method(8) == "threads"
+    monkeypatch.setenv("HIERMOD_CHAIN_METHOD", "vectorized")
+    assert chain_method(5000) == "vectorized"
+
+
+@pytest.mark.parametrize("method", ["vectorized", "threads"])
+def test_second_fit_with_new_priors_or_new_data_compiles_nothing(method, monkeypatch):
+    monkeypatch.setenv("HIERMOD_CHAIN_METHOD", method)
     spec = ModelSpec("normal_known_se", priors={"tau": "HalfCauchy(5)"})
     first = fit(simulate("normal_known_se", seed=5), spec, **QUICK)
     new_priors = fit(simulate("normal_known_se", seed=5), spec.with_priors(tau="HalfCauchy(1)", mu="Normal(2, 3)"), **QUICK)
     new_data = fit(simulate("normal_known_se", seed=6), spec, **dict(QUICK, seed=9))
     assert first.timings["compilations"] >= 0
+    assert first.idata.posterior["theta"].shape[:2] == (QUICK["chains"], QUICK["draws"])
+    assert first.idata.sample_stats.attrs["chain_method"] == method
     assert new_priors.timings["compilations"] == 0
     assert new_data.timings["compilations"] == 0
 
