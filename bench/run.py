@@ -252,7 +252,7 @@ def write_scaling(rows: list[dict], prefix: Path) -> list[Path]:
     ok = [r for r in rows if r.get("status") == "ok"]
     series = [("first_s", "first call (compile incl.)"), ("second_s", "second call (new priors)"),
               ("sampling_s", "sampling (2nd call)")]
-    sweeps = [("groups", "groups", f"groups (rows fixed)"), ("rows", "rows", f"rows (groups fixed)")]
+    sweeps = [("groups", "groups", "groups (rows fixed)"), ("rows", "rows", "rows (groups fixed)")]
     try:
         import plotly.graph_objects as go
         from plotly.subplots import make_subplots

@@ -20,42 +20,16 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 
+from ui_steps import REPO, goto_page, no_exceptions, press_fit, sampler_settings
+
 pytestmark = pytest.mark.browser
 
 VIEWPORT = {"width": 1400, "height": 2400}
-REPO = Path(__file__).resolve().parents[2]
 SESSIONS = 4
 SHIFT = 100.0  # session k (1..4) adds k * SHIFT to every effect
 RSS_BOUND_MB = 3072  # documented in the README (Limits and safety)
 PAGE_LOAD_BOUND_S = 15.0
 CONCURRENT = dict(chains=2, warmup=150, draws=3000)  # long enough for the others to queue
-
-
-def no_exceptions(page: Page) -> None:
-    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
-
-
-def goto_page(page: Page, title: str) -> None:
-    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title, exact=True).click()
-    expect(page.get_by_role("heading", name=title, exact=True).first).to_be_visible(timeout=30_000)
-
-
-def sampler_settings(page: Page, **values) -> None:
-    page.get_by_text("Advanced: sampler settings").click()
-    labels = {"chains": "Chains", "warmup": "Warmup", "draws": "Draws", "seed": "Seed"}
-    for key, value in values.items():
-        box = page.get_by_label(labels[key], exact=True)
-        box.fill(str(value))
-        box.press("Enter")
-    page.get_by_role("button", name="Apply").click()
-
-
-def press_fit(page: Page) -> float:
-    button = page.get_by_role("button", name="Fit", exact=True)
-    expect(button).to_be_enabled(timeout=30_000)
-    t0 = time.time()
-    button.click()
-    return t0
 
 
 def shifted_schools(path: Path, k: int, shift: float) -> Path:

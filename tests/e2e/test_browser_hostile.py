@@ -14,6 +14,8 @@ import time
 import pytest
 from playwright.sync_api import Page, expect
 
+from ui_steps import PLOT, goto_page, no_exceptions
+
 pytestmark = pytest.mark.browser
 
 PAYLOADS = [
@@ -28,16 +30,6 @@ PAYLOADS = [
 ]
 EFFECTS = [28, 8, -3, 7, -1, 1, 18, 12]
 SES = [15, 10, 16, 11, 9, 11, 10, 18]
-PLOT = ".js-plotly-plot .main-svg"
-
-
-def no_exceptions(page: Page) -> None:
-    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
-
-
-def goto_page(page: Page, title: str) -> None:
-    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title, exact=True).click()
-    expect(page.get_by_role("heading", name=title, exact=True).first).to_be_visible(timeout=30_000)
 
 
 def not_pwned(page: Page, dialogs: list) -> None:

@@ -11,18 +11,11 @@ import time
 import pytest
 from playwright.sync_api import Page, expect
 
+from ui_steps import goto_page, no_exceptions
+
 pytestmark = pytest.mark.browser
 
 CHART = ".js-plotly-plot .main-svg"
-
-
-def no_exceptions(page: Page) -> None:
-    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
-
-
-def goto_page(page: Page, title: str) -> None:
-    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title, exact=True).click()
-    expect(page.get_by_role("heading", name=title, exact=True).first).to_be_visible(timeout=30_000)
 
 
 def run_eight_schools_story(page: Page) -> float:

@@ -10,33 +10,15 @@ from __future__ import annotations
 import re
 import shutil
 import time
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from ui_steps import EIGHT, PLOT, REPO, choose_sample, goto_page, no_exceptions
+
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parents[2]
 DOCS_SHOTS = REPO / "docs" / "screenshots"
-EIGHT = "Eight schools: SAT coaching experiments"
-PLOT = ".js-plotly-plot .main-svg"
-
-
-def no_exceptions(page: Page) -> None:
-    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
-
-
-def goto_page(page: Page, title: str) -> None:
-    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title, exact=True).click()
-    expect(page.get_by_role("heading", name=title, exact=True).first).to_be_visible(timeout=30_000)
-
-
-def choose_sample(page: Page, title: str) -> None:
-    page.get_by_role("combobox", name="Sample data set").click()
-    page.get_by_role("option", name=title).click()
-    expect(page.get_by_role("combobox", name="Sample data set")).to_have_value(title)
-    expect(page.get_by_text(re.compile(r"\d+ groups, \d+ rows")).first).to_be_visible(timeout=30_000)
 
 
 def small_settings(page: Page) -> None:
