@@ -35,12 +35,6 @@ PAGES: list[PageEntry] = [
               "Results"),
     PageEntry("pages/6_Checks_and_comparison.py", "Checks and comparison", ":material/compare:", "Results"),
     PageEntry("pages/7_Learn.py", "Learn", ":material/school:", "Results"),
-    # Results pages: add them here when their files land, e.g.
-    # PageEntry("pages/4_Shrinkage.py", "Shrinkage", ":material/compress:", "Results"),
-    # PageEntry("pages/5_Diagnostics.py", "Funnel & diagnostics", ":material/troubleshoot:", "Results"),
-    # PageEntry("pages/6_Checks.py", "Checks & comparison", ":material/compare:", "Results"),
-    # PageEntry("pages/7_Learn.py", "Learn", ":material/school:", "Results"),
-    # PageEntry("pages/8_Export.py", "Export", ":material/download:", "Results"),
 ]
 
 
