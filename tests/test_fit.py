@@ -66,6 +66,7 @@ def test_chain_method_auto_vectorizes_small_models_only(monkeypatch):
 
     monkeypatch.delenv("HIERMOD_CHAIN_METHOD", raising=False)
     assert chain_method(8) == "vectorized"
+    assert chain_method(8, centered_partial=True) == "threads"
     assert chain_method(VECTORIZE_MAX_GROUPS + 1) == "threads"
     monkeypatch.setenv("HIERMOD_CHAIN_METHOD", "threads")
     assert chain_method(8) == "threads"
