@@ -508,6 +508,7 @@ def exact_fit(data: "GroupedData", spec: ModelSpec, settings: "SamplerSettings")
     keep = pointwise_draws(C, D, data.n_rows)  # bounded memory for the per-row groups
     loglik, ppc = _predictive(data, thin_for_pointwise({"theta": flat["theta"]}, C, D, data.n_rows)["theta"], rng)
     prior = {k: v[None] for k, v in prior_draws(data, spec, ep.priors, PRIOR_DRAWS, rng).items()}
+    prior["y"] = prior["y"].astype(np.float32)
     posterior = {k: v.reshape((C, D) + v.shape[1:]) for k, v in flat.items()}
     t_sampled = time.perf_counter()
     idata = to_inference_data(data, spec, posterior, None, loglik.reshape(C, keep, -1),

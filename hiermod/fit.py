@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 CHUNK = 50
 PRIOR_DRAWS = 500
-MAX_POINTWISE = 20_000_000  # values in one (chains x draws x rows) array: 80 MB in float32
+MAX_POINTWISE = predictive.MAX_ROW_VALUES  # values in one (chains x draws x rows) array: 80 MB in float32
 LIMITS = {"chains": (1, 8), "warmup": (50, 20_000), "draws": (50, 20_000)}
 
 
@@ -380,6 +380,7 @@ def inference_data_from_draws(flat: dict[str, np.ndarray], data, spec, priors, s
     loglik = predictive.pointwise_log_likelihood(thin, data, spec).astype(np.float32).reshape(pw_shape)
     ppc = predictive.draw_outcomes(thin, data, spec, rng).astype(np.float32).reshape(pw_shape)
     prior = {k: v[None] for k, v in predictive.prior_draws(data, spec, priors, PRIOR_DRAWS, rng).items()}
+    prior["y"] = prior["y"].astype(np.float32)
     return to_inference_data(data, spec, posterior, sample_stats, loglik, ppc, prior)
 
 

@@ -44,3 +44,19 @@ def test_posterior_predictive_mean_follows_eta():
     y = predictive.draw_outcomes(draws, data, spec, np.random.default_rng(1))
     np.testing.assert_allclose(y.mean(axis=0), [0, 1, 2, 3], atol=5 * data.se.max() / np.sqrt(20_000))
     np.testing.assert_allclose(y.std(axis=0), data.se, rtol=0.03)
+
+
+def test_prior_outcomes_are_bounded_for_large_data(monkeypatch):
+    """Replicated prior data sets are made for the first MAX_ROW_VALUES // n_rows draws only (a
+    1,000,000-row file would otherwise take 500 x 1e6 float64 values, 4 GB, for the prior group)."""
+    data = simulate("normal")
+    monkeypatch.setattr(predictive, "MAX_ROW_VALUES", 10 * data.n_rows + 3)
+    spec = ModelSpec("normal")
+    out = predictive.prior_draws(data, spec, resolve_priors(data, spec), 200, np.random.default_rng(0))
+    assert out["theta"].shape == (200, data.n_groups)
+    assert out["y"].shape == (10, data.n_rows)
+    # the replicated data belong to the first draws: their group means follow those draws' theta
+    eta = predictive.linear_predictor({k: v[:10] for k, v in out.items()}, data, spec)
+    resid = ((out["y"] - eta) / out["sigma"][:10, None]).ravel()  # ~ Normal(0, 1) if paired right
+    se_mean, se_sd = 1 / np.sqrt(resid.size), 1 / np.sqrt(2 * resid.size)
+    assert abs(resid.mean()) < 4 * se_mean and abs(resid.std() - 1) < 4 * se_sd
