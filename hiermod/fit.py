@@ -111,6 +111,22 @@ class _Sampler:
         self.chunk = jax.jit(self._chunk)
         self.chunk_all = jax.jit(jax.vmap(self._chunk, in_axes=(0, None, None)))  # chains stacked
         self.postprocess = jax.jit(self._postprocess)
+        self.init_all = jax.jit(jax.vmap(self._init_one, in_axes=(0, None)))  # keys (chains, 2)
+        self.kernel_ready = False  # set once kernel.init has run eagerly (concrete kernel attributes)
+
+    _KERNEL_ATTRS = ("_init_fn", "_sample_fn", "_potential_fn_gen", "_postprocess_fn",
+                     "_inv_transforms", "_dynamic_support")
+
+    def _init_one(self, key, kwargs):
+        """``kernel.init`` for one chain, traceable: NumPyro re-traces the model in init (about 35 ms
+        a chain in Python), so it is compiled once per structure. The kernel attributes that init
+        sets while tracing are put back to the concrete ones the eager first init made."""
+        saved = {name: getattr(self.kernel, name, None) for name in self._KERNEL_ATTRS}
+        try:
+            return self.kernel.init(key, self.warmup, model_kwargs=kwargs)
+        finally:
+            for name, value in saved.items():
+                setattr(self.kernel, name, value)
 
     @staticmethod
     def _record(state):
@@ -165,7 +181,7 @@ def _sampler_for(model: Callable, structure: Structure, settings: SamplerSetting
 
 
 def _init_chains(sampler: _Sampler, kwargs: dict, keys) -> list:
-    """One initial NUTS state per chain (kernel.init per key keeps the kernel reusable)."""
+    """One initial NUTS state per chain, eagerly (kernel.init per key keeps the kernel reusable)."""
     states = []
     for key in keys:
         try:
@@ -177,6 +193,24 @@ def _init_chains(sampler: _Sampler, kwargs: dict, keys) -> list:
                 f"less extreme. (NumPyro said: {str(exc).splitlines()[0]})"
             ) from None
     return states
+
+
+def _stacked_initial_states(sampler: _Sampler, kwargs: dict, keys):
+    """Initial states of all chains stacked (leading axis = chain), from the compiled init.
+
+    The first time a sampler is used, ``kernel.init`` runs eagerly once to set up the kernel. When a
+    chain's starting point is not valid (the compiled init cannot raise), the eager init runs for
+    every chain instead: it either finds valid points or raises a :class:`FitError` with advice.
+    """
+    import jax
+
+    if not sampler.kernel_ready:
+        _init_chains(sampler, kwargs, keys[:1])
+        sampler.kernel_ready = True
+    stacked = sampler.init_all(keys, kwargs)
+    if not np.all(np.isfinite(np.asarray(stacked.potential_energy))):
+        stacked = jax.tree.map(lambda *leaves: jax.numpy.stack(leaves), *_init_chains(sampler, kwargs, keys))
+    return stacked
 
 
 def chain_threads() -> int:
@@ -223,14 +257,14 @@ def chain_method_for(data: "GroupedData", spec: ModelSpec) -> str:
 
 
 def _initial_states(sampler: _Sampler, kwargs: dict, settings: SamplerSettings, method: str):
-    """Per-chain initial states (``threads``) or one state with chains stacked (``vectorized``)."""
+    """One state with chains stacked (``vectorized``) or a list of per-chain states (``threads``)."""
     import jax
 
     keys = jax.random.split(jax.random.PRNGKey(settings.seed), settings.chains)
-    states = _init_chains(sampler, kwargs, keys)
+    stacked = _stacked_initial_states(sampler, kwargs, keys)
     if method == "vectorized":
-        return jax.tree.map(lambda *leaves: jax.numpy.stack(leaves), *states)
-    return states
+        return stacked
+    return [jax.tree.map(lambda a, c=c: a[c], stacked) for c in range(settings.chains)]
 
 
 def _run_nuts(sampler: _Sampler, kwargs: dict, settings: SamplerSettings, progress, cancel,

@@ -144,3 +144,18 @@ def test_hiermod_fit_is_callable_even_after_importing_the_module():
     assert callable(hiermod.fit) and fit_module.fit is fit
     result = hiermod.fit(simulate("normal_known_se"), ModelSpec("normal_known_se"), method="exact")
     assert result.method == "exact"
+
+
+def test_later_fits_start_from_the_compiled_init(monkeypatch):
+    """NumPyro's kernel.init re-traces the model in Python (~35 ms a chain); after a structure's
+    first fit the initial states come from a compiled init and kernel.init is not called again."""
+    from numpyro.infer import NUTS
+
+    data, spec = simulate("normal", seed=11), ModelSpec("normal")
+    settings = dict(QUICK, warmup=301)  # a sampler no other test made
+    fit(data, spec, **settings)
+    calls = []
+    original = NUTS.init
+    monkeypatch.setattr(NUTS, "init", lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
+    again = fit(data, spec, **dict(settings, seed=2))
+    assert calls == [] and again.timings["compilations"] == 0
