@@ -1,6 +1,7 @@
 """Fit a model: NumPyro NUTS (chunked, with progress and cancel) or the exact normal posterior.
 
-The sampler runs NumPyro's NUTS kernel in jitted chunks of at most ``CHUNK`` iterations per chain.
+The sampler runs NumPyro's NUTS kernel in jitted chunks of at most ``CHUNK`` iterations per chain,
+sized to take about ``CHUNK_SECONDS`` each.
 Between chunks it reports progress and checks the cancel signal. One kernel and one compiled chunk
 function are kept per (model structure, warmup length, target acceptance, tree depth), and data and
 priors enter as arguments, so a second fit with new prior values or new data of the same shapes
@@ -33,7 +34,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from .data import GroupedData
     from .exact import ExactPosterior
 
-CHUNK = 50
+CHUNK = 250
+"""Most NUTS iterations per chain in one compiled call (the size of the per-call record buffer)."""
+FIRST_CHUNK = 10
+CHUNK_SECONDS = 0.2
+"""Chunks are sized to take about this long, so progress moves and Cancel acts within a second,
+while small models, whose iterations take tens of microseconds, make few calls."""
 PRIOR_DRAWS = 500
 MAX_POINTWISE = predictive.MAX_ROW_VALUES  # values in one (chains x draws x rows) array: 80 MB in float32
 LIMITS = {"chains": (1, 8), "warmup": (50, 20_000), "draws": (50, 20_000)}
@@ -84,6 +90,22 @@ class Fit:
         """Posterior draws of ``name`` flattened over chains: shape (chains * draws, ...)."""
         values = self.idata.posterior[name].values
         return values.reshape((-1,) + values.shape[2:])
+
+
+class _ChunkSizer:
+    """Next chunk length: the iterations that took about ``CHUNK_SECONDS`` in the last call.
+
+    Starts at ``FIRST_CHUNK`` (the first progress report comes quickly), grows at most 4x per call,
+    stays within [1, ``CHUNK``]. The draws do not depend on it: every chunk runs the same compiled
+    loop body on the carried-over state.
+    """
+
+    def __init__(self) -> None:
+        self.n = FIRST_CHUNK
+
+    def update(self, n_done: int, seconds: float) -> None:
+        wanted = CHUNK_SECONDS * n_done / max(seconds, 1e-6)
+        self.n = int(min(CHUNK, 4 * self.n, max(1.0, wanted)))
 
 
 def _is_set(cancel: Any) -> bool:
@@ -303,14 +325,17 @@ def _run_nuts_vectorized(sampler: _Sampler, kwargs: dict, settings: SamplerSetti
     state = _initial_states(sampler, kwargs, settings, "vectorized")
     total_iter = settings.warmup + settings.draws
     done, divergences, records = 0, 0, []
+    sizer = _ChunkSizer()
     report(0, 0)
     while done < total_iter:
         if _is_set(cancel):
             raise FitCancelled("The fit was cancelled.")
         boundary = settings.warmup if done < settings.warmup else total_iter  # never straddle warmup
-        n = min(CHUNK, boundary - done)
+        n = min(sizer.n, boundary - done)
+        t_call = time.perf_counter()
         state, rec = sampler.chunk_all(state, kwargs, n)
-        rec = jax.tree.map(lambda a: np.asarray(a[:, :n]), rec)
+        rec = jax.tree.map(lambda a: np.asarray(a)[:, :n].copy(), rec)  # copy: not a view of the buffer
+        sizer.update(n, time.perf_counter() - t_call)
         if done >= settings.warmup:
             records.append(rec)
             divergences += int(rec[1].sum())
@@ -333,11 +358,11 @@ def _run_nuts_threads(sampler: _Sampler, kwargs: dict, settings: SamplerSettings
     def advance(c: int) -> int:
         """One chunk of chain ``c``; chunks never straddle the end of warmup. Returns divergences."""
         boundary = settings.warmup if done[c] < settings.warmup else total_iter
-        n = min(CHUNK, boundary - done[c])
+        n = min(sizer.n, boundary - done[c])
         if n <= 0:
             return 0
         states[c], rec = sampler.chunk(states[c], kwargs, n)
-        rec = jax.tree.map(lambda a: np.asarray(a[:n]), rec)
+        rec = jax.tree.map(lambda a: np.asarray(a)[:n].copy(), rec)  # copy: not a view of the buffer
         kept = done[c] >= settings.warmup
         done[c] += n
         if kept:
@@ -345,6 +370,7 @@ def _run_nuts_threads(sampler: _Sampler, kwargs: dict, settings: SamplerSettings
             return int(rec[1].sum())
         return 0
 
+    sizer = _ChunkSizer()
     report(0, 0)
     threads = min(chain_threads(), settings.chains)
     pool = ThreadPoolExecutor(threads, thread_name_prefix="hiermod-chain") if threads > 1 else None
@@ -353,10 +379,14 @@ def _run_nuts_threads(sampler: _Sampler, kwargs: dict, settings: SamplerSettings
         while min(done) < total_iter:
             if _is_set(cancel):
                 raise FitCancelled("The fit was cancelled.")
+            before, t_round = sum(done), time.perf_counter()
             if pool is None or first_round:  # the first round compiles: keep it on this thread
                 divergences += sum(advance(c) for c in range(settings.chains))
             else:
                 divergences += sum(pool.map(advance, range(settings.chains)))
+            if not first_round:  # per chain: the round ran chains/threads chunks one after another
+                rounds = -(-settings.chains // threads)
+                sizer.update((sum(done) - before) // settings.chains, (time.perf_counter() - t_round) / rounds)
             first_round = False
             report(sum(done), divergences)
     finally:

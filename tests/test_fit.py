@@ -159,3 +159,36 @@ def test_later_fits_start_from_the_compiled_init(monkeypatch):
     monkeypatch.setattr(NUTS, "init", lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
     again = fit(data, spec, **dict(settings, seed=2))
     assert calls == [] and again.timings["compilations"] == 0
+
+
+def test_chunk_sizer_aims_at_chunk_seconds():
+    from hiermod.fit import CHUNK, CHUNK_SECONDS, FIRST_CHUNK, _ChunkSizer
+
+    sizer = _ChunkSizer()
+    assert sizer.n == FIRST_CHUNK
+    sizer.update(FIRST_CHUNK, FIRST_CHUNK * CHUNK_SECONDS / 20)  # 20 iterations fit in the target
+    assert sizer.n == 20
+    sizer.update(20, 1e-9)                                        # fast: grows, at most 4x, capped
+    assert sizer.n == 80
+    for _ in range(5):
+        sizer.update(sizer.n, 1e-9)
+    assert sizer.n == CHUNK
+    sizer.update(CHUNK, 10 * CHUNK_SECONDS)                       # slow (e.g. compiling): shrinks
+    assert 1 <= sizer.n <= CHUNK // 10
+
+
+@pytest.mark.parametrize("method", ["vectorized", "threads"])
+def test_draws_do_not_depend_on_chunk_lengths(method, monkeypatch):
+    """Chunks run the same compiled loop on the carried state: 1-iteration chunks or full ones
+    give bitwise the same draws."""
+    import hiermod.fit as fit_module
+
+    monkeypatch.setenv("HIERMOD_CHAIN_METHOD", method)
+    data, spec = simulate("normal_known_se", seed=3), ModelSpec("normal_known_se")
+    settings = dict(chains=2, warmup=60, draws=60, seed=4)
+    reference = fit(data, spec, **settings)
+    monkeypatch.setattr(fit_module, "CHUNK_SECONDS", 0.0)   # every chunk: one iteration
+    monkeypatch.setattr(fit_module, "FIRST_CHUNK", 1)
+    tiny = fit(data, spec, **settings)
+    for name in reference.idata.posterior.data_vars:
+        np.testing.assert_array_equal(tiny.idata.posterior[name].values, reference.idata.posterior[name].values)

@@ -101,7 +101,7 @@ def test_cancel_long_fit(app_page: Page, shot):
     shot(page, "running")
     t0 = time.time()
     page.get_by_role("button", name="Cancel").click()
-    # acknowledged at once; the sampler stops at the end of its current chunk (50 iterations)
+    # acknowledged at once; the sampler stops at the end of its current chunk (about 0.2 s)
     expect(page.get_by_text("Fit cancelled").or_(main.get_by_text("Cancelling")).first).to_be_visible(timeout=10_000)
     expect(page.get_by_text("Fit cancelled")).to_be_visible(timeout=60_000)
     took = time.time() - t0
