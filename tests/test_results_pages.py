@@ -200,8 +200,14 @@ def test_funnel_page_with_fit(nc_fit):
     assert "theta_decentered[A]" in specs[0]
     assert "BFMI" in specs[3]
     assert "exact posterior" in specs[4]
-    # verdicts in plain language and the summary table
-    assert at.success or at.warning
+    # verdicts in plain language (one box each, coloured by level) and the summary table
+    from hiermod.diagnostics import diagnose
+
+    verdicts = diagnose(nc_fit).verdicts
+    boxes = {"ok": at.success, "warning": at.warning, "error": at.error}
+    for level in {v.level for v in verdicts}:
+        box = boxes.get(level, at.error)
+        assert len(box) >= sum(v.level == level for v in verdicts), (level, [v.message for v in verdicts])
     summary = at.dataframe[0].value
     assert {"mean", "r_hat", "ess_bulk"} <= set(summary.columns) and "tau" in summary.index
     # no partner fit yet: the comparison button is offered
