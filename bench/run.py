@@ -476,8 +476,8 @@ def main(argv=None) -> int:
         "can move by tens of percent between runs; compare ratios from one run rather than absolute "
         "seconds, and rerun a cell (`--models M --peers P`) before reading much into a small difference. "
         "ESS is a random quantity too (one seed). Peers use the cores differently: PyMC runs chains in "
-        "processes, nutpie in threads, Stan in processes, hiermod runs chains one after another in one "
-        "process (JAX may still use several threads inside one chain).",
+        "processes, nutpie in threads, Stan in processes, hiermod runs chains in one process, "
+        "vectorized (one call for all chains) up to 100 groups unless centered, else two at a time on threads.",
         "",
         f"Raw numbers: [{raw.name}]({raw.name}). Worker logs were in `{args.log_dir}`.",
     ]
