@@ -108,6 +108,13 @@ class _ChunkSizer:
         self.n = int(min(CHUNK, 4 * self.n, max(1.0, wanted)))
 
 
+def _chunk_length(done: int, wanted: int, settings: "SamplerSettings") -> int:
+    """Iterations for the next chunk of a chain at ``done``: ``wanted``, cut at the end of warmup
+    (a chunk never straddles it) and at the end of the run."""
+    boundary = settings.warmup if done < settings.warmup else settings.warmup + settings.draws
+    return min(wanted, boundary - done)
+
+
 def _is_set(cancel: Any) -> bool:
     if cancel is None:
         return False
@@ -267,7 +274,7 @@ def chain_method(n_groups: int, centered_partial: bool = False) -> str:
     on the seed (not on load or ``HIERMOD_CHAIN_THREADS``).
     """
     value = os.environ.get("HIERMOD_CHAIN_METHOD", "auto").strip().lower()
-    if value in ("vectorized", "threads"):
+    if value in CHAIN_METHODS and value != "auto":
         return value
     return "vectorized" if n_groups <= VECTORIZE_MAX_GROUPS and not centered_partial else "threads"
 
@@ -330,8 +337,7 @@ def _run_nuts_vectorized(sampler: _Sampler, kwargs: dict, settings: SamplerSetti
     while done < total_iter:
         if _is_set(cancel):
             raise FitCancelled("The fit was cancelled.")
-        boundary = settings.warmup if done < settings.warmup else total_iter  # never straddle warmup
-        n = min(sizer.n, boundary - done)
+        n = _chunk_length(done, sizer.n, settings)
         t_call = time.perf_counter()
         state, rec = sampler.chunk_all(state, kwargs, n)
         rec = jax.tree.map(lambda a: np.asarray(a)[:, :n].copy(), rec)  # copy: not a view of the buffer
@@ -357,8 +363,7 @@ def _run_nuts_threads(sampler: _Sampler, kwargs: dict, settings: SamplerSettings
 
     def advance(c: int) -> int:
         """One chunk of chain ``c``; chunks never straddle the end of warmup. Returns divergences."""
-        boundary = settings.warmup if done[c] < settings.warmup else total_iter
-        n = min(sizer.n, boundary - done[c])
+        n = _chunk_length(done[c], sizer.n, settings)
         if n <= 0:
             return 0
         states[c], rec = sampler.chunk(states[c], kwargs, n)
@@ -510,9 +515,8 @@ def _fit_nuts(data, spec, settings: SamplerSettings, progress, cancel) -> Fit:
         "sampling_s": t_sampled - t0 - compiles.seconds,
         "total_s": total,
     }
-    fit_ = Fit(idata, data, spec, priors, "nuts", settings, timings)
-    fit_.idata.sample_stats.attrs["chain_method"] = method
-    return fit_
+    idata.sample_stats.attrs["chain_method"] = method
+    return Fit(idata, data, spec, priors, "nuts", settings, timings)
 
 
 def fit(
