@@ -17,11 +17,11 @@ os.environ.setdefault("HIERMOD_PRECOMPILE", "0")
 
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO.parent / "shared" / "data"
 import sys
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synthetic import QUICK  # noqa: E402,F401  (re-exported for fixtures)
+from shared_paths import NOT_FOUND, SHARED_DATA  # noqa: E402
 
 
 def pytest_configure(config):
@@ -33,9 +33,9 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """The reference data folder beside the checkout (``../shared/data``)."""
+    """The reference data folder: ``$HIERMOD_SHARED_DATA``, ``../shared/data`` or ``/work/shared/data``."""
     if not SHARED_DATA.is_dir():
-        pytest.fail(f"Reference data not found at {SHARED_DATA}: the checkout must sit beside shared/.")
+        pytest.fail(NOT_FOUND)
     return SHARED_DATA
 
 

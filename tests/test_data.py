@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 from dataclasses import FrozenInstanceError
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,8 +14,8 @@ from hypothesis import strategies as st
 from hiermod import data as hd
 from hiermod.data import ColumnMap, DataKind, GroupedData, guess_columns, load_data, read_table
 from hiermod.errors import DataError
+from shared_paths import NOT_FOUND, SHARED_DATA as SHARED
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 EIGHT = b"school,effect,se\nA,28,15\nB,8,10\nC,-3,16\nD,7,11\nE,-1,9\nF,1,11\nG,18,10\nH,12,18\n"
 SUMMARY_MAP = ColumnMap(group="school", y="effect", kind=DataKind.SUMMARY, se="se")
 GAUSS_MAP = ColumnMap(group="g", y="y", kind=DataKind.GAUSSIAN)
@@ -27,7 +26,7 @@ POIS_MAP = ColumnMap(group="g", y="y", kind=DataKind.POISSON, exposure="t")
 
 def need_shared() -> None:
     if not SHARED.is_dir():
-        pytest.fail(f"reference data folder {SHARED} not found: the checkout must sit beside shared/")
+        pytest.fail(NOT_FOUND)
 
 
 # ------------------------------------------------------------------ real data map themselves
