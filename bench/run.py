@@ -410,6 +410,8 @@ def main(argv=None) -> int:
         "- second call = same structure, new prior values: the first call uses the priors' scales × "
         f"{datasets.FIRST_CALL_SCALE:g}, the second the stated priors; ESS, divergences and ESS/s are from "
         "the second call",
+        "- each peer at its own default NUTS target acceptance: hiermod 0.9 (`hiermod.fit.DEFAULT_TARGET_ACCEPT`; "
+        "smaller steps, so more gradients per draw), PyMC, nutpie and Stan 0.8",
         "",
         "## Models",
     ]

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .errors import HiermodError
+from .fit import DEFAULT_TARGET_ACCEPT
 
 PROG = "hiermod"
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE = 0, 1, 2
@@ -82,8 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     sampler.add_argument("--warmup", type=int, default=1000, metavar="N", help="default 1000")
     sampler.add_argument("--draws", type=int, default=1000, metavar="N", help="per chain; default 1000")
     sampler.add_argument("--seed", type=int, default=0, metavar="N", help="default 0")
-    sampler.add_argument("--target-accept", type=float, default=0.8, metavar="X",
-                         help="NUTS target acceptance in [0.5, 1); default 0.8")
+    sampler.add_argument("--target-accept", type=float, default=DEFAULT_TARGET_ACCEPT, metavar="X",
+                         help=f"NUTS target acceptance in [0.5, 1); default {DEFAULT_TARGET_ACCEPT}")
     p_fit.add_argument("--out", required=True, metavar="DIR", help="folder for the results (created)")
 
     p_desc = sub.add_parser(

@@ -43,6 +43,13 @@ while small models, whose iterations take tens of microseconds, make few calls."
 PRIOR_DRAWS = 500
 MAX_POINTWISE = predictive.MAX_ROW_VALUES  # values in one (chains x draws x rows) array: 80 MB in float32
 LIMITS = {"chains": (1, 8), "warmup": (50, 20_000), "draws": (50, 20_000)}
+DEFAULT_TARGET_ACCEPT = 0.9
+"""NUTS target acceptance unless asked otherwise (NumPyro, PyMC, nutpie and Stan use 0.8).
+
+Measured (4 x 1000 x 1000, two seeds each, 0.8 -> 0.9): non-centered eight schools 5 and 3
+divergences -> 0 and 0 at about the same ESS/s; binomial with 500 groups min bulk ESS 312-379 ->
+598-754 and ESS/s 265-299 -> 405-460; radon ESS/s 1,853-2,012 -> 1,590-1,882. rstanarm uses 0.95
+for models with group-level terms."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +60,7 @@ class SamplerSettings:
     warmup: int = 1000
     draws: int = 1000
     seed: int = 0
-    target_accept: float = 0.8
+    target_accept: float = DEFAULT_TARGET_ACCEPT
     max_tree_depth: int = 10
 
     def __post_init__(self) -> None:
@@ -470,7 +477,10 @@ def to_inference_data(data: "GroupedData", spec: ModelSpec, posterior: dict, sam
         "theta": ["group"], "theta_decentered": ["group"], "p": ["group"], "rate": ["group"],
         "beta": ["covariate"], "y": ["obs"],
     }
-    coords = {"group": list(data.labels), "covariate": list(spec.covariates), "obs": np.arange(data.n_rows)}
+    # numpy arrays, not lists: ArviZ deep-copies coords for every variable (15,000 copy calls, 20 ms
+    # for 1,000 groups as a list)
+    coords = {"group": np.asarray(data.labels, dtype=str), "covariate": np.asarray(spec.covariates, dtype=str),
+              "obs": np.arange(data.n_rows)}
     prior_vars = {k: v for k, v in prior.items() if k != "y"}
     constant = {"group_idx": np.asarray(data.group_idx)}
     for name in ("se", "trials", "exposure"):
@@ -526,7 +536,7 @@ def fit(
     warmup: int = 1000,
     draws: int = 1000,
     seed: int = 0,
-    target_accept: float = 0.8,
+    target_accept: float = DEFAULT_TARGET_ACCEPT,
     method: str = "nuts",
     progress: Callable[[Progress], None] | None = None,
     cancel: Any = None,

@@ -155,7 +155,7 @@ def test_summary_dict_is_json_and_complete(eight_schools_fit):
     assert d["spec"]["priors"] == {"mu": "Normal(0, 5)", "tau": "HalfCauchy(5)"}
     assert d["spec"]["resolved_priors"] == {"mu": "Normal(0, 5)", "tau": "HalfCauchy(5)"}
     assert d["spec"]["likelihood"] == "normal_known_se"
-    assert d["settings"] == {"chains": 4, "warmup": 1000, "draws": 1000, "seed": 0, "target_accept": 0.8,
+    assert d["settings"] == {"chains": 4, "warmup": 1000, "draws": 1000, "seed": 0, "target_accept": 0.9,
                              "max_tree_depth": 10}
     assert d["method"] == "nuts"
     assert d["data"]["labels"] == list("ABCDEFGH")
