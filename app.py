@@ -34,10 +34,12 @@ with st.sidebar:
     st.caption("Hierarchical Bayesian models, interactively")
 components.sidebar_summary()
 
-page.run()
+try:
+    page.run()
+finally:
+    # After the first page is drawn (also when it ended early with st.stop(), as the Data page does
+    # before any data is loaded): import jax/numpyro/arviz and precompile the sample datasets'
+    # samplers on a daemon thread (once per process), so the first Fit starts at once.
+    from ui.cache import warm_imports_in_background
 
-# After the first page is drawn: import jax/numpyro/arviz and precompile the sample datasets'
-# samplers on a daemon thread (once per process), so the first Fit starts at once.
-from ui.cache import warm_imports_in_background  # noqa: E402
-
-warm_imports_in_background()
+    warm_imports_in_background()

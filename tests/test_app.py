@@ -43,6 +43,18 @@ def test_pages_render_without_data(page):
     assert at.title and at.title[0].value in {"Data", "Model", "Fit"}
 
 
+def test_first_page_starts_the_warm_start(monkeypatch):
+    """The Data page ends with st.stop() while no data is loaded; the background import and
+    precompile must start anyway (it did not: app.py called it after page.run())."""
+    import ui.cache
+
+    calls = []
+    monkeypatch.setattr(ui.cache, "warm_imports_in_background", lambda: calls.append(1))
+    at = new_app()
+    assert at.title[0].value == "Data" and at.session_state["hm_data"] is None
+    assert calls == [1]
+
+
 def test_pages_render_with_data():
     at = load_sample(new_app())
     for page in ("pages/2_Model.py", "pages/3_Fit.py", "pages/1_Data.py"):

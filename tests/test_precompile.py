@@ -12,3 +12,21 @@ def test_fit_after_precompile_compiles_nothing_big(eight_schools):
     assert precompile(eight_schools, spec, SamplerSettings(**settings)) > 0
     result = fit(eight_schools, spec, **settings)
     assert result.timings["compile_s"] < 0.5, result.timings  # at most a few tiny helper kernels
+
+
+def test_app_default_settings_are_the_precompiled_ones():
+    """The warm start compiles samplers for SamplerSettings(); a sampler is keyed on warmup, target
+    acceptance and tree depth, so the app's default settings must equal those or the class's first
+    Fit compiles again (it did when the app kept target_accept 0.8 and the library moved to 0.9)."""
+    import sys
+    from pathlib import Path
+
+    from hiermod.fit import SamplerSettings
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from ui import state
+
+    app = state._default_settings()
+    library = SamplerSettings()
+    assert (app.warmup, app.target_accept, app.max_tree_depth) == (
+        library.warmup, library.target_accept, library.max_tree_depth)

@@ -290,8 +290,11 @@ def warm_imports_in_background() -> None:
         except Exception:  # noqa: BLE001
             log.warning("Background import of jax/numpyro/arviz failed", exc_info=True)
             return
+        from hiermod.compilation import enable_persistent_cache
+
+        enable_persistent_cache()  # a restarted app loads what it compiled before from disk
         if os.environ.get("HIERMOD_PRECOMPILE", "1") != "0":
-            # compile the sample datasets' default samplers (and turn on JAX's on-disk cache)
+            # compile the sample datasets' default samplers
             from hiermod.precompile import precompile_samples
 
             status = precompile_samples()

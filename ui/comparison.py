@@ -56,7 +56,7 @@ LEARN_STORY = "hm_learn_story"
 MODES = ("none", "complete", "partial")
 MODE_NAMES = {"none": "no pooling", "complete": "complete pooling", "partial": "partial pooling"}
 MAX_SESSION_COMPARISONS = 3
-LEARN_SETTINGS = dict(chains=4, warmup=500, draws=500, seed=0, target_accept=0.8)
+LEARN_SETTINGS = dict(chains=4, warmup=500, draws=500, seed=0)
 INTERVAL = 0.9
 
 

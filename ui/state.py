@@ -16,7 +16,7 @@ Key                 Type                                   Meaning
 ``hm_columns``      hiermod.data.ColumnMap | None          the column roles last applied to ``hm_frame``
 ``hm_data_error``   str | None                             last data problem shown on the Data page
 ``hm_spec``         hiermod.spec.ModelSpec | None          the current model (priors all explicit)
-``hm_settings``     hiermod.fit.SamplerSettings            sampler settings (4/1000/1000/0.8/seed 0)
+``hm_settings``     hiermod.fit.SamplerSettings            sampler settings (4/1000/1000/seed 0, target accept 0.9)
 ``hm_job``          hiermod.jobs.Job | None                the latest submitted background fit
 ``hm_job_key``      tuple | None                           fit key of ``hm_job``
 ``hm_job_t0``       float | None                           time.time() when Fit was pressed
@@ -63,7 +63,7 @@ FIT_STATUS = "hm_fit_status"
 
 MAX_SESSION_FITS = 5
 
-DEFAULT_SETTINGS = dict(chains=4, warmup=1000, draws=1000, target_accept=0.8, seed=0)
+DEFAULT_SETTINGS = dict(chains=4, warmup=1000, draws=1000, seed=0)  # target_accept: SamplerSettings default (the precompiled samplers use it too)
 
 
 def _default_settings():
