@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .errors import HiermodError
-from .fit import DEFAULT_TARGET_ACCEPT
+from .settings import DEFAULT_TARGET_ACCEPT
 
 PROG = "hiermod"
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE = 0, 1, 2

@@ -156,7 +156,7 @@ if applied:
             problems.append(f"{name}: {components.error_message(err)}")
         else:
             new_priors[name] = prior
-    from hiermod.fit import SamplerSettings
+    from hiermod.settings import SamplerSettings
 
     new_settings, err = components.guarded(
         SamplerSettings, chains=int(ss["w_chains"]), warmup=int(ss["w_warmup"]),

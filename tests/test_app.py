@@ -55,6 +55,25 @@ def test_first_page_starts_the_warm_start(monkeypatch):
     assert calls == [1]
 
 
+def test_first_page_imports_no_heavy_library():
+    """The first page must be up within seconds: jax, numpyro, arviz and scipy.stats load later, in
+    the background (scipy.stats alone took 0.9 s here when the default settings imported hiermod.fit)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.path.insert(0, '.'); import ui.cache;"
+        "ui.cache.warm_imports_in_background = lambda: None;"
+        "from streamlit.testing.v1 import AppTest;"
+        f"at = AppTest.from_file({APP!r}, default_timeout=60); at.run(); assert not at.exception;"
+        "print(sorted(m for m in ('jax', 'numpyro', 'arviz', 'scipy.stats') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=Path(APP).parent, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout
+
+
 def test_pages_render_with_data():
     at = load_sample(new_app())
     for page in ("pages/2_Model.py", "pages/3_Fit.py", "pages/1_Data.py"):

@@ -408,7 +408,7 @@ STORIES: dict[str, Story] = {
 
 
 def learn_settings() -> "SamplerSettings":
-    from hiermod.fit import SamplerSettings
+    from hiermod.settings import SamplerSettings
 
     return SamplerSettings(**LEARN_SETTINGS)
 

@@ -67,7 +67,7 @@ DEFAULT_SETTINGS = dict(chains=4, warmup=1000, draws=1000, seed=0)  # target_acc
 
 
 def _default_settings():
-    from hiermod.fit import SamplerSettings
+    from hiermod.settings import SamplerSettings
 
     return SamplerSettings(**DEFAULT_SETTINGS)
 
