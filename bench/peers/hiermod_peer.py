@@ -78,8 +78,11 @@ def fit(dataset, chains: int, warmup: int, draws: int, seed: int, monitor=None) 
         "first_sampling_s": f1.timings["sampling_s"],
         "second_compile_s": f2.timings["compile_s"], "second_compilations": f2.timings["compilations"],
         "second_postprocess_s": f2.timings["total_s"] - f2.timings["sampling_s"] - f2.timings["compile_s"],
-        "note": "second call: hiermod.fit with new prior values (same data); chains on 2 threads in one "
-                "process (HIERMOD_CHAIN_THREADS)",
+        "chain_method": stats.attrs.get("chain_method"), "target_accept": f2.settings.target_accept,
+        "note": "second call: hiermod.fit with new prior values (same data); chains in one process, "
+                "vectorized (one call for all chains) up to 100 groups unless centered, else 2 at a time on "
+                f"threads (hiermod.fit.chain_method; this model: {stats.attrs.get('chain_method')}); "
+                f"target acceptance {f2.settings.target_accept:g}",
     }
 
 
