@@ -35,7 +35,10 @@ def precompile_samples(names=DEFAULT_ORDER, settings=None) -> dict[str, float]:
     from .datasets import load_dataset
     from .fit import precompile
 
-    enable_persistent_cache()
+    try:
+        enable_persistent_cache()
+    except OSError:  # e.g. a read-only home folder: compile in memory only
+        log.warning("JAX's on-disk compilation cache could not be set up", exc_info=True)
     import arviz  # noqa: F401  (the first fit would otherwise pay for this import)
 
     for name in names:

@@ -30,3 +30,19 @@ def test_app_default_settings_are_the_precompiled_ones():
     library = SamplerSettings()
     assert (app.warmup, app.target_accept, app.max_tree_depth) == (
         library.warmup, library.target_accept, library.max_tree_depth)
+
+
+def test_precompile_goes_on_without_a_writable_disk_cache(monkeypatch, tmp_path):
+    """A read-only cache folder must not stop the warm start (it compiles in memory instead)."""
+    import hiermod.compilation
+    from hiermod import precompile as warm
+
+    def refuse(path=None):
+        raise PermissionError("read-only file system")
+
+    monkeypatch.setattr(hiermod.compilation, "enable_persistent_cache", refuse)
+    calls = []
+    monkeypatch.setattr("hiermod.fit.precompile", lambda data, spec, settings=None: calls.append(spec) or 1)
+    monkeypatch.setattr(warm, "status", {})
+    done = warm.precompile_samples(names=("eight_schools",))
+    assert list(done) == ["eight_schools"] and len(calls) == 1

@@ -309,7 +309,10 @@ def warm_imports_in_background() -> None:
             return
         from hiermod.compilation import enable_persistent_cache
 
-        enable_persistent_cache()  # a restarted app loads what it compiled before from disk
+        try:
+            enable_persistent_cache()  # a restarted app loads what it compiled before from disk
+        except OSError:  # e.g. a read-only home folder: the app works, it just compiles again
+            log.warning("JAX's on-disk compilation cache could not be set up", exc_info=True)
         if os.environ.get("HIERMOD_PRECOMPILE", "1") != "0":
             # compile the sample datasets' default samplers
             from hiermod.precompile import precompile_samples
