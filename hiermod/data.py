@@ -22,9 +22,22 @@ from pathlib import Path
 from typing import IO, Any, Union
 
 import numpy as np
-import pandas as pd
 
 from hiermod.errors import DataError
+
+
+class _LazyPandas:
+    """``pandas``, imported on first use: the dashboard's first page needs this module's names but
+    no pandas (0.3 s to import here). The first attribute access puts the real module in ``pd``."""
+
+    def __getattr__(self, name: str):
+        import pandas
+
+        globals()["pd"] = pandas
+        return getattr(pandas, name)
+
+
+pd = _LazyPandas()
 
 MAX_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 1_000_000
@@ -33,7 +46,7 @@ MAX_COLUMNS = 500
 MAX_LABEL_CHARS = 200
 MAX_LISTED_ROWS = 5
 
-Source = Union[str, Path, bytes, bytearray, pd.DataFrame, IO]
+Source = Union[str, Path, bytes, bytearray, "pd.DataFrame", IO]
 
 _DELIMITERS = ",;\t"
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
