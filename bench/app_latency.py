@@ -29,12 +29,9 @@ import json
 import os
 import platform
 import re
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import Page, expect, sync_playwright
@@ -42,36 +39,11 @@ from playwright.sync_api import Page, expect, sync_playwright
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
 from conftest import CHROMIUM_FLAGS, VIEWPORT, _chromium  # noqa: E402
+from streamlit_server import start_streamlit, stop  # noqa: E402
 from ui_steps import EIGHT, RADON, choose_sample, goto_page, press_fit, sampler_settings  # noqa: E402
 
 SCENARIOS = ("cold", "restart", "precompiled")
 LONG = 600_000  # ms: a cold fit on a busy 2-core machine
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(env: dict, log_path: Path) -> tuple[subprocess.Popen, str, float, float]:
-    """Spawn streamlit; return (process, url, spawn time, seconds until /_stcore/health answered)."""
-    port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-           "--server.port", str(port), "--server.address", "127.0.0.1",
-           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-    t_spawn = time.time()
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=open(log_path, "w"), stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    while time.time() - t_spawn < 120:
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=1) as r:
-                if r.status == 200:
-                    return proc, url, t_spawn, time.time() - t_spawn
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError(f"streamlit did not answer within 120 s; see {log_path}")
 
 
 def wait_for_log(path: Path, text: str, timeout: float) -> float:
@@ -114,10 +86,23 @@ def scenario(name: str, cache: Path, browser) -> dict:
     env = dict(os.environ, PYTHONUNBUFFERED="1", HIERMOD_JAX_CACHE=str(cache),
                HIERMOD_PRECOMPILE="1" if precompile else "0")
     log_path = Path(tempfile.gettempdir()) / f"hiermod-latency-{name}.log"
-    proc, url, t_spawn, health_s = start_server(env, log_path)
-    result = {"scenario": name, "server_answers_s": health_s, "log": str(log_path)}
-    context = browser.new_context(viewport=VIEWPORT)
-    page = context.new_page()
+    with open(log_path, "w") as log:
+        t_spawn = time.time()
+        proc, url = start_streamlit(env, log, timeout=120)
+        result = {"scenario": name, "server_answers_s": time.time() - t_spawn, "log": str(log_path)}
+        context = browser.new_context(viewport=VIEWPORT)
+        try:
+            drive(context.new_page(), url, t_spawn, log_path, precompile, result)
+        finally:
+            context.close()
+            stop(proc)
+    print(json.dumps(result), flush=True)
+    return result
+
+
+def drive(page: Page, url: str, t_spawn: float, log_path: Path, precompile: bool, result: dict) -> None:
+    """The user's path through the app; fills ``result`` with the timings."""
+    name = result["scenario"]
     step = "first page"
     try:
         page.goto(url)
@@ -146,12 +131,6 @@ def scenario(name: str, cache: Path, browser) -> dict:
         page.screenshot(path=str(shot), full_page=True)
         raise RuntimeError(f"{name}: failed at '{step}' ({type(exc).__name__}); screenshot {shot}, "
                            f"server log {log_path}") from exc
-    finally:
-        context.close()
-        proc.terminate()
-        proc.wait(timeout=30)
-    print(json.dumps(result), flush=True)
-    return result
 
 
 def report(results: list[dict], started: str) -> str:

@@ -153,6 +153,12 @@ COLUMNS = [  # (key, header)
 ]
 
 
+def _hiermod_target_accept(results: list[dict]) -> str:
+    """The target acceptance hiermod's workers reported (its default), as text."""
+    values = sorted({r["target_accept"] for r in results if r.get("peer") == "hiermod" and "target_accept" in r})
+    return "/".join(f"{v:g}" for v in values) or "(not reported)"
+
+
 def results_table(results: list[dict], models: list[str]) -> str:
     head = "| model | peer | " + " | ".join(h for _, h in COLUMNS) + " | recompiles (2nd) |"
     lines = [head, "|" + "---|" * (len(COLUMNS) + 3)]
@@ -410,8 +416,8 @@ def main(argv=None) -> int:
         "- second call = same structure, new prior values: the first call uses the priors' scales × "
         f"{datasets.FIRST_CALL_SCALE:g}, the second the stated priors; ESS, divergences and ESS/s are from "
         "the second call",
-        "- each peer at its own default NUTS target acceptance: hiermod 0.9 (`hiermod.fit.DEFAULT_TARGET_ACCEPT`; "
-        "smaller steps, so more gradients per draw), PyMC, nutpie and Stan 0.8",
+        "- each peer at its own default NUTS target acceptance: hiermod "
+        f"{_hiermod_target_accept(results)} (`hiermod.settings.DEFAULT_TARGET_ACCEPT`), PyMC, nutpie and Stan 0.8",
         "",
         "## Models",
     ]

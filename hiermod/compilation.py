@@ -6,6 +6,7 @@ event; :func:`count_compilations` adds those up for the current thread while it 
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from contextlib import contextmanager
@@ -72,3 +73,13 @@ def enable_persistent_cache(path: str | os.PathLike | None = None) -> Path:
     # the cache holds under 1 MB per model
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     return target
+
+
+def enable_persistent_cache_if_possible() -> Path | None:
+    """:func:`enable_persistent_cache`, or None (logged) when the folder cannot be made, e.g. a
+    read-only home: fits then compile in memory, as they would without a cache."""
+    try:
+        return enable_persistent_cache()
+    except OSError:
+        logging.getLogger(__name__).warning("JAX's on-disk compilation cache could not be set up", exc_info=True)
+        return None

@@ -31,14 +31,11 @@ def default_spec_for(name: str):
 
 def precompile_samples(names=DEFAULT_ORDER, settings=None) -> dict[str, float]:
     """Compile the default sampler of each named sample dataset; returns seconds per dataset."""
-    from .compilation import enable_persistent_cache
+    from .compilation import enable_persistent_cache_if_possible
     from .datasets import load_dataset
     from .fit import precompile
 
-    try:
-        enable_persistent_cache()
-    except OSError:  # e.g. a read-only home folder: compile in memory only
-        log.warning("JAX's on-disk compilation cache could not be set up", exc_info=True)
+    enable_persistent_cache_if_possible()
     import arviz  # noqa: F401  (the first fit would otherwise pay for this import)
 
     for name in names:

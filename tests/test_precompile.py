@@ -18,12 +18,7 @@ def test_app_default_settings_are_the_precompiled_ones():
     """The warm start compiles samplers for SamplerSettings(); a sampler is keyed on warmup, target
     acceptance and tree depth, so the app's default settings must equal those or the class's first
     Fit compiles again (it did when the app kept target_accept 0.8 and the library moved to 0.9)."""
-    import sys
-    from pathlib import Path
-
-    from hiermod.fit import SamplerSettings
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from hiermod.settings import SamplerSettings
     from ui import state
 
     app = state._default_settings()
@@ -32,7 +27,7 @@ def test_app_default_settings_are_the_precompiled_ones():
         library.warmup, library.target_accept, library.max_tree_depth)
 
 
-def test_precompile_goes_on_without_a_writable_disk_cache(monkeypatch, tmp_path):
+def test_precompile_goes_on_without_a_writable_disk_cache(monkeypatch):
     """A read-only cache folder must not stop the warm start (it compiles in memory instead)."""
     import hiermod.compilation
     from hiermod import precompile as warm

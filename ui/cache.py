@@ -307,12 +307,9 @@ def warm_imports_in_background() -> None:
         except Exception:  # noqa: BLE001
             log.warning("Background import of jax/numpyro/arviz failed", exc_info=True)
             return
-        from hiermod.compilation import enable_persistent_cache
+        from hiermod.compilation import enable_persistent_cache_if_possible
 
-        try:
-            enable_persistent_cache()  # a restarted app loads what it compiled before from disk
-        except OSError:  # e.g. a read-only home folder: the app works, it just compiles again
-            log.warning("JAX's on-disk compilation cache could not be set up", exc_info=True)
+        enable_persistent_cache_if_possible()  # a restarted app loads what it compiled before from disk
         if os.environ.get("HIERMOD_PRECOMPILE", "1") != "0":
             # compile the sample datasets' default samplers
             from hiermod.precompile import precompile_samples

@@ -63,13 +63,11 @@ FIT_STATUS = "hm_fit_status"
 
 MAX_SESSION_FITS = 5
 
-DEFAULT_SETTINGS = dict(chains=4, warmup=1000, draws=1000, seed=0)  # target_accept: SamplerSettings default (the precompiled samplers use it too)
-
-
 def _default_settings():
+    """The library's defaults: the warm start precompiles samplers for exactly these."""
     from hiermod.settings import SamplerSettings
 
-    return SamplerSettings(**DEFAULT_SETTINGS)
+    return SamplerSettings()
 
 
 _DEFAULTS: dict[str, Any] = {

@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from streamlit_server import start_streamlit, stop
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "screenshots"
@@ -49,48 +46,24 @@ def browser_context_args(browser_context_args):
     return {**browser_context_args, "viewport": VIEWPORT}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def app_url():
-    """`streamlit run app.py` on a free port; yields its URL once it answers and has rendered."""
-    port = _free_port()
-    log_path = REPO / "test-artifacts" / f"streamlit-e2e-{port}.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
+    """`streamlit run app.py` on a free port; yields its URL once it answers."""
     env = dict(os.environ, XLA_FLAGS=os.environ.get("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false"),
                PYTHONUNBUFFERED="1")
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-           "--server.port", str(port), "--server.address", "127.0.0.1",
-           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    log_path = REPO / "test-artifacts" / "streamlit-e2e.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "w") as log:
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
+        t0 = time.time()
         try:
-            t0 = time.time()
-            while True:
-                if proc.poll() is not None:
-                    pytest.fail(f"streamlit exited with code {proc.returncode}; see {log_path}")
-                try:
-                    with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                        if r.status == 200:
-                            break
-                except OSError:
-                    pass
-                if time.time() - t0 > 60:
-                    pytest.fail(f"streamlit did not become healthy in 60 s; see {log_path}")
-                time.sleep(0.2)
-            print(f"\n[e2e] streamlit healthy after {time.time() - t0:.1f} s")
+            proc, url = start_streamlit(env, log)
+        except RuntimeError as exc:
+            pytest.fail(str(exc))
+        print(f"\n[e2e] streamlit healthy after {time.time() - t0:.1f} s")
+        try:
             yield url
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc)
 
 
 @pytest.fixture()
