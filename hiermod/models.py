@@ -1,18 +1,13 @@
-"""NumPyro model functions: one per structure, pooling as structure, data and priors as arguments.
+"""NumPyro model functions built from the model description: group terms plus a family.
 
-For groups j = 1..J and rows i with group g[i] and covariates x_i:
+For rows i with group g[i] and covariates x_i (terms: :mod:`hiermod.terms`; observation models:
+:mod:`hiermod.families`):
 
-    no pooling:        theta_j ~ prior_theta                      (independent)
-    complete pooling:  mu ~ prior_mu,  theta_j = mu
-    partial pooling:   mu ~ prior_mu,  tau ~ prior_tau,  theta_j ~ Normal(mu, tau)
-                       (non-centered: theta_j = mu + tau * theta_decentered_j, via LocScaleReparam)
+    theta = the group term's effects (no / complete / partial pooling; non-centered partial
+            pooling via NumPyro's LocScaleReparam, which records theta_decentered)
     eta_i = theta_{g[i]} + x_i . beta,   beta_k ~ prior_beta[k]
-
-    normal_known_se:  y_i ~ Normal(eta_i, se_i)
-    normal:           y_i ~ Normal(eta_i, sigma)
-    student_t:        y_i ~ StudentT(nu, eta_i, sigma)
-    binomial:         y_i ~ Binomial(trials_i, logit^-1(eta_i))      p_j = logit^-1(theta_j)
-    poisson:          y_i ~ Poisson(exposure_i * exp(eta_i))         rate_j = exp(theta_j)
+    y_i   ~ family.observe(eta_i, per-row data, family parameters)
+    (binomial / poisson record the response-scale group values p / rate as deterministic sites)
 
 Prior hyperparameters and data are passed as arrays (``model_inputs``), and one model function
 is built per :class:`Structure`, so one compiled sampler serves every prior value and every data
@@ -27,9 +22,12 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
+from . import families
 from .errors import SpecError
-from .priors import resolve_priors, to_numpyro
+from .prior_families import to_numpyro
+from .priors import resolve_priors
 from .spec import Likelihood, ModelSpec, Parameterization, Pooling, Prior
+from .terms import GroupTerm
 
 if TYPE_CHECKING:  # pragma: no cover
     from .data import GroupedData
@@ -46,15 +44,17 @@ class Structure:
     has_covariates: bool
     aggregated: bool = False  # likelihood evaluated on per-group sufficient statistics
 
+    @property
+    def terms(self) -> tuple[GroupTerm, ...]:
+        return (GroupTerm("group", self.pooling, self.parameterization),)
+
 
 def can_aggregate(data: "GroupedData", spec: ModelSpec) -> bool:
-    """True when the likelihood depends on each group only through a few sums (and rows > groups).
-
-    normal: (n_j, mean_j, SS_j); binomial: (sum y, sum trials); poisson: (sum y, sum exposure).
+    """True when the likelihood depends on each group only through a few sums (the family says
+    which: :attr:`hiermod.families.Family.aggregates`), there are no covariates and rows > groups.
     The posterior is unchanged; a gradient costs O(groups) instead of O(rows).
     """
-    return (not spec.covariates and data.n_rows > data.n_groups
-            and spec.likelihood in (Likelihood.NORMAL, Likelihood.BINOMIAL, Likelihood.POISSON))
+    return not spec.covariates and data.n_rows > data.n_groups and spec.family.aggregates
 
 
 def structure_of(spec: ModelSpec, priors: dict[str, Prior], aggregated: bool = False) -> Structure:
@@ -71,89 +71,72 @@ def structure_of(spec: ModelSpec, priors: dict[str, Prior], aggregated: bool = F
             families[name] = prior.family
     if beta_families:
         families["beta"] = beta_families.pop()
-    return Structure(
-        spec.likelihood,
-        spec.pooling,
-        spec.parameterization if spec.pooling == Pooling.PARTIAL else Parameterization.CENTERED,
-        tuple(sorted(families.items())),
-        bool(spec.covariates),
-        aggregated,
-    )
+    (term,) = spec.terms
+    return Structure(spec.likelihood, term.pooling, term.parameterization,
+                     tuple(sorted(families.items())), bool(spec.covariates), aggregated)
 
 
 def _prior(families: dict[str, str], hyper: dict, name: str):
     return to_numpyro(families[name])(*hyper[name])
 
 
-def _observation(likelihood: Likelihood, eta, se, trials, exposure, sigma, nu):
-    import numpyro.distributions as dist
+def _term_effects(term: GroupTerm, families: dict[str, str], hyper: dict, n_groups: int):
+    """Sample one term's parameters and return its group effects theta (n_groups,)."""
     import jax.numpy as jnp
+    import numpyro
+    import numpyro.distributions as dist
 
-    if likelihood == Likelihood.NORMAL_KNOWN_SE:
-        return dist.Normal(eta, se)
-    if likelihood == Likelihood.NORMAL:
-        return dist.Normal(eta, sigma)
-    if likelihood == Likelihood.STUDENT_T:
-        return dist.StudentT(nu, eta, sigma)
-    if likelihood == Likelihood.BINOMIAL:
-        return dist.Binomial(total_count=trials, logits=eta)
-    if likelihood == Likelihood.POISSON:
-        return dist.Poisson(jnp.exp(eta + jnp.log(exposure)))
-    raise SpecError(f"Unknown likelihood {likelihood}")  # pragma: no cover
+    if term.pooling == Pooling.NONE:
+        with numpyro.plate(term.factor, n_groups):
+            return numpyro.sample(term.effect, _prior(families, hyper, term.effect))
+    mu = numpyro.sample(term.location, _prior(families, hyper, term.location))
+    if term.pooling == Pooling.COMPLETE:
+        return numpyro.deterministic(term.effect, jnp.broadcast_to(mu, (n_groups,)))
+    tau = numpyro.sample(term.scale, _prior(families, hyper, term.scale))
+    with numpyro.plate(term.factor, n_groups):
+        return numpyro.sample(term.effect, dist.Normal(mu, tau))
 
 
 @lru_cache(maxsize=None)
 def build_model(structure: Structure) -> Callable:
     """The NumPyro model for ``structure`` (the same function object for the same structure)."""
-    import jax.numpy as jnp
     import numpyro
-    import numpyro.distributions as dist
-    from jax.nn import sigmoid
     from numpyro.handlers import reparam
     from numpyro.infer.reparam import LocScaleReparam
 
-    families = dict(structure.families)
-    lik = structure.likelihood
+    prior_families = dict(structure.families)
+    family = families.get(structure.likelihood)
+    (term,) = structure.terms
 
     def model(group_idx, group_template, hyper, y=None, se=None, trials=None, exposure=None, X=None,
               counts=None, within=None):
-        n_groups = group_template.shape[0]
-        with numpyro.plate("group", n_groups):
-            if structure.pooling == Pooling.NONE:
-                theta = numpyro.sample("theta", _prior(families, hyper, "theta"))
-        if structure.pooling != Pooling.NONE:
-            mu = numpyro.sample("mu", _prior(families, hyper, "mu"))
-            if structure.pooling == Pooling.PARTIAL:
-                tau = numpyro.sample("tau", _prior(families, hyper, "tau"))
-                with numpyro.plate("group", n_groups):
-                    theta = numpyro.sample("theta", dist.Normal(mu, tau))
-            else:
-                theta = numpyro.deterministic("theta", jnp.broadcast_to(mu, (n_groups,)))
-        if lik == Likelihood.BINOMIAL:
-            numpyro.deterministic("p", sigmoid(theta))
-        elif lik == Likelihood.POISSON:
-            numpyro.deterministic("rate", jnp.exp(theta))
+        theta = _term_effects(term, prior_families, hyper, group_template.shape[0])
+        if family.response:
+            numpyro.deterministic(family.response, family.numpyro_response(theta))
         eta = theta[group_idx]
         if structure.has_covariates:
-            beta = numpyro.sample("beta", _prior(families, hyper, "beta").to_event(1))
+            beta = numpyro.sample("beta", _prior(prior_families, hyper, "beta").to_event(1))
             eta = eta + X @ beta
-        sigma = numpyro.sample("sigma", _prior(families, hyper, "sigma")) if "sigma" in families else None
-        nu = numpyro.sample("nu", _prior(families, hyper, "nu")) if "nu" in families else None
-        if counts is not None and sigma is not None:
-            # aggregated normal: mean_j ~ Normal(theta_j, sigma / sqrt(n_j)), and the within-group
-            # sum of squares adds -(N - J) log sigma - SS / (2 sigma^2) to the log density
-            numpyro.factor("y_within", -within[0] * jnp.log(sigma) - within[1] / (2 * sigma**2))
-            sigma = sigma / jnp.sqrt(counts)
+        params = {name: numpyro.sample(name, _prior(prior_families, hyper, name)) for name in family.param_names}
+        rows = {"se": se, "trials": trials, "exposure": exposure, "counts": counts, "within": within}
+        observation = family.observe(eta, rows, params)
         with numpyro.plate("obs", group_idx.shape[0]):
-            numpyro.sample("y", _observation(lik, eta, se, trials, exposure, sigma, nu), obs=y)
+            numpyro.sample("y", observation, obs=y)
 
-    if structure.pooling == Pooling.PARTIAL and structure.parameterization == Parameterization.NON_CENTERED:
-        return reparam(model, config={"theta": LocScaleReparam(centered=0)})
+    if term.non_centered:
+        return reparam(model, config={term.effect: LocScaleReparam(centered=0)})
     return model
 
 
+def _jax_inputs(arrays: dict[str, np.ndarray]) -> dict:
+    import jax.numpy as jnp
+
+    return {k: jnp.asarray(v) for k, v in arrays.items()}
+
+
 def model_inputs(data: "GroupedData", spec: ModelSpec, priors: dict[str, Prior]) -> dict:
-    """Keyword arguments for the model: data arrays and prior hyperparameters as float32 arrays."""
+    """Keyword arguments for the model: data arrays and prior hyperparameters as float32 arrays
+    (the per-row data the family reads: :meth:`hiermod.families.Family.model_rows`)."""
     import jax.numpy as jnp
 
     f32 = lambda a: jnp.asarray(np.asarray(a, dtype=np.float32))  # noqa: E731
@@ -167,41 +150,20 @@ def model_inputs(data: "GroupedData", spec: ModelSpec, priors: dict[str, Prior])
         "hyper": hyper,
         "y": f32(data.y),
     }
-    if spec.likelihood == Likelihood.NORMAL_KNOWN_SE:
-        kwargs["se"] = f32(data.se)
-    if spec.likelihood == Likelihood.BINOMIAL:
-        # integer trials: numpyro's binomial sampler (posterior predictive) indexes with them
-        trials = data.trials if data.trials is not None else np.ones_like(data.y)
-        kwargs["trials"] = jnp.asarray(np.asarray(trials, dtype=np.int32))
-    if spec.likelihood == Likelihood.POISSON:
-        kwargs["exposure"] = f32(data.exposure if data.exposure is not None else np.ones_like(data.y))
+    kwargs.update(_jax_inputs(spec.family.model_rows(data)))
     if spec.covariates:
         kwargs["X"] = f32(np.asarray(data.X)[:, cols])
     return kwargs
 
 
 def aggregated_inputs(data: "GroupedData", spec: ModelSpec, priors: dict[str, Prior]) -> dict:
-    """Model kwargs with one 'row' per group holding its sufficient statistics (see can_aggregate)."""
+    """Model kwargs with one 'row' per group holding its sufficient statistics (see can_aggregate
+    and :meth:`hiermod.families.Family.sufficient_statistics`)."""
     import jax.numpy as jnp
 
-    J = data.n_groups
-    g = np.asarray(data.group_idx)
-    y = np.asarray(data.y, dtype=float)
-    counts = np.bincount(g, minlength=J).astype(float)
     kwargs = model_inputs(data, spec, priors)
-    kwargs["group_idx"] = jnp.arange(J, dtype=jnp.int32)
-    if spec.likelihood == Likelihood.NORMAL:
-        means = np.bincount(g, weights=y, minlength=J) / counts
-        ss = float(((y - means[g]) ** 2).sum())
-        kwargs["y"] = jnp.asarray(means, dtype=jnp.float32)
-        kwargs["counts"] = jnp.asarray(counts, dtype=jnp.float32)
-        kwargs["within"] = jnp.asarray([data.n_rows - J, ss], dtype=jnp.float32)
-    elif spec.likelihood == Likelihood.BINOMIAL:
-        kwargs["y"] = jnp.asarray(np.bincount(g, weights=y, minlength=J), dtype=jnp.float32)
-        kwargs["trials"] = jnp.asarray(np.bincount(g, weights=data.trials, minlength=J), dtype=jnp.int32)
-    else:
-        kwargs["y"] = jnp.asarray(np.bincount(g, weights=y, minlength=J), dtype=jnp.float32)
-        kwargs["exposure"] = jnp.asarray(np.bincount(g, weights=data.exposure, minlength=J), dtype=jnp.float32)
+    kwargs["group_idx"] = jnp.arange(data.n_groups, dtype=jnp.int32)
+    kwargs.update(_jax_inputs(spec.family.sufficient_statistics(data)))
     return kwargs
 
 

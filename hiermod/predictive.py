@@ -4,9 +4,7 @@ and prior draws. No JAX, so nothing here compiles and the Model page's previews 
 With draws s of the parameters and rows i (group g[i], covariates x_i):
 
     eta_si = theta_s[g[i]] + x_i . beta_s
-    normal_known_se: y ~ Normal(eta, se_i)       normal: y ~ Normal(eta, sigma_s)
-    student_t: y ~ StudentT(nu_s, eta, sigma_s)  binomial: y ~ Binomial(trials_i, logistic(eta))
-    poisson: y ~ Poisson(exposure_i * exp(eta))
+    y_i ~ the family's observation (hiermod.families): log density and draws come from there.
 """
 
 from __future__ import annotations
@@ -14,10 +12,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import special, stats
-
 from . import priors as prior_lib
-from .spec import Likelihood, ModelSpec, Parameterization, Pooling, Prior
+from .families import ROW_FIELDS
+from .spec import ModelSpec, Pooling, Prior
+from .terms import GroupTerm
 
 if TYPE_CHECKING:  # pragma: no cover
     from .data import GroupedData
@@ -32,72 +30,55 @@ def linear_predictor(draws: dict[str, np.ndarray], data: "GroupedData", spec: Mo
     return eta
 
 
-def _scale(draws, name):
-    return np.asarray(draws[name], dtype=float)[:, None]
+def row_data(data: "GroupedData") -> dict[str, np.ndarray | None]:
+    """The per-row data a family may read (se, trials, exposure; None where the data has none)."""
+    return {name: getattr(data, name, None) for name in ROW_FIELDS}
 
 
-def _normal_logpdf_inplace(y: np.ndarray, eta: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """log N(y | eta, scale) = -((y - eta) / scale)^2 / 2 - log(scale) - log(2 pi) / 2, written
-    into ``eta`` (no temporaries of its size: scipy's logpdf made several, 2.4 GB at 20M values)."""
-    np.subtract(y, eta, out=eta)
-    eta /= scale
-    np.square(eta, out=eta)
-    eta *= -0.5
-    eta -= np.log(scale) + 0.5 * np.log(2 * np.pi)
-    return eta
+def family_params(draws: dict[str, np.ndarray], spec: ModelSpec) -> dict[str, np.ndarray]:
+    """The family's own parameters from ``draws`` as (S, 1) columns, to broadcast over rows."""
+    return {name: np.asarray(draws[name], dtype=float)[:, None] for name in spec.family.param_names}
 
 
 def pointwise_log_likelihood(draws: dict[str, np.ndarray], data: "GroupedData", spec: ModelSpec) -> np.ndarray:
     """log p(y_i | draw s), shape (S, n_rows), for LOO."""
     eta = linear_predictor(draws, data, spec)
     y = np.asarray(data.y, dtype=float)
-    lik = Likelihood(spec.likelihood)
-    if lik == Likelihood.NORMAL_KNOWN_SE:
-        return _normal_logpdf_inplace(y, eta, np.asarray(data.se, dtype=float))
-    if lik == Likelihood.NORMAL:
-        return _normal_logpdf_inplace(y, eta, _scale(draws, "sigma"))
-    if lik == Likelihood.STUDENT_T:
-        return stats.t.logpdf(y, _scale(draws, "nu"), eta, _scale(draws, "sigma"))
-    if lik == Likelihood.BINOMIAL:
-        n = np.asarray(data.trials, dtype=float)
-        # log C(n, y) + y log p + (n - y) log(1 - p), with log p = -log1p(exp(-eta))
-        return (special.gammaln(n + 1) - special.gammaln(y + 1) - special.gammaln(n - y + 1)
-                - y * np.logaddexp(0, -eta) - (n - y) * np.logaddexp(0, eta))
-    rate = np.asarray(data.exposure, dtype=float) * np.exp(eta)
-    return stats.poisson.logpmf(y, rate)
+    return spec.family.log_likelihood(y, eta, row_data(data), family_params(draws, spec))
 
 
 def draw_outcomes(draws: dict[str, np.ndarray], data: "GroupedData", spec: ModelSpec,
                   rng: np.random.Generator) -> np.ndarray:
     """One replicated data set per draw: y_rep (S, n_rows)."""
     eta = linear_predictor(draws, data, spec)
-    lik = Likelihood(spec.likelihood)
-    if lik == Likelihood.NORMAL_KNOWN_SE:
-        return eta + np.asarray(data.se, dtype=float) * rng.standard_normal(eta.shape)
-    if lik == Likelihood.NORMAL:
-        return eta + _scale(draws, "sigma") * rng.standard_normal(eta.shape)
-    if lik == Likelihood.STUDENT_T:
-        return eta + _scale(draws, "sigma") * rng.standard_t(_scale(draws, "nu"), eta.shape)
-    if lik == Likelihood.BINOMIAL:
-        n = np.broadcast_to(np.asarray(data.trials, dtype=np.int64), eta.shape)
-        return rng.binomial(n, special.expit(eta)).astype(float)
-    rate = np.asarray(data.exposure, dtype=float) * np.exp(np.clip(eta, -50, 50))
-    return rng.poisson(np.minimum(rate, 1e12)).astype(float)
+    return spec.family.draw(eta, row_data(data), family_params(draws, spec), rng)
 
 
 def response_scale(spec: ModelSpec) -> str | None:
-    """Name of the response-scale group value: ``p`` (binomial), ``rate`` (poisson) or None."""
-    return {Likelihood.BINOMIAL: "p", Likelihood.POISSON: "rate"}.get(Likelihood(spec.likelihood))
+    """Name of the response-scale group value (``p``, ``rate``) or None (the family's ``response``)."""
+    return spec.family.response
 
 
 def to_response(spec: ModelSpec, theta: np.ndarray) -> np.ndarray:
-    """theta on the link scale -> response scale (logistic for binomial, exp for poisson)."""
-    lik = Likelihood(spec.likelihood)
-    if lik == Likelihood.BINOMIAL:
-        return special.expit(theta)
-    if lik == Likelihood.POISSON:
-        return np.exp(theta)
-    return theta
+    """theta on the link scale -> response scale (the family's inverse link)."""
+    return spec.family.inverse_link(theta)
+
+
+def _term_prior_draws(term: GroupTerm, priors: dict[str, Prior], n: int, J: int,
+                      rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Prior draws of one term's parameters and effects, shaped (n,) and (n, J)."""
+    if term.pooling == Pooling.NONE:
+        return {term.effect: prior_lib.sample(priors[term.effect], rng, (n, J))}
+    out = {term.location: prior_lib.sample(priors[term.location], rng, n)}
+    if term.pooling == Pooling.COMPLETE:
+        out[term.effect] = np.repeat(out[term.location][:, None], J, axis=1)
+        return out
+    out[term.scale] = prior_lib.sample(priors[term.scale], rng, n)
+    z = rng.standard_normal((n, J))
+    out[term.effect] = out[term.location][:, None] + out[term.scale][:, None] * z
+    if term.non_centered:
+        out[term.decentered] = z
+    return out
 
 
 MAX_ROW_VALUES = 20_000_000
@@ -113,21 +94,10 @@ def prior_draws(data: "GroupedData", spec: ModelSpec, priors: dict[str, Prior], 
     """
     J = data.n_groups
     out: dict[str, np.ndarray] = {}
-    if spec.pooling == Pooling.NONE:
-        out["theta"] = prior_lib.sample(priors["theta"], rng, (n, J))
-    else:
-        out["mu"] = prior_lib.sample(priors["mu"], rng, n)
-        if spec.pooling == Pooling.PARTIAL:
-            out["tau"] = prior_lib.sample(priors["tau"], rng, n)
-            z = rng.standard_normal((n, J))
-            out["theta"] = out["mu"][:, None] + out["tau"][:, None] * z
-            if spec.parameterization == Parameterization.NON_CENTERED:
-                out["theta_decentered"] = z
-        else:
-            out["theta"] = np.repeat(out["mu"][:, None], J, axis=1)
-    for name in ("sigma", "nu"):
-        if name in priors:
-            out[name] = prior_lib.sample(priors[name], rng, n)
+    for term in spec.terms:
+        out.update(_term_prior_draws(term, priors, n, J, rng))
+    for name in spec.family.param_names:
+        out[name] = prior_lib.sample(priors[name], rng, n)
     if spec.covariates:
         out["beta"] = np.column_stack([prior_lib.sample(priors[f"beta[{c}]"], rng, n) for c in spec.covariates])
     response = response_scale(spec)

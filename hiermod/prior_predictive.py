@@ -8,11 +8,7 @@ structure as :mod:`hiermod.models`):
     partial pooling:   mu ~ prior_mu,  tau ~ prior_tau,  theta_j ~ Normal(mu, tau)
     eta_i = theta_{g[i]} + x_i . beta,   beta_k ~ prior_beta[k]
 
-    normal_known_se:  y_i ~ Normal(eta_i, se_i)
-    normal:           y_i ~ Normal(eta_i, sigma)
-    student_t:        y_i ~ StudentT(nu, eta_i, sigma)      (= eta_i + sigma * t_nu)
-    binomial:         y_i ~ Binomial(trials_i, logit^-1(eta_i))
-    poisson:          y_i ~ Poisson(exposure_i * exp(eta_i))
+    y_i ~ the family's observation model (hiermod.families)
 
 Centered and non-centered parameterizations define the same distribution, so they share the
 same draws here. Draws are returned on the *data scale* (:func:`to_data_scale`): the outcome
@@ -26,9 +22,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .predictive import prior_draws
+from .predictive import prior_draws, row_data
 from .priors import resolve_priors
-from .spec import Likelihood, ModelSpec, Prior
+from .spec import ModelSpec, Prior
 
 if TYPE_CHECKING:  # pragma: no cover
     from .data import GroupedData
@@ -55,13 +51,9 @@ def prior_predictive_draws(
 
 
 def to_data_scale(data: "GroupedData", spec: ModelSpec, y: np.ndarray) -> np.ndarray:
-    """Outcomes ``y`` (..., n_rows) as shown to a user: y, y / trials (binomial) or y / exposure (poisson)."""
-    y = np.asarray(y, dtype=float)
-    if spec.likelihood == Likelihood.BINOMIAL and data.trials is not None:
-        return y / np.asarray(data.trials)
-    if spec.likelihood == Likelihood.POISSON and data.exposure is not None:
-        return y / np.asarray(data.exposure)
-    return y
+    """Outcomes ``y`` (..., n_rows) as shown to a user (the family's
+    :meth:`~hiermod.families.Family.to_data_scale`: y, y / trials, y / exposure)."""
+    return spec.family.to_data_scale(y, row_data(data))
 
 
 def observed_on_data_scale(data: "GroupedData", spec: ModelSpec) -> np.ndarray:
