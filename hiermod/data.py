@@ -141,22 +141,11 @@ class GroupedData:
         return out
 
 
-def require_groups(data: GroupedData, minimum: int = 2, purpose: str = "partial pooling") -> None:
-    """Raise DataError when the data have fewer than ``minimum`` groups."""
-    if data.n_groups >= minimum:
-        return
-    found = ", ".join(repr(label) for label in data.labels) or "none"
-    raise DataError(
-        f"Column {data.columns.group!r} has {check.plural(data.n_groups, 'group')} ({found}); "
-        f"{purpose} needs at least {minimum}. Choose the column that identifies the groups, "
-        "or add data for more groups."
-    )
-
-
 def load_data(source: Source, columns: ColumnMap | None = None) -> GroupedData:
     """Read and validate a table into :class:`GroupedData`; guess the columns when None.
 
-    One group is allowed here; model code calls :func:`require_groups` for its own minimum.
+    One group is allowed here: partial pooling's minimum of two groups is checked against the
+    model (:func:`hiermod.spec.check_compatible`, a SpecError), not against the data.
     """
     frame = read_table(source)
     columns = guess_columns(frame) if columns is None else columns

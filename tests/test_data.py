@@ -13,7 +13,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import hiermod.limits
-from hiermod import data as hd
 from hiermod.data import ColumnMap, DataKind, GroupedData, load_data
 from hiermod.errors import DataError
 from shared_paths import NOT_FOUND, SHARED_DATA as SHARED
@@ -123,10 +122,6 @@ def test_grouped_data_is_immutable_and_fingerprint_stable():
     assert load_data(EIGHT.replace(b"A,28", b"A,29")).fingerprint != d.fingerprint
 
 
-def test_require_groups_passes_with_enough_groups():
-    hd.require_groups(load_data(EIGHT), minimum=8)
-
-
 @settings(max_examples=25, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["a", " a", "b", "c\t", "Ç"]),
                           st.floats(-1e6, 1e6, allow_nan=False)), min_size=1, max_size=20))
@@ -209,11 +204,9 @@ def test_bad_input_raises_data_error(case, monkeypatch):
         assert needle in message, message
 
 
-def test_fewer_than_two_groups_refused_by_require_groups():
+def test_one_group_loads():
     d = load_data(ONE_GROUP, GAUSS_MAP)  # load_data itself allows one group
     assert d.n_groups == 1
-    with pytest.raises(DataError, match=r"Column 'g' has 1 group \('a'\); partial pooling needs"):
-        hd.require_groups(d)
 
 
 def test_constructor_does_not_share_memory():
