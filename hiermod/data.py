@@ -9,8 +9,9 @@ the column and the first offending rows (1-based data rows: the header is not co
 The work is split by job: :mod:`hiermod.reading` (source -> DataFrame), :mod:`hiermod.column_guess`
 (which column plays which role), :mod:`hiermod.validation` (the checks load_data runs), with
 :mod:`hiermod.columns` (``DataKind``, ``ColumnMap``) and :mod:`hiermod.limits` (``MAX_BYTES``...)
-under them all. Their public names are re-exported here, so ``from hiermod.data import X`` works
-for each. pandas is imported on first use (:mod:`hiermod.lazy_pandas`).
+under them all. What callers import from here (``DataKind``, ``ColumnMap``, ``Source``,
+``read_table``, ``guess_columns``, the limits) is re-exported, so ``from hiermod.data import X``
+keeps working. pandas is imported on first use (:mod:`hiermod.lazy_pandas`).
 """
 
 from __future__ import annotations
