@@ -21,6 +21,11 @@ import numpy as np
 import pandas as pd
 
 from .errors import SpecError
+from .fit_draws import bfmi as _bfmi
+from .fit_draws import has_sample_stats as _has_sample_stats
+from .fit_draws import n_chains_draws as _n_chains_draws
+from .fit_draws import sample_stat as _stat
+from .plot_tables import energy_table, funnel_table, rank_table, trace_table  # re-exported
 
 if TYPE_CHECKING:  # pragma: no cover
     from .fit import Fit
@@ -28,7 +33,6 @@ if TYPE_CHECKING:  # pragma: no cover
 # Thresholds (module constants so the dashboard can show them next to the numbers).
 RHAT_MAX = 1.01
 ESS_MIN_PER_CHAIN = 100  # -> 400 for 4 chains
-ESS_MIN_TOTAL = 400
 BFMI_MIN = 0.3
 TREEDEPTH_SHARE_MAX = 0.01
 DEFAULT_MAX_TREE_DEPTH = 10
@@ -41,24 +45,8 @@ LEVELS = ("ok", "warning", "problem")
 # --------------------------------------------------------------------------------------- helpers
 
 
-def _has_sample_stats(fit: "Fit") -> bool:
-    return "sample_stats" in fit.idata.groups() and fit.method != "exact"
-
-
-def _n_chains_draws(fit: "Fit") -> tuple[int, int]:
-    post = fit.idata.posterior
-    return int(post.sizes["chain"]), int(post.sizes["draw"])
-
-
 def _default_vars(fit: "Fit") -> list[str]:
     return [v for v in fit.idata.posterior.data_vars if v != "theta_decentered"]
-
-
-def _stat(fit: "Fit", name: str) -> np.ndarray | None:
-    """A sample_stats variable as (chains, draws), or None when the fit has none."""
-    if not _has_sample_stats(fit) or name not in fit.idata.sample_stats:
-        return None
-    return np.asarray(fit.idata.sample_stats[name].values)
 
 
 def _fmt(x: float, digits: int = 3) -> str:
@@ -156,15 +144,6 @@ def chain_table(fit: "Fit") -> pd.DataFrame:
             "accept": float(np.mean(accept[c])) if accept is not None else np.nan,
         })
     return pd.DataFrame(rows, columns=CHAIN_COLUMNS)
-
-
-def _bfmi(energy: np.ndarray) -> float:
-    """E-BFMI of one chain: mean squared energy change over the energy variance (as ``az.bfmi``)."""
-    energy = np.asarray(energy, dtype=float)
-    var = np.var(energy, ddof=1) if energy.size > 1 else 0.0
-    if energy.size < 2 or var == 0:
-        return np.nan
-    return float(np.mean(np.diff(energy) ** 2) / var)
 
 
 def _treedepth_saturated(fit: "Fit") -> np.ndarray | None:
@@ -416,136 +395,6 @@ def diagnose(fit: "Fit") -> Diagnosis:
         ))
     return Diagnosis(divergences=n_div, divergence_share=share, bfmi=bfmi, treedepth_share=td_share,
                      verdicts=verdicts, **common)
-
-
-# ---------------------------------------------------------------------------- long tables for plots
-
-
-def funnel_table(fit: "Fit") -> pd.DataFrame:
-    """Per draw x group: chain, draw, group, tau, log_tau, mu, theta, theta_decentered (NaN if
-    centered), theta_standardized ((theta - mu) / tau, for any parameterization), diverging.
-
-    Needs a partial-pooling fit (only those have tau)."""
-    post = fit.idata.posterior
-    if "tau" not in post:
-        raise SpecError(
-            "The funnel plot needs the between-group spread tau, which only a partial-pooling fit "
-            f"has; this fit uses {fit.spec.pooling.value} pooling. Fit with pooling='partial'."
-        )
-    n_chains, n_draws = _n_chains_draws(fit)
-    labels = [str(g) for g in post["theta"].coords["group"].values]
-    n_groups = len(labels)
-    theta = np.asarray(post["theta"].values, dtype=float)            # (c, d, g)
-    tau = np.asarray(post["tau"].values, dtype=float)[..., None]     # (c, d, 1)
-    mu = np.asarray(post["mu"].values, dtype=float)[..., None]
-    if "theta_decentered" in post:
-        dec = np.asarray(post["theta_decentered"].values, dtype=float)
-    else:
-        dec = np.full_like(theta, np.nan)
-    div = _stat(fit, "diverging")
-    div = np.zeros((n_chains, n_draws), bool) if div is None else div.astype(bool)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        standardized = (theta - mu) / tau
-        log_tau = np.log(tau)
-    shape = (n_chains, n_draws, n_groups)
-    chain, draw, group = np.meshgrid(np.arange(n_chains), np.arange(n_draws), np.arange(n_groups), indexing="ij")
-    return pd.DataFrame({
-        "chain": chain.ravel(),
-        "draw": draw.ravel(),
-        "group": np.asarray(labels, dtype=object)[group.ravel()],
-        "tau": np.broadcast_to(tau, shape).ravel(),
-        "log_tau": np.broadcast_to(log_tau, shape).ravel(),
-        "mu": np.broadcast_to(mu, shape).ravel(),
-        "theta": theta.ravel(),
-        "theta_decentered": dec.ravel(),
-        "theta_standardized": standardized.ravel(),
-        "diverging": np.broadcast_to(div[..., None], shape).ravel(),
-    })
-
-
-def _param_draws(fit: "Fit", var: str) -> dict[str, np.ndarray]:
-    """``var`` ("tau", "theta" or "theta[A]") -> {parameter name: (chains, draws) array}."""
-    post = fit.idata.posterior
-    base, _, label = var.partition("[")
-    label = label[:-1] if label.endswith("]") else label
-    if base not in post:
-        raise SpecError(f"This fit has no parameter '{base}'; it has: {', '.join(post.data_vars)}.")
-    arr = post[base]
-    extra = [d for d in arr.dims if d not in ("chain", "draw")]
-    if len(extra) > 1:  # pragma: no cover - no such sites in our models
-        raise SpecError(f"'{base}' has more than one dimension; pick one entry.")
-    if not extra:
-        if label:
-            raise SpecError(f"'{base}' is a single number; write '{base}' without brackets.")
-        return {base: np.asarray(arr.values, dtype=float)}
-    dim = extra[0]
-    coords = [str(c) for c in arr.coords[dim].values]
-    if label:
-        if label not in coords:
-            raise SpecError(f"'{base}' has no entry '{label}'; it has: {_list_names(coords, 10)}.")
-        coords = [label]
-    values = np.asarray(arr.transpose("chain", "draw", dim).values, dtype=float)
-    index = {str(c): i for i, c in enumerate(arr.coords[dim].values)}
-    return {f"{base}[{c}]": values[..., index[c]] for c in coords}
-
-
-def trace_table(fit: "Fit", var: str) -> pd.DataFrame:
-    """Long form of the draws of ``var`` ("mu", "theta" for every group, "theta[A]"):
-    columns chain, draw, parameter, value."""
-    frames = []
-    for name, values in _param_draws(fit, var).items():
-        n_chains, n_draws = values.shape
-        frames.append(pd.DataFrame({
-            "chain": np.repeat(np.arange(n_chains), n_draws),
-            "draw": np.tile(np.arange(n_draws), n_chains),
-            "parameter": name,
-            "value": values.ravel(),
-        }))
-    return pd.concat(frames, ignore_index=True)
-
-
-def rank_table(fit: "Fit", var: str, bins: int = 20) -> pd.DataFrame:
-    """Rank histograms: draws of each parameter are ranked over all chains together, and each
-    chain's ranks are counted in ``bins`` equal bins. Well-mixed chains give flat histograms near
-    ``expected``. Columns: parameter, chain, bin, bin_low, bin_high, count, expected."""
-    from scipy.stats import rankdata
-
-    if int(bins) < 2:
-        raise SpecError(f"bins must be at least 2; got {bins!r}.")
-    bins = int(bins)
-    rows = []
-    for name, values in _param_draws(fit, var).items():
-        n_chains, n_draws = values.shape
-        ranks = rankdata(values.ravel(), method="average").reshape(values.shape)
-        edges = np.linspace(0.5, values.size + 0.5, bins + 1)
-        for c in range(n_chains):
-            counts, _ = np.histogram(ranks[c], bins=edges)
-            for b in range(bins):
-                rows.append((name, c, b, edges[b], edges[b + 1], int(counts[b]), n_draws / bins))
-    return pd.DataFrame(rows, columns=["parameter", "chain", "bin", "bin_low", "bin_high", "count", "expected"])
-
-
-def energy_table(fit: "Fit") -> pd.DataFrame:
-    """Per draw: chain, draw, energy_centered (energy minus its chain mean) and energy_transition
-    (change from the previous draw; NaN for the first draw of a chain), plus the chain's bfmi.
-    When the transition distribution is much narrower than the marginal one, BFMI is low.
-    Empty for exact fits."""
-    energy = _stat(fit, "energy")
-    cols = ["chain", "draw", "energy_centered", "energy_transition", "bfmi"]
-    if energy is None:
-        return pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
-    energy = energy.astype(float)
-    n_chains, n_draws = energy.shape
-    centered = energy - energy.mean(axis=1, keepdims=True)
-    transition = np.concatenate([np.full((n_chains, 1), np.nan), np.diff(energy, axis=1)], axis=1)
-    bfmi = np.array([_bfmi(e) for e in energy])
-    return pd.DataFrame({
-        "chain": np.repeat(np.arange(n_chains), n_draws),
-        "draw": np.tile(np.arange(n_draws), n_chains),
-        "energy_centered": centered.ravel(),
-        "energy_transition": transition.ravel(),
-        "bfmi": np.repeat(bfmi, n_draws),
-    })
 
 
 __all__ = [

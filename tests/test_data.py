@@ -1,8 +1,9 @@
-"""hiermod.data: reading, guessing column roles, validation messages, GroupedData."""
+"""hiermod.data: load_data on real and bad input, validation messages, GroupedData.
+
+Reading has its own tests in test_reading.py, column guessing in test_column_guess.py."""
 
 from __future__ import annotations
 
-import io
 from dataclasses import FrozenInstanceError
 
 import numpy as np
@@ -11,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hiermod import data as hd
-from hiermod.data import ColumnMap, DataKind, GroupedData, guess_columns, load_data, read_table
+import hiermod.limits
+from hiermod.data import ColumnMap, DataKind, GroupedData, load_data
 from hiermod.errors import DataError
 from shared_paths import NOT_FOUND, SHARED_DATA as SHARED
 
@@ -29,26 +30,7 @@ def need_shared() -> None:
         pytest.fail(NOT_FOUND)
 
 
-# ------------------------------------------------------------------ real data map themselves
-
-
-@pytest.mark.parametrize(
-    "file, kind, group, y, extra, n_groups, n_rows",
-    [
-        ("eight_schools.csv", DataKind.SUMMARY, "school", "effect", {"se": "se"}, 8, 8),
-        ("radon_mn.csv", DataKind.GAUSSIAN, "county", "log_radon", {}, 85, 919),
-        ("surgical.csv", DataKind.BINOMIAL, "hospital", "deaths", {"trials": "operations"}, 12, 12),
-        ("rat_tumors.csv", DataKind.BINOMIAL, "experiment", "tumors", {"trials": "rats"}, 71, 71),
-        ("efron_morris_1975.csv", DataKind.BINOMIAL, "player", "hits", {"trials": "at_bats"}, 18, 18),
-    ],
-)
-def test_reference_data_map_themselves(file, kind, group, y, extra, n_groups, n_rows):
-    need_shared()
-    d = load_data(SHARED / file)
-    assert d.columns == ColumnMap(group=group, y=y, kind=kind, **extra)
-    assert (d.kind, d.n_groups, d.n_rows) == (kind, n_groups, n_rows)
-    assert int(d.group_sizes.sum()) == n_rows and d.report == ()
-    assert d.X.shape == (n_rows, 0)
+# ------------------------------------------------------------------ real data
 
 
 def test_rat_tumors_totals_and_text_labels():
@@ -68,55 +50,6 @@ def test_radon_covariates_row_and_group_level():
     # the group-level covariate is constant within each county
     per_group = pd.Series(d.X[:, 1]).groupby(d.group_idx).nunique()
     assert per_group.max() == 1
-
-
-# ------------------------------------------------------------------ input forms and dialects
-
-
-def test_path_bytes_filelike_and_dataframe_agree(tmp_path):
-    path = tmp_path / "eight.csv"
-    path.write_bytes(EIGHT)
-    frame = pd.DataFrame({"school": list("ABCDEFGH"), "effect": [28, 8, -3, 7, -1, 1, 18, 12],
-                          "se": [15, 10, 16, 11, 9, 11, 10, 18]})
-    loaded = [load_data(s) for s in (path, str(path), EIGHT, io.BytesIO(EIGHT), frame)]
-    assert len({d.fingerprint for d in loaded}) == 1
-    assert all(d.kind == DataKind.SUMMARY and d.labels == tuple("ABCDEFGH") for d in loaded)
-
-
-@pytest.mark.parametrize(
-    "raw",
-    [
-        EIGHT.replace(b",", b";"),
-        EIGHT.replace(b",", b"\t"),
-        b"\xef\xbb\xbf" + EIGHT,
-        EIGHT.replace(b"\n", b"\r\n"),
-    ],
-    ids=["semicolon", "tab", "utf8-bom", "crlf"],
-)
-def test_dialects(raw):
-    d = load_data(raw)
-    assert d.columns == SUMMARY_MAP
-    assert d.y.tolist() == [28, 8, -3, 7, -1, 1, 18, 12]
-
-
-def test_latin1_and_decimal_comma():
-    raw = "ville;y;se\nZürich;1,5;0,5\nGenève;2,25;1\n".encode("latin-1")
-    frame = read_table(raw)
-    assert frame.attrs == {"delimiter": ";", "encoding": "latin-1"}
-    d = load_data(raw)
-    assert d.labels == ("Zürich", "Genève")
-    assert d.y.tolist() == [1.5, 2.25] and d.se.tolist() == [0.5, 1.0]
-    assert any("latin-1" in r for r in d.report) and any("decimal comma" in r for r in d.report)
-    assert load_data(frame).fingerprint == d.fingerprint  # read_table output can be passed on
-
-
-def test_guess_from_dataframe_with_numeric_group_ids():
-    frame = pd.DataFrame({"experiment": [1.0, 1.0, 2.0, 3.0], "successes": [1, 0, 1, 1]})
-    cols = guess_columns(frame)
-    assert cols == ColumnMap(group="experiment", y="successes", kind=DataKind.BINOMIAL)
-    d = load_data(frame)
-    assert d.labels == ("1", "2", "3")  # "1", not "1.0"
-    assert d.trials.tolist() == [1, 1, 1, 1]
 
 
 # ------------------------------------------------------------------ kinds
@@ -187,10 +120,6 @@ def test_grouped_data_is_immutable_and_fingerprint_stable():
     assert d.fingerprint == load_data(EIGHT).fingerprint
     assert d.fingerprint == "e80a01ba" + d.fingerprint[8:]  # pinned: stable across runs
     assert load_data(EIGHT.replace(b"A,28", b"A,29")).fingerprint != d.fingerprint
-
-
-def test_require_groups_passes_with_enough_groups():
-    hd.require_groups(load_data(EIGHT), minimum=8)
 
 
 @settings(max_examples=25, deadline=None)
@@ -266,7 +195,7 @@ BAD = {
 def test_bad_input_raises_data_error(case, monkeypatch):
     source, columns, needles, limits = BAD[case]
     for name, value in limits.items():
-        monkeypatch.setattr(hd, name, value)
+        monkeypatch.setattr(hiermod.limits, name, value)
     with pytest.raises(DataError) as info:
         cols = ColumnMap(**columns) if isinstance(columns, dict) else columns
         load_data(source, cols)
@@ -275,16 +204,9 @@ def test_bad_input_raises_data_error(case, monkeypatch):
         assert needle in message, message
 
 
-def test_fewer_than_two_groups_refused_by_require_groups():
+def test_one_group_loads():
     d = load_data(ONE_GROUP, GAUSS_MAP)  # load_data itself allows one group
     assert d.n_groups == 1
-    with pytest.raises(DataError, match=r"Column 'g' has 1 group \('a'\); partial pooling needs"):
-        hd.require_groups(d)
-
-
-def test_missing_file_is_data_error(tmp_path):
-    with pytest.raises(DataError, match="not found"):
-        load_data(tmp_path / "nope.csv")
 
 
 def test_constructor_does_not_share_memory():

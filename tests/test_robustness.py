@@ -246,8 +246,6 @@ def test_corpus_details():
     assert load_data(CORPUS / "empty_lines.csv").n_groups == 3
     assert load_data(CORPUS / "crlf_and_cr.csv").n_groups == 3
     assert load_data(CORPUS / "one_group.csv").n_groups == 1
-    with pytest.raises(DataError, match="at least 2"):
-        hd.require_groups(load_data(CORPUS / "one_group.csv"))
     ctrl = load_data(CORPUS / "control_chars.csv")
     assert all(not any(ord(c) < 32 for c in label) for label in ctrl.labels)
     assert load_data(CORPUS / "html_labels.csv").labels[0] == "<script>alert(1)</script>"

@@ -1,0 +1,252 @@
+"""The checks :func:`hiermod.data.load_data` runs on a table and its column mapping.
+
+In the order ``load_data`` calls them: the mapping (columns exist, one role each, the roles the
+kind needs), empty rows, group labels (clean text), numeric role columns (numbers only), missing
+values (refused in summary data, dropped with a report otherwise), labels (length, duplicates in
+summary data), finite values, the rules of the data kind (se > 0, counts, successes <= trials,
+exposure > 0), then constant covariates and the number of groups. :class:`Rows` keeps the original
+1-based row numbers and the report; every refusal is a :class:`hiermod.errors.DataError` naming the
+column and the first offending rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from hiermod import limits
+from hiermod.columns import ColumnMap, DataKind
+from hiermod.errors import DataError
+from hiermod.lazy_pandas import LazyPandas
+from hiermod.reading import NumericColumn, clean_text, columns_text, to_numeric
+
+pd = LazyPandas(globals())
+
+
+def _rows_text(rows: Any, count: bool = True) -> str:
+    """'row 4' or 'rows 2, 5, 9, 11, 12 and 3 more (8 rows)': 1-based rows, at most 5 listed."""
+    rows = [int(r) for r in rows]
+    if len(rows) == 1:
+        return f"row {rows[0]}"
+    listed = limits.MAX_LISTED_ROWS
+    shown = ", ".join(str(r) for r in rows[:listed])
+    more = f" and {len(rows) - listed} more" if len(rows) > listed else ""
+    total = f" ({len(rows)} rows)" if count else ""
+    return f"rows {shown}{more}{total}"
+
+
+def plural(n: int, word: str) -> str:
+    """'1 row', '3 rows'."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def check_mapping(frame: pd.DataFrame, columns: ColumnMap) -> None:
+    """Refuse unknown columns, a column in two roles, and roles the kind does not use or needs."""
+    roles = columns.roles()
+    for role, name in list(roles.items()) + [("covariate", c) for c in columns.covariates]:
+        if name not in frame.columns:
+            raise DataError(
+                f"Column {name!r} (the {role} column) is not in the table. "
+                f"Available columns: {columns_text(frame.columns)}."
+            )
+    every = list(roles.values()) + list(columns.covariates)
+    for name in every:
+        if every.count(name) > 1:
+            raise DataError(
+                f"Column {name!r} is used for more than one role. Give each role its own column."
+            )
+    kind = columns.kind
+    if kind == DataKind.SUMMARY and columns.se is None:
+        raise DataError(
+            f"Summary data need a standard-error column (se) next to {columns.y!r}. "
+            "Choose the se column, or use kind 'gaussian' for one row per observation."
+        )
+    misplaced = {"se": DataKind.SUMMARY, "trials": DataKind.BINOMIAL, "exposure": DataKind.POISSON}
+    for role, owner in misplaced.items():
+        if role in roles and kind != owner:
+            raise DataError(
+                f"Column {roles[role]!r} is set as {role}, which only {owner.value} data use; "
+                f"the data kind is {kind.value}. Clear the {role} column or change the kind."
+            )
+
+
+def clean_labels(frame: pd.DataFrame, name: str) -> tuple[np.ndarray, int]:
+    """Group labels as text (None where missing) and how many were changed by cleaning."""
+    col = frame[name]
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    cleaned = [_label_text(v) for v in uniques]
+    changed_unique = np.array([c is not None and c != str(v) for c, v in zip(cleaned, uniques)],
+                              dtype=bool)
+    table = np.array(cleaned + [None], dtype=object)
+    labels = table[codes]  # code -1 picks the trailing None
+    changed = int(np.sum(changed_unique[codes[codes >= 0]])) if len(cleaned) else 0
+    return labels, changed
+
+
+def _label_text(value: Any) -> str | None:
+    """A label as clean text; integral numbers lose their '.0'; None when empty."""
+    if isinstance(value, (bool, np.bool_)):
+        text = str(bool(value))
+    elif isinstance(value, (float, np.floating)):
+        text = str(int(value)) if float(value).is_integer() else repr(float(value))
+    elif isinstance(value, (int, np.integer)):
+        text = str(int(value))
+    else:
+        text = str(value)
+    text = clean_text(text)
+    return text or None
+
+
+class Rows:
+    """The rows still in use: original 1-based row numbers and a running report."""
+
+    def __init__(self, n: int) -> None:
+        self.numbers = np.arange(1, n + 1)
+        self.keep = np.ones(n, dtype=bool)
+        self.report: list[str] = []
+
+    def drop(self, mask: np.ndarray, why: str) -> None:
+        """Drop the kept rows in mask and report them."""
+        mask = mask & self.keep
+        if mask.any():
+            rows = self.numbers[mask]
+            self.report.append(
+                f"Dropped {plural(len(rows), 'row')} {why}: {_rows_text(rows, count=False)}."
+            )
+            self.keep &= ~mask
+
+    def refuse(self, mask: np.ndarray, message: str) -> None:
+        """Raise DataError when any kept row is in mask; '{rows}' in message lists them."""
+        mask = mask & self.keep
+        if mask.any():
+            raise DataError(message.format(rows=_rows_text(self.numbers[mask])))
+
+
+def numeric_roles(frame: pd.DataFrame, columns: ColumnMap, rows: Rows) -> dict[str, NumericColumn]:
+    """Convert every numeric role column, refusing cells that are not numbers."""
+    names = [c for role, c in columns.roles().items() if role != "group"] + list(columns.covariates)
+    converted = {}
+    for name in names:
+        num = to_numeric(frame, name)
+        example = frame[name].to_numpy()[num.bad & rows.keep][:1]
+        rows.refuse(num.bad, f"Column {name!r} must hold numbers but has text in {{rows}} "
+                             f"(first: {str(example[0]) if len(example) else ''!r}). "
+                             "Fix or remove those cells (use a '.' as decimal point).")
+        if num.decimal_commas:
+            rows.report.append(f"Read {plural(num.decimal_commas, 'value')} in {name!r} "
+                               "with a decimal comma.")
+        converted[name] = num
+    return converted
+
+
+def handle_missing(labels: np.ndarray, numeric: dict[str, NumericColumn], columns: ColumnMap,
+                    rows: Rows) -> None:
+    """Summary data: refuse any missing cell. Observation data: drop such rows with a report."""
+    summary = columns.kind == DataKind.SUMMARY
+    missing_label = np.array([label is None for label in labels], dtype=bool)
+    if summary:
+        rows.refuse(missing_label, f"Group label missing in column {columns.group!r} in {{rows}}. "
+                    "Summary data have one row per group; fill in the label or delete the row.")
+    else:
+        rows.drop(missing_label, f"with a missing group label in {columns.group!r}")
+    for name, num in numeric.items():
+        if summary:
+            rows.refuse(num.missing, f"Column {name!r} has missing values in {{rows}}. Summary "
+                        "data cannot drop a group without changing the analysis; fill in the "
+                        "values or delete those groups yourself.")
+        else:
+            rows.drop(num.missing, f"with a missing value in {name!r}")
+
+
+def check_labels(labels: np.ndarray, columns: ColumnMap, rows: Rows) -> None:
+    """Refuse labels longer than limits.MAX_LABEL_CHARS and duplicated groups in summary data."""
+    lengths = np.array([len(label) if label is not None else 0 for label in labels])
+    rows.refuse(lengths > limits.MAX_LABEL_CHARS,
+                f"Group labels in column {columns.group!r} are longer than {limits.MAX_LABEL_CHARS} "
+                "characters in {rows}. Use shorter labels (a name or a code).")
+    if columns.kind == DataKind.SUMMARY:
+        kept = pd.Series(labels[rows.keep])
+        dup = kept.duplicated(keep=False).to_numpy()
+        if dup.any():
+            mask = np.zeros(len(labels), dtype=bool)
+            mask[np.flatnonzero(rows.keep)[dup]] = True
+            first = kept[dup].iloc[0]
+            rows.refuse(mask, f"Group {first!r} appears more than once in column "
+                        f"{columns.group!r} in {{rows}}. Summary data have one row per group; "
+                        "combine the rows or use kind 'gaussian' for observation rows.")
+
+
+def check_finite(numeric: dict[str, NumericColumn], rows: Rows) -> None:
+    """Refuse infinite values."""
+    for name, num in numeric.items():
+        rows.refuse(np.isinf(num.values), f"Column {name!r} has infinite values in {{rows}}. "
+                    "Replace them with finite numbers or remove the rows.")
+
+
+def _check_counts(name: str, values: np.ndarray, rows: Rows, what: str) -> None:
+    """Refuse negative or fractional counts."""
+    rows.refuse(values < 0, f"Column {name!r} holds {what}, which cannot be negative, "
+                "but has negative values in {rows}. Fix or remove those rows.")
+    rows.refuse(np.abs(values - np.round(values)) > 1e-9,
+                f"Column {name!r} holds {what}, which must be whole numbers, but has fractions in "
+                "{rows}. Fix those values, or use kind 'gaussian' for a continuous outcome.")
+
+
+def check_kind(numeric: dict[str, NumericColumn], columns: ColumnMap, rows: Rows) -> None:
+    """The rules of each data kind on the kept rows."""
+    y = numeric[columns.y].values
+    if columns.kind == DataKind.SUMMARY:
+        se = numeric[columns.se].values
+        rows.refuse(~(se > 0), f"Standard errors in column {columns.se!r} must be above 0, "
+                    "but are 0 or negative in {rows}. Fix them or remove those groups.")
+    elif columns.kind == DataKind.BINOMIAL:
+        _check_counts(columns.y, y, rows, "success counts")
+        if columns.trials is None:
+            rows.refuse(~np.isin(y, (0.0, 1.0)), f"Column {columns.y!r} is a 0/1 outcome (no "
+                        "trials column), but has other values in {rows}. Choose the trials column "
+                        "for counts of successes.")
+            return
+        trials = numeric[columns.trials].values
+        _check_counts(columns.trials, trials, rows, "numbers of trials")
+        rows.refuse(trials < 1, f"Column {columns.trials!r} must be at least 1 trial, but "
+                    "is 0 in {rows}. Remove rows without trials.")
+        rows.refuse(y > trials, f"Successes in {columns.y!r} exceed trials in "
+                    f"{columns.trials!r} in {{rows}}. Check that the two columns are not swapped.")
+    elif columns.kind == DataKind.POISSON:
+        _check_counts(columns.y, y, rows, "event counts")
+        if columns.exposure is not None:
+            exposure = numeric[columns.exposure].values
+            rows.refuse(~(exposure > 0), f"Exposure in column {columns.exposure!r} must be above "
+                        "0, but is 0 or negative in {rows}. Fix them or remove those rows.")
+
+
+def covariate_matrix(numeric: dict[str, NumericColumn], columns: ColumnMap,
+                      keep: np.ndarray) -> np.ndarray:
+    """The kept rows of the covariates as an (n_rows, k) matrix; refuse a constant column."""
+    cols = []
+    for name in columns.covariates:
+        values = numeric[name].values[keep]
+        if values.size and np.ptp(values) == 0:
+            raise DataError(
+                f"Covariate {name!r} has the same value ({values[0]:g}) in every row, so it "
+                "cannot be told apart from the intercept. Remove it from the covariates."
+            )
+        cols.append(values)
+    return np.column_stack(cols) if cols else np.zeros((int(keep.sum()), 0))
+
+
+def group_index(labels: np.ndarray, group: str) -> tuple[tuple[str, ...], np.ndarray]:
+    """Labels in first-seen order and each row's index into them; refuse too many groups."""
+    codes, uniques = pd.factorize(pd.Series(labels, dtype=object), sort=False)
+    if len(uniques) > limits.MAX_GROUPS:
+        raise DataError(
+            f"Column {group!r} has {len(uniques):,} different groups; the limit is "
+            f"{limits.MAX_GROUPS:,}. Check that it is the group column and not an id per row."
+        )
+    return tuple(str(u) for u in uniques), codes.astype(np.int32)
+
+
+def drop_empty_rows(frame: pd.DataFrame, rows: Rows) -> None:
+    """Drop rows where every cell is empty."""
+    rows.drop(frame.isna().all(axis=1).to_numpy(), "left completely empty")
