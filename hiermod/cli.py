@@ -138,6 +138,7 @@ def _resolve_source(data_arg: str):
 def column_map(args, frame, registered=None):
     """(ColumnMap, notes): the roles given on the command line, the rest guessed."""
     from .data import ColumnMap, DataKind, guess_columns
+    from .kind_registry import ROLES, owner_of
 
     notes: list[str] = []
     if args.group and args.y:
@@ -178,12 +179,10 @@ def column_map(args, frame, registered=None):
         else:
             kind = DataKind.GAUSSIAN
             notes.append("no --se/--trials/--exposure/--kind given: treating rows as gaussian observations")
-    if kind != DataKind.SUMMARY and args.se:
-        raise UsageError(f"--se is for summary data, but --kind is {kind.value}.")
-    if kind != DataKind.BINOMIAL and args.trials:
-        raise UsageError(f"--trials is for binomial data, but --kind is {kind.value}.")
-    if kind != DataKind.POISSON and args.exposure:
-        raise UsageError(f"--exposure is for poisson data, but --kind is {kind.value}.")
+    for role in ROLES:
+        owner = owner_of(role)
+        if getattr(args, role) and owner.name != kind.value:
+            raise UsageError(f"--{role} is for {owner.name} data, but --kind is {kind.value}.")
     covariates = tuple(args.covariate)
     return ColumnMap(group=group, y=y, kind=kind, se=se, trials=trials, exposure=exposure,
                      covariates=covariates), notes

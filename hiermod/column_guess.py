@@ -14,6 +14,7 @@ import numpy as np
 
 from hiermod.columns import ColumnMap, DataKind
 from hiermod.errors import DataError
+from hiermod.kind_registry import role_columns
 from hiermod.lazy_pandas import LazyPandas
 from hiermod.reading import NumericColumn, columns_text, read_table, to_numeric
 
@@ -191,9 +192,5 @@ def guess_columns(frame: pd.DataFrame) -> ColumnMap:
     kind = _guess_kind(numeric[y].values, y, se,
                        numeric[trials].values if trials else None,
                        numeric[exposure].values if exposure else None)
-    return ColumnMap(
-        group=group, y=y, kind=kind,
-        se=se if kind == DataKind.SUMMARY else None,
-        trials=trials if kind == DataKind.BINOMIAL else None,
-        exposure=exposure if kind == DataKind.POISSON else None,
-    )
+    return ColumnMap(group=group, y=y, kind=kind,
+                     **role_columns(kind, se=se, trials=trials, exposure=exposure))

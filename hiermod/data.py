@@ -28,6 +28,7 @@ from hiermod import validation as check
 from hiermod.column_guess import guess_columns
 from hiermod.columns import ColumnMap, DataKind
 from hiermod.errors import DataError
+from hiermod.kind_registry import ROLES, kind_info
 from hiermod.lazy_pandas import LazyPandas
 from hiermod.limits import MAX_BYTES, MAX_COLUMNS, MAX_GROUPS, MAX_LABEL_CHARS, MAX_LISTED_ROWS, MAX_ROWS
 from hiermod.reading import Source, read_table
@@ -114,32 +115,10 @@ class GroupedData:
         """One row per group: group, n (rows), estimate and se on the data scale, plus
         successes/trials (binomial) or events/exposure (poisson)."""
         n = self.group_sizes
-        idx = self.group_idx
         out = {"group": list(self.labels), "n": n}
         with np.errstate(divide="ignore", invalid="ignore"):
-            if self.kind == DataKind.SUMMARY:
-                out["estimate"], out["se"] = self._per_group_first(self.y), self._per_group_first(self.se)
-            elif self.kind == DataKind.GAUSSIAN:
-                mean = np.bincount(idx, self.y, self.n_groups) / n
-                sq = np.bincount(idx, (self.y - mean[idx]) ** 2, self.n_groups)
-                sd = np.where(n >= 2, np.sqrt(sq / np.maximum(n - 1, 1)), np.nan)
-                out["estimate"], out["se"] = mean, sd / np.sqrt(n)
-            elif self.kind == DataKind.BINOMIAL:
-                k = np.bincount(idx, self.y, self.n_groups)
-                t = np.bincount(idx, self.trials, self.n_groups)
-                p = k / t
-                out.update(estimate=p, se=np.sqrt(p * (1 - p) / t), successes=k, trials=t)
-            else:
-                e = np.bincount(idx, self.y, self.n_groups)
-                x = np.bincount(idx, self.exposure, self.n_groups)
-                out.update(estimate=e / x, se=np.sqrt(e) / x, events=e, exposure=x)
+            out.update(kind_info(self.kind).group_table(self, n))
         return pd.DataFrame(out)
-
-    def _per_group_first(self, values: np.ndarray) -> np.ndarray:
-        """The value of each group's first row."""
-        out = np.full(self.n_groups, np.nan)
-        out[self.group_idx[::-1]] = values[::-1]
-        return out
 
 
 def load_data(source: Source, columns: ColumnMap | None = None) -> GroupedData:
@@ -174,7 +153,8 @@ def load_data(source: Source, columns: ColumnMap | None = None) -> GroupedData:
     n = int(keep.sum())
 
     kind = columns.kind
-    counts = {columns.y, columns.trials} if kind in (DataKind.BINOMIAL, DataKind.POISSON) else set()
+    info = kind_info(kind)
+    counts = {columns.y, columns.trials} if info.counts else set()
 
     def role(name: str | None, default: float | None = None) -> np.ndarray | None:
         if name is None:
@@ -188,9 +168,8 @@ def load_data(source: Source, columns: ColumnMap | None = None) -> GroupedData:
         labels=label_tuple,
         group_idx=group_idx,
         y=role(columns.y),
-        se=role(columns.se) if kind == DataKind.SUMMARY else None,
-        trials=role(columns.trials, 1.0) if kind == DataKind.BINOMIAL else None,
-        exposure=role(columns.exposure, 1.0) if kind == DataKind.POISSON else None,
+        **{name: role(getattr(columns, name), info.role_default) if name == info.role else None
+           for name in ROLES},
         X=check.covariate_matrix(numeric, columns, keep),
         covariate_names=columns.covariates,
         report=tuple(rows.report),

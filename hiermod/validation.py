@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from hiermod import limits
-from hiermod.columns import ColumnMap, DataKind
+from hiermod.columns import ColumnMap
+from hiermod.kind_registry import ROLES, kind_info, owner_of
 from hiermod.errors import DataError
 from hiermod.lazy_pandas import LazyPandas
 from hiermod.reading import NumericColumn, clean_text, columns_text, to_numeric
@@ -57,16 +58,17 @@ def check_mapping(frame: pd.DataFrame, columns: ColumnMap) -> None:
                 f"Column {name!r} is used for more than one role. Give each role its own column."
             )
     kind = columns.kind
-    if kind == DataKind.SUMMARY and columns.se is None:
+    info = kind_info(kind)
+    if info.role and info.role_default is None and getattr(columns, info.role) is None:
         raise DataError(
             f"Summary data need a standard-error column (se) next to {columns.y!r}. "
             "Choose the se column, or use kind 'gaussian' for one row per observation."
         )
-    misplaced = {"se": DataKind.SUMMARY, "trials": DataKind.BINOMIAL, "exposure": DataKind.POISSON}
-    for role, owner in misplaced.items():
-        if role in roles and kind != owner:
+    for role in ROLES:
+        owner = owner_of(role)
+        if role in roles and owner is not info:
             raise DataError(
-                f"Column {roles[role]!r} is set as {role}, which only {owner.value} data use; "
+                f"Column {roles[role]!r} is set as {role}, which only {owner.name} data use; "
                 f"the data kind is {kind.value}. Clear the {role} column or change the kind."
             )
 
@@ -143,7 +145,7 @@ def numeric_roles(frame: pd.DataFrame, columns: ColumnMap, rows: Rows) -> dict[s
 def handle_missing(labels: np.ndarray, numeric: dict[str, NumericColumn], columns: ColumnMap,
                     rows: Rows) -> None:
     """Summary data: refuse any missing cell. Observation data: drop such rows with a report."""
-    summary = columns.kind == DataKind.SUMMARY
+    summary = kind_info(columns.kind).one_row_per_group
     missing_label = np.array([label is None for label in labels], dtype=bool)
     if summary:
         rows.refuse(missing_label, f"Group label missing in column {columns.group!r} in {{rows}}. "
@@ -165,7 +167,7 @@ def check_labels(labels: np.ndarray, columns: ColumnMap, rows: Rows) -> None:
     rows.refuse(lengths > limits.MAX_LABEL_CHARS,
                 f"Group labels in column {columns.group!r} are longer than {limits.MAX_LABEL_CHARS} "
                 "characters in {rows}. Use shorter labels (a name or a code).")
-    if columns.kind == DataKind.SUMMARY:
+    if kind_info(columns.kind).one_row_per_group:
         kept = pd.Series(labels[rows.keep])
         dup = kept.duplicated(keep=False).to_numpy()
         if dup.any():
@@ -184,41 +186,12 @@ def check_finite(numeric: dict[str, NumericColumn], rows: Rows) -> None:
                     "Replace them with finite numbers or remove the rows.")
 
 
-def _check_counts(name: str, values: np.ndarray, rows: Rows, what: str) -> None:
-    """Refuse negative or fractional counts."""
-    rows.refuse(values < 0, f"Column {name!r} holds {what}, which cannot be negative, "
-                "but has negative values in {rows}. Fix or remove those rows.")
-    rows.refuse(np.abs(values - np.round(values)) > 1e-9,
-                f"Column {name!r} holds {what}, which must be whole numbers, but has fractions in "
-                "{rows}. Fix those values, or use kind 'gaussian' for a continuous outcome.")
-
-
 def check_kind(numeric: dict[str, NumericColumn], columns: ColumnMap, rows: Rows) -> None:
-    """The rules of each data kind on the kept rows."""
-    y = numeric[columns.y].values
-    if columns.kind == DataKind.SUMMARY:
-        se = numeric[columns.se].values
-        rows.refuse(~(se > 0), f"Standard errors in column {columns.se!r} must be above 0, "
-                    "but are 0 or negative in {rows}. Fix them or remove those groups.")
-    elif columns.kind == DataKind.BINOMIAL:
-        _check_counts(columns.y, y, rows, "success counts")
-        if columns.trials is None:
-            rows.refuse(~np.isin(y, (0.0, 1.0)), f"Column {columns.y!r} is a 0/1 outcome (no "
-                        "trials column), but has other values in {rows}. Choose the trials column "
-                        "for counts of successes.")
-            return
-        trials = numeric[columns.trials].values
-        _check_counts(columns.trials, trials, rows, "numbers of trials")
-        rows.refuse(trials < 1, f"Column {columns.trials!r} must be at least 1 trial, but "
-                    "is 0 in {rows}. Remove rows without trials.")
-        rows.refuse(y > trials, f"Successes in {columns.y!r} exceed trials in "
-                    f"{columns.trials!r} in {{rows}}. Check that the two columns are not swapped.")
-    elif columns.kind == DataKind.POISSON:
-        _check_counts(columns.y, y, rows, "event counts")
-        if columns.exposure is not None:
-            exposure = numeric[columns.exposure].values
-            rows.refuse(~(exposure > 0), f"Exposure in column {columns.exposure!r} must be above "
-                        "0, but is 0 or negative in {rows}. Fix them or remove those rows.")
+    """The rules of the data kind (:mod:`hiermod.kind_registry`) on the kept rows."""
+    info = kind_info(columns.kind)
+    role_column = getattr(columns, info.role) if info.role else None
+    role_values = numeric[role_column].values if role_column is not None else None
+    info.check_rows(numeric[columns.y].values, role_values, columns, rows)
 
 
 def covariate_matrix(numeric: dict[str, NumericColumn], columns: ColumnMap,
