@@ -384,7 +384,7 @@ def weight_example(token: str, group: str | None, _fit: "Fit") -> dict:
 @st.cache_resource(max_entries=8, show_spinner=False)
 def continuum(token: str, _fit: "Fit") -> tuple:
     """(pooling_continuum, tau posterior table) for an exact partial-pooling fit."""
-    from hiermod.exact import pooling_continuum, tau_posterior_table
+    from hiermod.continuum import pooling_continuum, tau_posterior_table
 
     return pooling_continuum(_fit.data, _fit), tau_posterior_table(_fit)
 
