@@ -155,6 +155,44 @@ def group_estimates(data: "GroupedData") -> pd.DataFrame:
     return out
 
 
+COVARIATE_ADJUSTMENT = (
+    "no_pooling and pooled_data are covariate-adjusted: the group's own estimate minus xbar_j . beta_hat "
+    "(xbar_j = the group's mean covariates, weighted like its estimate; beta_hat = posterior mean of "
+    "beta), i.e. the group's intercept at x = 0 like theta and mu")
+
+
+def _covariate_shift(fit: "Fit") -> tuple[np.ndarray, float, dict[str, float]] | None:
+    """(shift_j, pooled shift, beta_hat) with shift_j = xbar_j . beta_hat, or None without covariates.
+
+    beta_hat is the posterior mean of beta. xbar_j averages the rows of group j with the weights its
+    own-data estimate has: 1 per row (gaussian), 1/se² (summary), trials (binomial), exposure
+    (poisson); the pooled shift averages every row the same way (the weights of the pooled estimate
+    in :func:`group_estimates`).
+    """
+    covariates = tuple(getattr(fit.spec, "covariates", ()) or ())
+    if not covariates or "beta" not in fit.idata.posterior:
+        return None
+    data = fit.data
+    cols = [list(data.covariate_names).index(c) for c in covariates]
+    beta_hat = np.asarray(fit.draws("beta"), dtype=float).reshape(-1, len(cols)).mean(axis=0)
+    xb = np.asarray(data.X, dtype=float)[:, cols] @ beta_hat
+    kind = _kind(data)
+    if kind == "summary":
+        w = 1.0 / np.asarray(data.se, dtype=float) ** 2
+    elif kind == "binomial":
+        w = _row_array(data, "trials")
+    elif kind == "poisson":
+        w = _row_array(data, "exposure")
+    else:
+        w = np.ones(data.n_rows)
+    idx = np.asarray(data.group_idx)
+    W = np.bincount(idx, w, data.n_groups)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shift = np.bincount(idx, w * xb, data.n_groups) / W
+    pooled = float(np.sum(w * xb) / np.sum(w))
+    return shift, pooled, {c: float(b) for c, b in zip(covariates, beta_hat)}
+
+
 def shrinkage_table(fit: "Fit", hdi_prob: float = 0.9, complete_fit: "Fit | None" = None) -> pd.DataFrame:
     """How far each group's estimate moved from its own data toward the overall estimate.
 
@@ -172,6 +210,14 @@ def shrinkage_table(fit: "Fit", hdi_prob: float = 0.9, complete_fit: "Fit | None
     fitted with sigma, se = posterior-mean sigma / sqrt(n) (what the model uses); for binomial
     and poisson, se and weight use the link-scale approximation above. No pooling: weight 1;
     complete pooling: weight 0.
+    With covariates, theta and mu are intercepts at x = 0, so no_pooling and pooled_data are
+    covariate-adjusted the same way to compare like with like: own estimate minus
+    ``xbar_j . beta_hat`` with beta_hat the posterior mean of beta and xbar_j the group's mean
+    covariates (rows weighted like the estimate: 1 each for gaussian, where this is exactly the
+    group mean of ``y - x . beta_hat``; trials / exposure for binomial / poisson, where it is a
+    link-scale approximation); the pooled value subtracts the overall mean. ``attrs`` then hold
+    ``covariate_adjustment`` (this rule in words) and ``beta_hat``; without covariates
+    ``attrs["covariate_adjustment"]`` is "".
     Binomial and poisson also get no_pooling_response, partial_mean_response,
     partial_low_response, partial_high_response and complete_pooling_response (probability or
     rate per unit of exposure).
@@ -180,6 +226,11 @@ def shrinkage_table(fit: "Fit", hdi_prob: float = 0.9, complete_fit: "Fit | None
     kind = _kind(fit)
     table = group_estimates(fit.data)
     pooled_data = table.attrs["complete"]
+    adjust = _covariate_shift(fit)
+    if adjust is not None:
+        shift, pooled_shift, beta_hat = adjust
+        table["no_pooling"] = table["no_pooling"].to_numpy(float) - shift
+        pooled_data = pooled_data - pooled_shift
     if complete_fit is not None:
         if "mu" not in complete_fit.idata.posterior:
             raise SpecError("complete_fit must be a complete- or partial-pooling fit (one with mu).")
@@ -232,7 +283,10 @@ def shrinkage_table(fit: "Fit", hdi_prob: float = 0.9, complete_fit: "Fit | None
         out["partial_low_response"] = r_low
         out["partial_high_response"] = r_high
         out["complete_pooling_response"] = float(inv(complete))
-    out.attrs.update(hdi_prob=prob, kind=kind, pooling=_pooling(fit), complete_source=source)
+    out.attrs.update(hdi_prob=prob, kind=kind, pooling=_pooling(fit), complete_source=source,
+                     covariate_adjustment=COVARIATE_ADJUSTMENT if adjust is not None else "")
+    if adjust is not None:
+        out.attrs["beta_hat"] = adjust[2]
     return out
 
 

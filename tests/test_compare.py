@@ -139,6 +139,46 @@ def test_shrinkage_radon_sparse_counties_move_most(radon_fits):
     assert table.loc[table["n"] <= 2, "weight"].mean() < table.loc[table["n"] >= 20, "weight"].mean()
 
 
+@pytest.fixture(scope="module")
+def radon_floor_fit():
+    """Radon with the floor covariate (theta_j = the county's intercept at floor = 0, basement)."""
+    from hiermod.data import load_data
+    from hiermod.datasets import dataset_info, dataset_path
+
+    columns = dataclasses.replace(dataset_info("radon").columns, covariates=("floor",))
+    data = load_data(dataset_path("radon"), columns)
+    return fit(data, ModelSpec("normal", "partial", covariates=("floor",)), **QUICK)
+
+
+def test_shrinkage_with_covariate_compares_like_with_like(radon_floor_fit):
+    """Bug 2: with a covariate the raw group means were compared with intercepts at x = 0, so
+    shrinkage fell far outside [0, 1] (20 of 85 counties, down to -29). The own-data estimate is
+    now the covariate-adjusted one, group mean of y - floor * beta_hat."""
+    f = radon_floor_fit
+    table = C.shrinkage_table(f)
+    beta_hat = float(f.draws("beta").mean())
+    assert table.attrs["beta_hat"] == pytest.approx({"floor": beta_hat})
+    assert "covariate-adjusted" in table.attrs["covariate_adjustment"]
+    data = f.data
+    resid = data.y - data.X[:, 0] * beta_hat
+    adjusted = np.bincount(data.group_idx, resid, data.n_groups) / data.group_sizes
+    np.testing.assert_allclose(table["no_pooling"], adjusted, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(table["pooled_data"], resid.mean(), rtol=1e-6)
+    np.testing.assert_allclose(table["complete_pooling"], f.draws("mu").mean(), rtol=1e-6)
+    # every county moves part of the way toward mu: shrinkage in [0, 1] up to Monte Carlo noise
+    shrink = table["shrinkage"].to_numpy()
+    assert np.all(np.isfinite(shrink))
+    assert shrink.min() > -0.05 and shrink.max() < 1.05, table.loc[(shrink < 0) | (shrink > 1)]
+
+
+def test_shrinkage_without_covariates_is_not_adjusted(radon_fits, eight_schools_fit):
+    for f in (radon_fits["partial"], eight_schools_fit):
+        table = C.shrinkage_table(f)
+        assert table.attrs["covariate_adjustment"] == "" and "beta_hat" not in table.attrs
+        np.testing.assert_allclose(table["no_pooling"], f.data.group_summary()["estimate"])
+        np.testing.assert_allclose(table["pooled_data"], C.group_estimates(f.data).attrs["complete"])
+
+
 # ------------------------------------------------------------------------------------- LOO
 
 
