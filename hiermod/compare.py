@@ -433,7 +433,7 @@ def new_group_draws(fit: "Fit", seed: int = 0) -> dict[str, np.ndarray]:
     return {"theta_new": theta_new, "response_new": response, "y_new": y_new}
 
 
-def predict_new_group(fit: "Fit", hdi_prob: float = 0.9, seed: int = 0) -> pd.DataFrame:
+def predict_new_group(fit: "Fit", prob: float = 0.9, seed: int = 0) -> pd.DataFrame:
     """What a group not in the data would look like, per posterior draw:
 
     theta_new ~ Normal(mu, tau) (partial pooling; complete pooling: theta_new = mu), on the link
@@ -443,10 +443,12 @@ def predict_new_group(fit: "Fit", hdi_prob: float = 0.9, seed: int = 0) -> pd.Da
     out of the median number of trials, poisson count over the median exposure.
     Covariates, when present, are held at 0. No pooling raises SpecError.
 
-    Rows theta_new, response_new, y_new; columns mean, low, high (central ``hdi_prob`` interval),
-    note.
+    Rows theta_new, response_new, y_new; columns mean, low, high, note. low and high bound the
+    central (equal-tailed) ``prob`` interval of the draws, the (1 - prob)/2 and (1 + prob)/2
+    quantiles, not an HDI: predictive quantities are often skewed or whole counts, where
+    equal tails are easier to read (for counts the ends are whole numbers). ``attrs["prob"]``.
     """
-    prob = _check_prob(hdi_prob)
+    prob = _check_prob(prob)
     draws = new_group_draws(fit, seed)
     kind, lik = _kind(fit), _likelihood(fit)
     data = fit.data
@@ -475,7 +477,7 @@ def predict_new_group(fit: "Fit", hdi_prob: float = 0.9, seed: int = 0) -> pd.Da
         rows.append({"quantity": name, "mean": float(np.mean(values)), "low": float(low),
                      "high": float(high), "note": notes[name]})
     out = pd.DataFrame(rows).set_index("quantity")
-    out.attrs["hdi_prob"] = prob
+    out.attrs.update(prob=prob, interval="central")
     return out
 
 

@@ -244,6 +244,16 @@ def test_predict_new_group_partial(eight_schools_fit):
                                   C.new_group_draws(eight_schools_fit, seed=3)["y_new"])
 
 
+def test_predict_new_group_prob_is_a_central_interval(eight_schools_fit):
+    """Bug 6: the argument is ``prob`` (it said HDI, but the interval is equal-tailed)."""
+    table = C.predict_new_group(eight_schools_fit, prob=0.5, seed=2)
+    assert table.attrs["prob"] == 0.5 and table.attrs["interval"] == "central"
+    for name, values in C.new_group_draws(eight_schools_fit, seed=2).items():
+        assert table.loc[name, "low"] == pytest.approx(np.quantile(values, 0.25))
+        assert table.loc[name, "high"] == pytest.approx(np.quantile(values, 0.75))
+    with pytest.raises(SpecError, match="between 0 and 1"):
+        C.predict_new_group(eight_schools_fit, prob=1.0)
+
 def test_predict_new_group_complete_and_none(eight_schools_pooling_fits):
     complete = C.predict_new_group(eight_schools_pooling_fits["complete"])
     assert complete.loc["theta_new", "mean"] == pytest.approx(eight_schools_pooling_fits["complete"].draws("mu").mean())

@@ -334,7 +334,7 @@ def new_group_view(token: str, _fit: "Fit") -> dict:
     """
     from hiermod.compare import predict_new_group, shrinkage_table
 
-    pred = predict_new_group(_fit, hdi_prob=INTERVAL)
+    pred = predict_new_group(_fit, prob=INTERVAL)
     table = shrinkage_table(_fit, hdi_prob=INTERVAL)
     kind = _fit.data.kind.value
     if kind in ("binomial", "poisson"):
