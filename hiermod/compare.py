@@ -176,15 +176,11 @@ def _covariate_shift(fit: "Fit") -> tuple[np.ndarray, float, dict[str, float]] |
     cols = [list(data.covariate_names).index(c) for c in covariates]
     beta_hat = np.asarray(fit.draws("beta"), dtype=float).reshape(-1, len(cols)).mean(axis=0)
     xb = np.asarray(data.X, dtype=float)[:, cols] @ beta_hat
-    kind = _kind(data)
-    if kind == "summary":
+    # the row weights of each kind's estimate, read off the arrays the data have (no kind test)
+    if getattr(data, "se", None) is not None:
         w = 1.0 / np.asarray(data.se, dtype=float) ** 2
-    elif kind == "binomial":
-        w = _row_array(data, "trials")
-    elif kind == "poisson":
-        w = _row_array(data, "exposure")
     else:
-        w = np.ones(data.n_rows)
+        w = _row_array(data, "trials") * _row_array(data, "exposure")  # 1 per row when absent
     idx = np.asarray(data.group_idx)
     W = np.bincount(idx, w, data.n_groups)
     with np.errstate(divide="ignore", invalid="ignore"):
