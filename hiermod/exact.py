@@ -64,9 +64,6 @@ __all__ = [
     "ExactPosterior",
     "exact_posterior",
     "exact_fit",
-    "pooling_continuum",
-    "tau_posterior_table",
-    "tau_density",
     "TAU_NODES",
 ]
 
@@ -524,77 +521,3 @@ def exact_fit(data: "GroupedData", spec: ModelSpec, settings: "SamplerSettings")
     total = time.perf_counter() - t0
     timings = {"compile_s": 0.0, "compilations": 0.0, "sampling_s": t_sampled - t0, "total_s": total}
     return Fit(idata, data, spec, ep.priors, method="exact", settings=settings, timings=timings, exact=ep)
-
-
-# ----------------------------------------------------------------------- pooling continuum, tables
-
-
-def _continuum_inputs(data: "GroupedData") -> tuple[np.ndarray, np.ndarray]:
-    kind = str(getattr(data.kind, "value", data.kind))
-    if kind == "summary":
-        ybar, s, _ = _group_estimates(data)
-        return ybar, s
-    if kind == "gaussian":
-        idx, y, J = np.asarray(data.group_idx), np.asarray(data.y, float), data.n_groups
-        n = np.bincount(idx, minlength=J).astype(float)
-        ybar = np.bincount(idx, y, J) / n
-        dof = y.shape[0] - J
-        if dof < 1:
-            raise SpecError("The pooling continuum of row-level data needs at least one group with "
-                            "two or more rows (to estimate the within-group sd).")
-        sigma = math.sqrt(float(np.sum((y - ybar[idx]) ** 2)) / dof)
-        return ybar, sigma / np.sqrt(n)
-    raise SpecError(f"The pooling continuum is for summary or gaussian data, not {kind} data.")
-
-
-def pooling_continuum(data: "GroupedData", priors_or_fit: Any = None, taus=None) -> pd.DataFrame:
-    """E[theta_j | tau, y] and its sd along tau, from complete pooling (tau -> 0) to none (tau large).
-
-    ``E[theta_j | tau, y] = B_j E[mu | tau, y] + (1 - B_j) ybar_j`` and
-    ``Var = (1 - B_j) s_j^2 + B_j^2 Var[mu | tau, y]`` with ``B_j = s_j^2 / (s_j^2 + tau^2)`` and mu
-    integrated given tau under its prior (BDA3 figure 5.6). ``priors_or_fit``: a :class:`Fit`, a mapping
-    of priors (``mu`` is used), or None for a flat prior on mu (as in BDA3).
-    Summary data use each group's precision-weighted estimate and se. Gaussian (row-level) data use
-    the group means with ``s_j = sigma / sqrt(n_j)``, sigma the pooled within-group sd
-    ``sqrt(sum (y - ybar_g)^2 / (N - J))``: an approximation that treats sigma as known.
-    ``taus``: default 0 then 120 values geometric from 1e-3 c to 1e2 c (c = data scale).
-    Columns: group, tau, estimate, sd (group-major, tau ascending).
-    """
-    ybar, s = _continuum_inputs(data)
-    priors = getattr(priors_or_fit, "priors", priors_or_fit) or {}
-    prior_mu = parse_prior(priors["mu"]) if "mu" in priors else None
-    if taus is None:
-        c = max(float(np.std(ybar, ddof=1)) if ybar.size > 1 else 0.0, float(np.median(s)))
-        c = c if c > 0 else 1.0
-        taus = np.concatenate([[0.0], np.geomspace(1e-3 * c, 1e2 * c, 120)])
-    taus = np.asarray(taus, dtype=float).ravel()
-    if np.any(taus < 0) or not np.all(np.isfinite(taus)):
-        raise SpecError("taus must be finite numbers >= 0.")
-    t2 = taus[:, None] ** 2
-    v = s[None, :] ** 2 + t2
-    w = 1.0 / v
-    W = w.sum(axis=1)
-    _, emu, vmu = _prior_times_normal(prior_mu, (w @ ybar) / W, 1.0 / W)
-    B = s[None, :] ** 2 / v
-    est = B * emu[:, None] + (t2 / v) * ybar[None, :]
-    sd = np.sqrt((t2 / v) * s[None, :] ** 2 + B**2 * vmu[:, None])
-    J, T = ybar.shape[0], taus.shape[0]
-    return pd.DataFrame({
-        "group": np.repeat(np.asarray(data.labels, dtype=object), T),
-        "tau": np.tile(taus, J),
-        "estimate": est.T.ravel(),
-        "sd": sd.T.ravel(),
-    })
-
-
-def tau_posterior_table(exact: "ExactPosterior | Fit", mass: float = 0.999) -> pd.DataFrame:
-    """The grid posterior of tau as columns (tau, density), up to its ``mass`` quantile (for shading)."""
-    ep = getattr(exact, "exact", None) or exact
-    if ep.pooling != Pooling.PARTIAL:
-        raise SpecError("tau's posterior exists only under partial pooling.")
-    cdf = ep.cdf("tau", ep.tau_grid)
-    stop = int(np.searchsorted(cdf, mass)) + 1
-    return pd.DataFrame({"tau": ep.tau_grid[:stop], "density": ep.tau_density[:stop]})
-
-
-tau_density = tau_posterior_table  # the name used in docs/ARCHITECTURE.md

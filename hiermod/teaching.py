@@ -33,7 +33,7 @@ _METHODS = (("no_pooling", "no pooling (own first average)"),
 
 
 def _central_or_hdi(draws: np.ndarray, prob: float) -> tuple[np.ndarray, np.ndarray]:
-    from .compare import _hdi
+    from .table_helpers import _hdi
 
     return _hdi(draws, prob)
 

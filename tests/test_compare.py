@@ -139,6 +139,46 @@ def test_shrinkage_radon_sparse_counties_move_most(radon_fits):
     assert table.loc[table["n"] <= 2, "weight"].mean() < table.loc[table["n"] >= 20, "weight"].mean()
 
 
+@pytest.fixture(scope="module")
+def radon_floor_fit():
+    """Radon with the floor covariate (theta_j = the county's intercept at floor = 0, basement)."""
+    from hiermod.data import load_data
+    from hiermod.datasets import dataset_info, dataset_path
+
+    columns = dataclasses.replace(dataset_info("radon").columns, covariates=("floor",))
+    data = load_data(dataset_path("radon"), columns)
+    return fit(data, ModelSpec("normal", "partial", covariates=("floor",)), **QUICK)
+
+
+def test_shrinkage_with_covariate_compares_like_with_like(radon_floor_fit):
+    """Bug 2: with a covariate the raw group means were compared with intercepts at x = 0, so
+    shrinkage fell far outside [0, 1] (20 of 85 counties, down to -29). The own-data estimate is
+    now the covariate-adjusted one, group mean of y - floor * beta_hat."""
+    f = radon_floor_fit
+    table = C.shrinkage_table(f)
+    beta_hat = float(f.draws("beta").mean())
+    assert table.attrs["beta_hat"] == pytest.approx({"floor": beta_hat})
+    assert "covariate-adjusted" in table.attrs["covariate_adjustment"]
+    data = f.data
+    resid = data.y - data.X[:, 0] * beta_hat
+    adjusted = np.bincount(data.group_idx, resid, data.n_groups) / data.group_sizes
+    np.testing.assert_allclose(table["no_pooling"], adjusted, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(table["pooled_data"], resid.mean(), rtol=1e-6)
+    np.testing.assert_allclose(table["complete_pooling"], f.draws("mu").mean(), rtol=1e-6)
+    # every county moves part of the way toward mu: shrinkage in [0, 1] up to Monte Carlo noise
+    shrink = table["shrinkage"].to_numpy()
+    assert np.all(np.isfinite(shrink))
+    assert shrink.min() > -0.05 and shrink.max() < 1.05, table.loc[(shrink < 0) | (shrink > 1)]
+
+
+def test_shrinkage_without_covariates_is_not_adjusted(radon_fits, eight_schools_fit):
+    for f in (radon_fits["partial"], eight_schools_fit):
+        table = C.shrinkage_table(f)
+        assert table.attrs["covariate_adjustment"] == "" and "beta_hat" not in table.attrs
+        np.testing.assert_allclose(table["no_pooling"], f.data.group_summary()["estimate"])
+        np.testing.assert_allclose(table["pooled_data"], C.group_estimates(f.data).attrs["complete"])
+
+
 # ------------------------------------------------------------------------------------- LOO
 
 
@@ -203,6 +243,16 @@ def test_predict_new_group_partial(eight_schools_fit):
     np.testing.assert_array_equal(C.new_group_draws(eight_schools_fit, seed=3)["y_new"],
                                   C.new_group_draws(eight_schools_fit, seed=3)["y_new"])
 
+
+def test_predict_new_group_prob_is_a_central_interval(eight_schools_fit):
+    """Bug 6: the argument is ``prob`` (it said HDI, but the interval is equal-tailed)."""
+    table = C.predict_new_group(eight_schools_fit, prob=0.5, seed=2)
+    assert table.attrs["prob"] == 0.5 and table.attrs["interval"] == "central"
+    for name, values in C.new_group_draws(eight_schools_fit, seed=2).items():
+        assert table.loc[name, "low"] == pytest.approx(np.quantile(values, 0.25))
+        assert table.loc[name, "high"] == pytest.approx(np.quantile(values, 0.75))
+    with pytest.raises(SpecError, match="between 0 and 1"):
+        C.predict_new_group(eight_schools_fit, prob=1.0)
 
 def test_predict_new_group_complete_and_none(eight_schools_pooling_fits):
     complete = C.predict_new_group(eight_schools_pooling_fits["complete"])
@@ -309,3 +359,66 @@ def test_ppc_table_eight_schools_and_counts(eight_schools_fit, count_fits):
     np.testing.assert_allclose(binom["observed"], gs["successes"])
     assert (binom["pred_low"] == np.round(binom["pred_low"])).all()
     assert C.ppc_table(count_fits["poisson"])["statistic"].iloc[0] == "events"
+
+
+def _ppc_stand_in(rows: int, groups: int, draws: int, kind: str = "gaussian", seed: int = 0):
+    """A fit-like object with just what ppc_table reads: data (group_idx, y, labels ...) and
+    idata.posterior_predictive["y"] (float32, 2 chains), groups in shuffled row order."""
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(seed)
+    idx = np.concatenate([np.arange(groups), rng.integers(0, groups, rows - groups)]).astype(np.int32)
+    rng.shuffle(idx)
+    if kind == "gaussian":
+        y = rng.standard_normal(rows)
+        rep = rng.standard_normal((2, draws // 2, rows), dtype=np.float32)
+    else:
+        y = rng.poisson(3.0, rows).astype(float)
+        rep = rng.poisson(3.0, (2, draws // 2, rows)).astype(np.float32)
+    data = SimpleNamespace(kind=kind, group_idx=idx, n_groups=groups, n_rows=rows, y=y,
+                           labels=tuple(f"g{j}" for j in range(groups)))
+    return SimpleNamespace(data=data, idata=az.from_dict(posterior_predictive={"y": rep}))
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "poisson"])
+def test_ppc_table_matches_a_dense_reference(kind):
+    f = _ppc_stand_in(rows=600, groups=37, draws=300, kind=kind)
+    table = C.ppc_table(f)
+    onehot = np.zeros((600, 37))
+    onehot[np.arange(600), f.data.group_idx] = 1.0
+    rep = np.asarray(f.idata.posterior_predictive["y"].values, float).reshape(300, 600)
+    sizes = onehot.sum(axis=0)
+    stat_rep, stat_obs = rep @ onehot, f.data.y @ onehot
+    if kind == "gaussian":
+        stat_rep, stat_obs = stat_rep / sizes, stat_obs / sizes
+    np.testing.assert_array_equal(table["n"], sizes.astype(int))
+    np.testing.assert_allclose(table["observed"], stat_obs, rtol=1e-12)
+    np.testing.assert_allclose(table["pred_mean"], stat_rep.mean(axis=0), rtol=1e-10)
+    low, high = C._central(stat_rep, 0.9, axis=0)
+    np.testing.assert_allclose(table["pred_low"], low, rtol=1e-10)
+    np.testing.assert_allclose(table["pred_high"], high, rtol=1e-10)
+    np.testing.assert_allclose(table["p_value"], np.mean(stat_rep >= stat_obs, axis=0))
+
+
+def test_ppc_table_memory_is_bounded_for_many_rows_and_groups():
+    """Bug 3: ppc_table built a dense rows x groups one-hot matrix (1.6 GB at 100,000 rows x 2,000
+    groups). It now sums per block of draws: memory about draws x groups plus one block."""
+    import tracemalloc
+
+    rows, groups, draws = 100_000, 2_000, 20
+    f = _ppc_stand_in(rows, groups, draws)
+    tracemalloc.start()
+    try:
+        table = C.ppc_table(f)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    dense = rows * groups * 8
+    assert peak < dense / 20, f"peak {peak / 1e6:.0f} MB; a rows x groups float64 array is {dense / 1e6:.0f} MB"
+    # the same numbers as a per-draw bincount
+    rep = f.idata.posterior_predictive["y"].values.reshape(draws, rows).astype(float)
+    idx = f.data.group_idx
+    sizes = np.bincount(idx, minlength=groups)
+    means = np.stack([np.bincount(idx, r, groups) for r in rep]) / sizes
+    np.testing.assert_allclose(table["pred_mean"], means.mean(axis=0), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(table["observed"], np.bincount(idx, f.data.y, groups) / sizes, rtol=1e-9)

@@ -19,8 +19,6 @@ from hiermod.exact import (
     _prior_times_normal,
     exact_fit,
     exact_posterior,
-    pooling_continuum,
-    tau_posterior_table,
 )
 from hiermod.fit import SamplerSettings
 from hiermod.spec import ModelSpec, parse_prior
@@ -330,40 +328,3 @@ def test_other_likelihoods_are_refused(radon):
     with pytest.raises(SpecError, match="normal_known_se"):
         exact_posterior(radon, ModelSpec("normal"))
 
-
-# ------------------------------------------------------------------------ continuum and tables
-
-
-def test_pooling_continuum_limits(eight_schools, exact):
-    table = pooling_continuum(eight_schools)  # flat prior on mu, as in BDA3 figure 5.6
-    assert list(table.columns) == ["group", "tau", "estimate", "sd"]
-    pooled = np.sum(Y / SE**2) / np.sum(1 / SE**2)
-    at_zero = table[table["tau"] == 0]
-    np.testing.assert_allclose(at_zero["estimate"], pooled)
-    np.testing.assert_allclose(at_zero["sd"], np.sum(1 / SE**2) ** -0.5)
-    largest = table[table["tau"] == table["tau"].max()]
-    np.testing.assert_allclose(largest["estimate"], Y, atol=0.05)
-    np.testing.assert_allclose(largest["sd"], SE, rtol=1e-3)
-    # with the posterior's prior on mu, averaging the continuum over p(tau | y) gives E[theta | y]
-    taus = exact.tau_grid
-    cont = pooling_continuum(eight_schools, exact.priors, taus=taus)
-    est = cont["estimate"].to_numpy().reshape(8, -1)
-    np.testing.assert_allclose(est @ exact.tau_weights, exact.means["theta"], rtol=1e-10)
-
-
-def test_pooling_continuum_gaussian_rows(radon):
-    table = pooling_continuum(radon, taus=[1e6])
-    frame = pd.DataFrame({"g": radon.group_idx, "y": radon.y})
-    means = frame.groupby("g")["y"].mean().to_numpy()
-    resid = radon.y - means[radon.group_idx]
-    sigma = math.sqrt(np.sum(resid**2) / (radon.n_rows - radon.n_groups))
-    np.testing.assert_allclose(table["estimate"], means, atol=1e-6)
-    np.testing.assert_allclose(table["sd"], sigma / np.sqrt(radon.group_sizes), rtol=1e-6)
-
-
-def test_tau_posterior_table(exact):
-    table = tau_posterior_table(exact)
-    assert list(table.columns) == ["tau", "density"]
-    assert table["tau"].is_monotonic_increasing and (table["density"] >= 0).all()
-    mass = np.trapezoid(table["density"], table["tau"])
-    assert 0.99 < mass < 1.001

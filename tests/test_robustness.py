@@ -583,14 +583,14 @@ def _strings(obj):
 
 def _every_figure(data, nuts, exact):
     """Every builder of hiermod.plots, fed from the compute functions, with hostile labels."""
-    from hiermod import compare, diagnostics, exact as exact_mod, plots
+    from hiermod import compare, continuum, diagnostics, plots
 
     figs = {}
     shrink = compare.shrinkage_table(nuts)
     figs["shrinkage_plot"] = plots.shrinkage_plot(shrink)
     figs["shrinkage_vs_precision"] = plots.shrinkage_vs_precision(shrink)
     taus = np.linspace(0.01, 30, 40)
-    figs["continuum_plot"] = plots.continuum_plot(exact_mod.pooling_continuum(data, nuts, taus))
+    figs["continuum_plot"] = plots.continuum_plot(continuum.pooling_continuum(data, nuts, taus))
     funnel = diagnostics.funnel_table(nuts)
     figs["funnel_plot"] = plots.funnel_plot(funnel, HOSTILE[1])
     figs["funnel_pair"] = plots.funnel_pair(funnel, funnel, HOSTILE[1])

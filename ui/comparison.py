@@ -334,7 +334,7 @@ def new_group_view(token: str, _fit: "Fit") -> dict:
     """
     from hiermod.compare import predict_new_group, shrinkage_table
 
-    pred = predict_new_group(_fit, hdi_prob=INTERVAL)
+    pred = predict_new_group(_fit, prob=INTERVAL)
     table = shrinkage_table(_fit, hdi_prob=INTERVAL)
     kind = _fit.data.kind.value
     if kind in ("binomial", "poisson"):
@@ -384,7 +384,7 @@ def weight_example(token: str, group: str | None, _fit: "Fit") -> dict:
 @st.cache_resource(max_entries=8, show_spinner=False)
 def continuum(token: str, _fit: "Fit") -> tuple:
     """(pooling_continuum, tau posterior table) for an exact partial-pooling fit."""
-    from hiermod.exact import pooling_continuum, tau_posterior_table
+    from hiermod.continuum import pooling_continuum, tau_posterior_table
 
     return pooling_continuum(_fit.data, _fit), tau_posterior_table(_fit)
 

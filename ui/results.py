@@ -114,8 +114,8 @@ def continuum(key: str, _fit: "Fit") -> dict[str, Any]:
     Gaussian (row-level) data: the library's approximation (sigma treated as known), shaded with
     a histogram of the fit's tau draws. Binomial / Poisson: not available (note says why).
     """
+    from hiermod.continuum import pooling_continuum
     from hiermod.errors import HiermodError
-    from hiermod.exact import pooling_continuum
 
     k = kind(_fit)
     out: dict[str, Any] = {"table": None, "tau": None, "tau_source": None, "note": "", "x_max": None}
@@ -170,21 +170,10 @@ def _draws_density(draws, bins: int = 60) -> "pd.DataFrame":
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def continuum_at(key: str, _fit: "Fit", tau: float) -> "pd.DataFrame":
-    """At one tau: group, own estimate, precision, weight w = precision / (precision + 1/tau^2)
-    (the share of the group's own data in its estimate), and the estimate E[theta_j | tau, y]."""
-    from hiermod.exact import pooling_continuum
+    """:func:`hiermod.continuum.continuum_at` for the fit's data and priors, cached."""
+    from hiermod.continuum import continuum_at as at
 
-    table = shrinkage_table(key, _fit)
-    at = pooling_continuum(_fit.data, _fit, taus=[float(tau)])
-    prec = table["precision"].astype(float)
-    weight = (prec * tau**2 / (prec * tau**2 + 1.0)) if tau > 0 else prec * 0.0
-    out = table[["group", "no_pooling", "se"]].copy()
-    out["weight_own_data"] = weight.to_numpy()
-    out["estimate_at_tau"] = at["estimate"].to_numpy()
-    if kind(_fit) == "gaussian":
-        # the continuum's own se (pooled within-group sd), not the fit's sigma
-        out["se"] = None
-    return out
+    return at(_fit.data, _fit, float(tau))
 
 
 # ----------------------------------------------------------------------------------- tau
@@ -193,7 +182,8 @@ def continuum_at(key: str, _fit: "Fit", tau: float) -> "pd.DataFrame":
 @st.cache_data(max_entries=16, show_spinner=False)
 def tau_exact_table(key: str, _fit: "Fit") -> "pd.DataFrame":
     """The exact grid posterior of tau (normal model with known se, partial pooling)."""
-    from hiermod.exact import exact_posterior, tau_posterior_table
+    from hiermod.continuum import tau_posterior_table
+    from hiermod.exact import exact_posterior
 
     ep = _fit.exact if getattr(_fit, "exact", None) is not None else \
         exact_posterior(_fit.data, _fit.spec, _fit.priors)

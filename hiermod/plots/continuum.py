@@ -1,7 +1,7 @@
 """The pooling continuum: every group's estimate as a function of tau (BDA3 fig 5.6).
 
-Input is :func:`hiermod.exact.pooling_continuum` (long form: ``group, tau, estimate``) and,
-optionally, :func:`hiermod.exact.tau_density` (``tau, density``) shaded under the lines on a
+Input is :func:`hiermod.continuum.pooling_continuum` (long form: ``group, tau, estimate``) and,
+optionally, :func:`hiermod.continuum.tau_posterior_table` (``tau, density``) shaded under the lines on a
 secondary axis. tau -> 0 is complete pooling; large tau is no pooling.
 """
 

@@ -232,7 +232,7 @@ def posterior_vs_prior_plot(
     """Histogram of posterior draws (as a density), the prior density, and the exact density.
 
     ``prior_curve``/``exact_curve``: DataFrames with ``x`` (or ``tau``) and ``density``
-    (:func:`hiermod.priors.density_table`, :func:`hiermod.exact.tau_density`) or ``(x, y)``.
+    (:func:`hiermod.priors.density_table`, :func:`hiermod.continuum.tau_posterior_table`) or ``(x, y)``.
     ``clip_to_draws`` opens the x range on the draws (the prior may be much wider; zoom out
     with a double click).
     """

@@ -1,0 +1,121 @@
+"""Fit the three pooling modes and compare them: PSIS-LOO and a forest of every group's theta."""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING, Mapping
+
+import numpy as np
+import pandas as pd
+
+from .errors import SpecError
+from .table_helpers import _check_prob, _hdi, _kind, _pooling
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .data import GroupedData
+    from .fit import Fit
+    from .spec import ModelSpec
+
+__all__ = ["PARETO_K_MAX", "POOLING_MODES", "fit_pooling_modes", "loo_table", "forest_table"]
+
+PARETO_K_MAX = 0.7
+POOLING_MODES = ("none", "complete", "partial")
+
+
+def fit_pooling_modes(data: "GroupedData", spec: "ModelSpec", modes=POOLING_MODES, **fit_kwargs) -> dict[str, "Fit"]:
+    """Fit ``spec`` with no, complete and partial pooling: {"none": Fit, "complete": Fit, "partial": Fit}.
+
+    Each fit uses ``spec.replace(pooling=...)``, so priors that do not apply to a mode (tau under
+    complete pooling, mu under no pooling) are dropped and defaults fill the rest. ``fit_kwargs``
+    (chains, warmup, draws, seed, target_accept, method, progress, cancel ...) go to
+    :func:`hiermod.fit.fit` unchanged.
+    """
+    from .fit import fit as run_fit
+
+    unknown = [m for m in modes if str(m) not in POOLING_MODES]
+    if unknown:
+        raise SpecError(f"Unknown pooling mode(s) {', '.join(map(str, unknown))}; use none, complete, partial.")
+    return {str(m): run_fit(data, spec.replace(pooling=str(m)), **fit_kwargs) for m in modes}
+
+
+def _pointwise_unit(fit: "Fit") -> tuple[str, bool]:
+    """(what one log-likelihood point is, whether each point is a whole group)."""
+    one_per_group = fit.data.n_rows == fit.data.n_groups
+    if _kind(fit) == "summary" or one_per_group:
+        return "groups", True
+    return "observations", False
+
+
+def _pareto_warning(n_bad: int, n_points: int, unit: str, one_per_group: bool) -> str:
+    if n_bad == 0:
+        return ""
+    text = (f"k > {PARETO_K_MAX} for {n_bad} of {n_points} {unit}: LOO is unreliable for them "
+            "(leaving one out changes the posterior too much for importance sampling to follow)")
+    if one_per_group:
+        return text + "; with one observation per group this is expected — consider K-fold cross-validation."
+    return text + ("; these observations pull hard on the fit — check them for outliers, consider a "
+                   "Student-t likelihood, or K-fold cross-validation.")
+
+
+def loo_table(fits: Mapping[str, "Fit"], scale: str = "log") -> pd.DataFrame:
+    """Compare models by PSIS-LOO (``az.compare``, log-likelihood variable ``y``).
+
+    One row per model, best first, index = model name, with the ``az.compare`` columns (rank,
+    elpd_loo, p_loo, elpd_diff, weight, se, dse, scale) plus model, n_points, n_bad_pareto_k
+    (Pareto k > 0.7), max_pareto_k and warning (plain text, "" when LOO is reliable). All models
+    must be fitted to the same observations.
+    """
+    import arviz as az
+
+    if not fits:
+        raise SpecError("loo_table needs at least one fit.")
+    n_rows = {name: f.data.n_rows for name, f in fits.items()}
+    if len(set(n_rows.values())) > 1:
+        raise SpecError(
+            "LOO compares models fitted to the same observations; these fits have different numbers "
+            f"of rows ({', '.join(f'{k}: {v}' for k, v in n_rows.items())})."
+        )
+    extra = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, f in fits.items():
+            loo = az.loo(f.idata, pointwise=True, var_name="y")
+            k = np.asarray(loo.pareto_k, dtype=float)
+            unit, one_per_group = _pointwise_unit(f)
+            n_bad = int(np.sum(k > PARETO_K_MAX))
+            extra[name] = {"n_points": int(k.size), "n_bad_pareto_k": n_bad,
+                           "max_pareto_k": float(np.nanmax(k)) if k.size else np.nan,
+                           "warning": _pareto_warning(n_bad, int(k.size), unit, one_per_group)}
+        table = az.compare({name: f.idata for name, f in fits.items()}, ic="loo", var_name="y", scale=scale)
+    table = table.rename(columns={"warning": "pareto_warning"})
+    table.insert(0, "model", table.index.astype(str))
+    for col in ("n_points", "n_bad_pareto_k", "max_pareto_k", "warning"):
+        table[col] = [extra[str(m)][col] for m in table.index]
+    table.index = table.index.astype(str)
+    table.index.name = "model_name"
+    return table
+
+
+def forest_table(fits: "Mapping[str, Fit] | Fit", hdi_prob: float = 0.9, response: bool = False) -> pd.DataFrame:
+    """Long table of every group's theta in every model: model, group, mean, low, high (HDI).
+
+    ``response=True`` reports p (binomial) or rate (poisson) instead of the link-scale theta.
+    """
+    prob = _check_prob(hdi_prob)
+    if not isinstance(fits, Mapping):
+        fits = {_pooling(fits): fits}
+    frames = []
+    for name, f in fits.items():
+        var = "theta"
+        if response and _kind(f) == "binomial":
+            var = "p"
+        elif response and _kind(f) == "poisson":
+            var = "rate"
+        draws = f.draws(var)
+        low, high = _hdi(draws, prob)
+        frames.append(pd.DataFrame({
+            "model": str(name), "group": list(f.labels), "mean": draws.mean(axis=0), "low": low, "high": high,
+        }))
+    out = pd.concat(frames, ignore_index=True)
+    out.attrs["hdi_prob"] = prob
+    return out
