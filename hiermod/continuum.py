@@ -14,14 +14,14 @@ Also the exact grid posterior of tau as a table, for shading under the continuum
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from .errors import SpecError
-from .exact import _group_estimates, _prior_times_normal
+from .exact import _prior_times_normal
+from .kind_registry import kind_info
 from .spec import Pooling, parse_prior
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -33,21 +33,11 @@ __all__ = ["pooling_continuum", "continuum_at", "tau_posterior_table"]
 
 
 def _continuum_inputs(data: "GroupedData") -> tuple[np.ndarray, np.ndarray]:
-    kind = str(getattr(data.kind, "value", data.kind))
-    if kind == "summary":
-        ybar, s, _ = _group_estimates(data)
-        return ybar, s
-    if kind == "gaussian":
-        idx, y, J = np.asarray(data.group_idx), np.asarray(data.y, float), data.n_groups
-        n = np.bincount(idx, minlength=J).astype(float)
-        ybar = np.bincount(idx, y, J) / n
-        dof = y.shape[0] - J
-        if dof < 1:
-            raise SpecError("The pooling continuum of row-level data needs at least one group with "
-                            "two or more rows (to estimate the within-group sd).")
-        sigma = math.sqrt(float(np.sum((y - ybar[idx]) ** 2)) / dof)
-        return ybar, sigma / np.sqrt(n)
-    raise SpecError(f"The pooling continuum is for summary or gaussian data, not {kind} data.")
+    """(ybar_j, s_j): each group as a normal measurement (:mod:`hiermod.kind_registry`)."""
+    info = kind_info(data.kind)
+    if info.normal_estimates is None:
+        raise SpecError(f"The pooling continuum is for summary or gaussian data, not {info.name} data.")
+    return info.normal_estimates(data)
 
 
 def _prior_mu(priors_or_fit: Any):

@@ -120,6 +120,8 @@ class Family:
     row_defaults: dict[str, float] = {}
     response: str | None = None
     response_label: str = "mean"
+    response_note: str = "mean of the new group (same as theta_new for normal data)"
+    response_code: str = ""  # NumPyro source of the response-scale group values from theta
     aggregates: bool = False
     normal_known_se: bool = False
     formula: str = ""
@@ -372,6 +374,8 @@ class Binomial(Family):
     row_defaults = {"trials": 1.0}
     response = "p"
     response_label = "success probability"
+    response_note = "success probability of the new group"
+    response_code = "jax.nn.sigmoid(theta)"
     aggregates = True
     formula = "Binomial(trials_i, inv_logit({eta}))"
     code = "dist.Binomial(total_count=trials, logits={eta})"
@@ -453,6 +457,8 @@ class Poisson(Family):
     row_defaults = {"exposure": 1.0}
     response = "rate"
     response_label = "rate per unit of exposure"
+    response_note = "event rate of the new group (per unit of exposure)"
+    response_code = "jnp.exp(theta)"
     aggregates = True
     formula = "Poisson(exposure_i * exp({eta}))"
     code = "dist.Poisson(jnp.exp({eta} + jnp.log(exposure)))"

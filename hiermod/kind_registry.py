@@ -90,13 +90,39 @@ def _poisson_table(data: "GroupedData", n: np.ndarray) -> dict:
     return {"estimate": e / x, "se": np.sqrt(e) / x, "events": e, "exposure": x}
 
 
+def _summary_normal_estimates(data: "GroupedData") -> tuple[np.ndarray, np.ndarray]:
+    """Each group's precision-weighted estimate and its se (exact for known standard errors)."""
+    from .exact import _group_estimates
+
+    ybar, s, _ = _group_estimates(data)
+    return ybar, s
+
+
+def _gaussian_normal_estimates(data: "GroupedData") -> tuple[np.ndarray, np.ndarray]:
+    """Group means with s_j = sigma / sqrt(n_j), sigma the pooled within-group sd
+    sqrt(sum (y - ybar_g)^2 / (N - J)), treated as known (an approximation)."""
+    from .errors import SpecError
+
+    idx, y, J = np.asarray(data.group_idx), np.asarray(data.y, float), data.n_groups
+    n = np.bincount(idx, minlength=J).astype(float)
+    ybar = np.bincount(idx, y, J) / n
+    dof = y.shape[0] - J
+    if dof < 1:
+        raise SpecError("The pooling continuum of row-level data needs at least one group with "
+                        "two or more rows (to estimate the within-group sd).")
+    sigma = float(np.sqrt(np.sum((y - ybar[idx]) ** 2) / dof))
+    return ybar, sigma / np.sqrt(n)
+
+
 @dataclass(frozen=True)
 class KindInfo:
     """One data kind: ``role`` (the extra per-row column: se, trials, exposure or None),
     ``role_default`` (its value when the table has no such column; None: the column is required),
     ``counts`` (the outcome is a whole-number count), ``one_row_per_group``, ``check_rows(y,
     role_values, columns, rows)`` (refuses rows that break the kind's rules), ``group_table(data,
-    n)`` (estimate and se per group on the data scale, plus the kind's sums) and ``label``."""
+    n)`` (estimate and se per group on the data scale, plus the kind's sums), ``label``, and
+    ``normal_estimates(data)`` (each group as a normal measurement (ybar_j, s_j) on the data
+    scale, for the pooling continuum; None where the kind has no such form)."""
 
     name: str
     label: str
@@ -106,13 +132,14 @@ class KindInfo:
     one_row_per_group: bool
     check_rows: Callable
     group_table: Callable
+    normal_estimates: Callable | None = None
 
 
 KINDS: dict[str, KindInfo] = {k.name: k for k in (
     KindInfo("summary", "summary: an estimate and its standard error per group", "se", None,
-             False, True, _check_summary, _summary_table),
+             False, True, _check_summary, _summary_table, _summary_normal_estimates),
     KindInfo("gaussian", "gaussian: one numeric outcome per observation", None, None,
-             False, False, _check_gaussian, _gaussian_table),
+             False, False, _check_gaussian, _gaussian_table, _gaussian_normal_estimates),
     KindInfo("binomial", "binomial: successes out of trials (or a 0/1 outcome)", "trials", 1.0,
              True, False, _check_binomial, _binomial_table),
     KindInfo("poisson", "poisson: event counts with an exposure", "exposure", 1.0,

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import SpecError
-from .table_helpers import _check_prob, _hdi, _kind, _pooling
+from .kind_registry import kind_info
+from .table_helpers import _check_prob, _hdi, _pooling
 
 if TYPE_CHECKING:  # pragma: no cover
     from .data import GroupedData
@@ -41,7 +42,7 @@ def fit_pooling_modes(data: "GroupedData", spec: "ModelSpec", modes=POOLING_MODE
 def _pointwise_unit(fit: "Fit") -> tuple[str, bool]:
     """(what one log-likelihood point is, whether each point is a whole group)."""
     one_per_group = fit.data.n_rows == fit.data.n_groups
-    if _kind(fit) == "summary" or one_per_group:
+    if kind_info(fit.data.kind).one_row_per_group or one_per_group:
         return "groups", True
     return "observations", False
 
@@ -106,11 +107,7 @@ def forest_table(fits: "Mapping[str, Fit] | Fit", hdi_prob: float = 0.9, respons
         fits = {_pooling(fits): fits}
     frames = []
     for name, f in fits.items():
-        var = "theta"
-        if response and _kind(f) == "binomial":
-            var = "p"
-        elif response and _kind(f) == "poisson":
-            var = "rate"
+        var = f.spec.family.response if response and f.spec.family.response else "theta"
         draws = f.draws(var)
         low, high = _hdi(draws, prob)
         frames.append(pd.DataFrame({

@@ -14,11 +14,7 @@ from .errors import SpecError
 from .table_helpers import (
     _central,
     _check_prob,
-    _inverse_link,
-    _kind,
-    _likelihood,
     _pooling,
-    _row_array,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -45,23 +41,9 @@ def new_group_draws(fit: "Fit", seed: int = 0) -> dict[str, np.ndarray]:
         theta_new = mu + tau * rng.standard_normal(n)
     else:
         theta_new = mu.copy()
-    kind, lik = _kind(fit), _likelihood(fit)
-    response = _inverse_link(kind)(theta_new)
-    data = fit.data
-    if lik == "normal_known_se":
-        y_new = theta_new + float(np.median(data.se)) * rng.standard_normal(n)
-    elif lik == "normal":
-        y_new = theta_new + fit.draws("sigma") * rng.standard_normal(n)
-    elif lik == "student_t":
-        y_new = theta_new + fit.draws("sigma") * rng.standard_t(fit.draws("nu"))
-    elif lik == "binomial":
-        trials = int(round(float(np.median(_row_array(data, "trials")))))
-        y_new = rng.binomial(max(trials, 1), np.clip(response, 0, 1)).astype(float)
-    elif lik == "poisson":
-        exposure = float(np.median(_row_array(data, "exposure")))
-        y_new = rng.poisson(np.minimum(response * exposure, 1e12)).astype(float)
-    else:  # pragma: no cover
-        raise SpecError(f"Unknown likelihood {lik!r}.")
+    family = fit.spec.family
+    response = family.inverse_link(theta_new)
+    y_new = family.new_observation(theta_new, fit.draws, fit.data, rng)
     return {"theta_new": theta_new, "response_new": response, "y_new": y_new}
 
 
@@ -82,25 +64,13 @@ def predict_new_group(fit: "Fit", prob: float = 0.9, seed: int = 0) -> pd.DataFr
     """
     prob = _check_prob(prob)
     draws = new_group_draws(fit, seed)
-    kind, lik = _kind(fit), _likelihood(fit)
-    data = fit.data
-    if lik == "normal_known_se":
-        y_note = f"one new reported estimate with the median standard error ({float(np.median(data.se)):.3g})"
-    elif lik in ("normal", "student_t"):
-        y_note = "one new observation in the new group (group effect plus within-group noise)"
-    elif lik == "binomial":
-        trials = int(round(float(np.median(_row_array(data, "trials")))))
-        y_note = f"successes out of {max(trials, 1)} trials (the median number per row) in the new group"
-    else:
-        exposure = float(np.median(_row_array(data, "exposure")))
-        y_note = f"events over an exposure of {exposure:.3g} (the median per row) in the new group"
+    family = fit.spec.family
+    y_note = family.new_observation_note(fit.data)
     notes = {
         "theta_new": ("effect of a new group drawn from the population of groups (link scale)"
                       if _pooling(fit) == "partial" else
                       "complete pooling: a new group equals the overall mean"),
-        "response_new": {"binomial": "success probability of the new group",
-                         "poisson": "event rate of the new group (per unit of exposure)"}.get(
-                             kind, "mean of the new group (same as theta_new for normal data)"),
+        "response_new": family.response_note,
         "y_new": y_note,
     }
     rows = []

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import SpecError
-from .table_helpers import _central, _check_prob, _kind
+from .table_helpers import _central, _check_prob
 
 if TYPE_CHECKING:  # pragma: no cover
     from .fit import Fit
@@ -56,7 +56,6 @@ def ppc_table(fit: "Fit", hdi_prob: float = 0.9) -> pd.DataFrame:
     """
     prob = _check_prob(hdi_prob)
     data = fit.data
-    kind = _kind(fit)
     if "posterior_predictive" not in fit.idata.groups():
         raise SpecError("This fit has no posterior predictive draws to check against the data.")
     rep = fit.idata.posterior_predictive["y"].values
@@ -66,12 +65,12 @@ def ppc_table(fit: "Fit", hdi_prob: float = 0.9) -> pd.DataFrame:
     sums_rep = _group_sums(rep, idx, n_groups)                          # (S, n_groups)
     sums_obs = np.bincount(idx, np.asarray(data.y, float), n_groups)
     sizes = np.bincount(idx, minlength=n_groups).astype(float)
-    if kind in ("gaussian", "summary"):
-        stat_rep, stat_obs = sums_rep / sizes, sums_obs / sizes
-        statistic = "group mean" if kind == "gaussian" else "reported estimate"
-    else:
+    family = fit.spec.family
+    if family.ppc_sums:
         stat_rep, stat_obs = sums_rep, sums_obs
-        statistic = "successes" if kind == "binomial" else "events"
+    else:
+        stat_rep, stat_obs = sums_rep / sizes, sums_obs / sizes
+    statistic = family.ppc_statistic
     low, high = _central(stat_rep, prob, axis=0)
     inside = (stat_obs >= low) & (stat_obs <= high)
     out = pd.DataFrame({

@@ -10,6 +10,7 @@ import os
 from typing import TYPE_CHECKING
 
 from . import __version__
+from .prior_families import PRIOR_FAMILIES
 
 if TYPE_CHECKING:  # pragma: no cover
     from .fit import Fit
@@ -155,24 +156,8 @@ if __name__ == "__main__":
 '''
 
 
-# numpyro constructors for each prior family; the numbers come from validated Prior objects.
-_NUMPYRO_PRIOR = {
-    "Normal": "dist.Normal({0}, {1})",
-    "StudentT": "dist.StudentT({0}, {1}, {2})",
-    "Cauchy": "dist.Cauchy({0}, {1})",
-    "HalfNormal": "dist.HalfNormal({0})",
-    "HalfCauchy": "dist.HalfCauchy({0})",
-    "HalfStudentT": "dist.FoldedDistribution(dist.StudentT({0}, 0.0, {1}))",
-    "Exponential": "dist.Exponential({0})",
-    "Gamma": "dist.Gamma({0}, {1})",
-    "InverseGamma": "dist.InverseGamma({0}, {1})",
-    "LogNormal": "dist.LogNormal({0}, {1})",
-    "Uniform": "dist.Uniform({0}, {1})",
-}
-
-
 def _prior_code(prior) -> str:
-    return _NUMPYRO_PRIOR[prior.family].format(*(repr(float(a)) for a in prior.args))
+    return prior.code()
 
 
 def _beta_code(fit: "Fit") -> str:
@@ -181,11 +166,11 @@ def _beta_code(fit: "Fit") -> str:
     family = priors[0].family
     columns = list(zip(*(p.args for p in priors)))  # one tuple per argument
     args = [f"jnp.array([{', '.join(repr(float(x)) for x in col)}])" for col in columns]
-    return _NUMPYRO_PRIOR[family].format(*args) + ".to_event(1)"
+    return PRIOR_FAMILIES[family].code.format(*args) + ".to_event(1)"
 
 
 def _numpyro_model_code(fit: "Fit") -> str:
-    from .spec import Likelihood, Parameterization, Pooling
+    from .spec import Parameterization, Pooling
 
     spec, priors = fit.spec, fit.priors
     lines = ["def model(group_idx, n_groups, y=None, se=None, trials=None, exposure=None, X=None):"]
@@ -206,25 +191,16 @@ def _numpyro_model_code(fit: "Fit") -> str:
             else:
                 add("    with numpyro.plate(\"group\", n_groups):")
                 add("        theta = numpyro.sample(\"theta\", dist.Normal(mu, tau))")
-    if spec.likelihood == Likelihood.BINOMIAL:
-        add("    numpyro.deterministic(\"p\", jax.nn.sigmoid(theta))")
-    elif spec.likelihood == Likelihood.POISSON:
-        add("    numpyro.deterministic(\"rate\", jnp.exp(theta))")
+    family = spec.family
+    if family.response:
+        add(f"    numpyro.deterministic(\"{family.response}\", {family.response_code})")
     add("    eta = theta[group_idx]")
     if spec.covariates:
         add(f"    beta = numpyro.sample(\"beta\", {_beta_code(fit)})")
         add("    eta = eta + X @ beta")
-    if spec.likelihood in (Likelihood.NORMAL, Likelihood.STUDENT_T):
-        add(f"    sigma = numpyro.sample(\"sigma\", {_prior_code(priors['sigma'])})")
-    if spec.likelihood == Likelihood.STUDENT_T:
-        add(f"    nu = numpyro.sample(\"nu\", {_prior_code(priors['nu'])})")
-    observation = {
-        Likelihood.NORMAL_KNOWN_SE: "dist.Normal(eta, se)",
-        Likelihood.NORMAL: "dist.Normal(eta, sigma)",
-        Likelihood.STUDENT_T: "dist.StudentT(nu, eta, sigma)",
-        Likelihood.BINOMIAL: "dist.Binomial(total_count=trials, logits=eta)",
-        Likelihood.POISSON: "dist.Poisson(jnp.exp(eta + jnp.log(exposure)))",
-    }[spec.likelihood]
+    for name in family.param_names:
+        add(f"    {name} = numpyro.sample(\"{name}\", {_prior_code(priors[name])})")
+    observation = family.code.format(eta="eta")
     add("    with numpyro.plate(\"obs\", group_idx.shape[0]):")
     add(f"        numpyro.sample(\"y\", {observation}, obs=y)")
     return "\n".join(lines)
@@ -232,7 +208,7 @@ def _numpyro_model_code(fit: "Fit") -> str:
 
 def _model_text(fit: "Fit") -> list[str]:
     """The model in words for the script's docstring (no user text: only enum values and numbers)."""
-    from .spec import Likelihood, Parameterization, Pooling
+    from .spec import Parameterization, Pooling
 
     spec, priors = fit.spec, fit.priors
     out = []
@@ -252,13 +228,7 @@ def _model_text(fit: "Fit") -> list[str]:
     else:
         out.append("    theta_j independent   (no pooling)")
     eta = "theta[group_i]" + (" + x_i . beta" if spec.covariates else "")
-    out.append({
-        Likelihood.NORMAL_KNOWN_SE: f"    y_i ~ Normal({eta}, se_i)",
-        Likelihood.NORMAL: f"    y_i ~ Normal({eta}, sigma)",
-        Likelihood.STUDENT_T: f"    y_i ~ StudentT(nu, {eta}, sigma)",
-        Likelihood.BINOMIAL: f"    y_i ~ Binomial(trials_i, inv_logit({eta}))",
-        Likelihood.POISSON: f"    y_i ~ Poisson(exposure_i * exp({eta}))",
-    }[spec.likelihood])
+    out.append(f"    y_i ~ {spec.family.formula.format(eta=eta)}")
     return out
 
 
@@ -271,31 +241,24 @@ def _default_role_code(role: str | None) -> str:
 
 
 def _numpyro_script(fit: "Fit", data_path: str) -> str:
-    from .spec import Likelihood
-
     columns = fit.data.columns
     spec = fit.spec
+    family = spec.family
     role_columns = {"group": columns.group, "y": columns.y}
-    if spec.likelihood == Likelihood.NORMAL_KNOWN_SE:
-        role_columns["se"] = columns.se
-    if spec.likelihood == Likelihood.BINOMIAL and columns.trials is not None:
-        role_columns["trials"] = columns.trials
-    if spec.likelihood == Likelihood.POISSON and columns.exposure is not None:
-        role_columns["exposure"] = columns.exposure
+    role_columns.update({role: getattr(columns, role) for role in family.rows
+                         if getattr(columns, role) is not None})
     roles_literal = "{" + ", ".join(f"{k!r}: {str(v)!r}" for k, v in role_columns.items()) + "}"
     cov_literal = "[" + ", ".join(repr(str(c)) for c in spec.covariates) + "]"
     labels_literal = "[" + ", ".join(repr(str(label)) for label in fit.data.labels) + "]"
-    needs = {"binomial": "trials", "poisson": "exposure"}.get(spec.likelihood.value)
+    needs = next(iter(family.row_defaults), None)
     dims = {"theta": ["group"]}
     if spec.pooling.value == "partial" and spec.parameterization.value == "non_centered":
         dims["theta_decentered"] = ["group"]
-    if spec.likelihood == Likelihood.BINOMIAL:
-        dims["p"] = ["group"]
-    if spec.likelihood == Likelihood.POISSON:
-        dims["rate"] = ["group"]
+    if family.response:
+        dims[family.response] = ["group"]
     if spec.covariates:
         dims["beta"] = ["covariate"]
-    var_names = [v for v in ("mu", "tau", "sigma", "nu", "beta", "theta", "p", "rate")
+    var_names = [v for v in ("mu", "tau", *family.param_names, "beta", "theta", family.response)
                  if v == "theta" or v in dims or v in spec.prior_names()
                  or (v == "beta" and spec.covariates)]
     model_words = "\n".join(_model_text(fit))

@@ -11,13 +11,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from . import families
 from .errors import SpecError
 from .table_helpers import (
     _check_prob,
     _hdi,
-    _inverse_link,
     _kind,
-    _logit,
     _pooling,
     _posterior_mean,
     _row_array,
@@ -39,6 +38,7 @@ def group_estimates(data: "GroupedData") -> pd.DataFrame:
     """Each group's own-data (no-pooling) estimate on the link scale, its standard error and the
     complete-pooling estimate (in ``attrs["complete"]``).
 
+    The family of the data's kind says how (:meth:`hiermod.families.Family.group_estimates`):
     summary: y_j with its se_j; complete = precision-weighted mean of the y_j.
     gaussian: group mean, se = sd / sqrt(n); complete = grand mean of all rows.
     binomial: logit((y + 0.5) / (n + 1)) with se = sqrt(1/(y + 0.5) + 1/(n - y + 0.5));
@@ -47,28 +47,9 @@ def group_estimates(data: "GroupedData") -> pd.DataFrame:
         complete = log((sum y + 0.5) / sum exposure).
     """
     gs = data.group_summary()
-    kind = _kind(data)
     out = pd.DataFrame({"group": gs["group"].astype(str).to_numpy(dtype=object), "n": gs["n"].to_numpy()})
     with np.errstate(divide="ignore", invalid="ignore"):
-        if kind == "summary":
-            est, se = gs["estimate"].to_numpy(float), gs["se"].to_numpy(float)
-            w = 1 / se**2
-            complete = float(np.sum(w * est) / np.sum(w))
-        elif kind == "gaussian":
-            est, se = gs["estimate"].to_numpy(float), gs["se"].to_numpy(float)
-            complete = float(np.mean(data.y))
-        elif kind == "binomial":
-            k, n = gs["successes"].to_numpy(float), gs["trials"].to_numpy(float)
-            est = _logit((k + 0.5) / (n + 1))
-            se = np.sqrt(1 / (k + 0.5) + 1 / (n - k + 0.5))
-            complete = float(_logit((k.sum() + 0.5) / (n.sum() + 1)))
-        elif kind == "poisson":
-            e, x = gs["events"].to_numpy(float), gs["exposure"].to_numpy(float)
-            est = np.log((e + 0.5) / x)
-            se = 1 / np.sqrt(e + 0.5)
-            complete = float(np.log((e.sum() + 0.5) / x.sum()))
-        else:  # pragma: no cover
-            raise SpecError(f"Unknown data kind {kind!r}.")
+        est, se, complete = families.default_for_kind(data.kind).group_estimates(data)
     out["no_pooling"] = est
     out["se"] = se
     out.attrs["complete"] = complete
@@ -134,6 +115,7 @@ def shrinkage_table(fit: "Fit", hdi_prob: float = 0.9, complete_fit: "Fit | None
     """
     prob = _check_prob(hdi_prob)
     kind = _kind(fit)
+    family = fit.spec.family
     table = group_estimates(fit.data)
     pooled_data = table.attrs["complete"]
     adjust = _covariate_shift(fit)
@@ -150,7 +132,7 @@ def shrinkage_table(fit: "Fit", hdi_prob: float = 0.9, complete_fit: "Fit | None
     else:
         complete, source = pooled_data, "data"
     se = table["se"].to_numpy(float)
-    if kind == "gaussian" and "sigma" in fit.idata.posterior:
+    if "sigma" in fit.spec.family.param_names and "sigma" in fit.idata.posterior:
         se = _posterior_mean(fit, "sigma") / np.sqrt(table["n"].to_numpy(float))
     theta = fit.draws("theta")
     partial_mean = theta.mean(axis=0)
@@ -183,9 +165,8 @@ def shrinkage_table(fit: "Fit", hdi_prob: float = 0.9, complete_fit: "Fit | None
         "shrinkage": shrinkage,
         "weight": weight,
     })
-    if kind in ("binomial", "poisson"):
-        inv = _inverse_link(kind)
-        var = "p" if kind == "binomial" else "rate"
+    if family.response:
+        inv, var = family.inverse_link, family.response
         response = fit.draws(var) if var in fit.idata.posterior else inv(theta)
         r_low, r_high = _hdi(response, prob)
         out["no_pooling_response"] = inv(no_pool)

@@ -24,29 +24,8 @@ def _kind(fit_or_data) -> str:
     return str(getattr(data.kind, "value", data.kind))
 
 
-def _likelihood(fit: "Fit") -> str:
-    return str(getattr(fit.spec.likelihood, "value", fit.spec.likelihood))
-
-
 def _pooling(fit: "Fit") -> str:
     return str(getattr(fit.spec.pooling, "value", fit.spec.pooling))
-
-
-def _sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
-
-
-def _logit(p):
-    p = np.asarray(p, dtype=float)
-    return np.log(p) - np.log1p(-p)
-
-
-def _inverse_link(kind: str):
-    if kind == "binomial":
-        return _sigmoid
-    if kind == "poisson":
-        return np.exp
-    return lambda x: np.asarray(x, dtype=float)
 
 
 def _hdi(draws: np.ndarray, prob: float) -> tuple[np.ndarray, np.ndarray]:
@@ -91,6 +70,8 @@ def _check_prob(prob: float) -> float:
 
 def _posterior_mean(fit: "Fit", name: str) -> float:
     return float(np.mean(fit.draws(name)))
+
+
 
 
 def _row_array(data: "GroupedData", name: str) -> np.ndarray:

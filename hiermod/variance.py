@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import SpecError
-from .table_helpers import _check_prob, _hdi, _likelihood, _pooling, _row_array
+from .table_helpers import _check_prob, _hdi, _pooling
 
 if TYPE_CHECKING:  # pragma: no cover
     from .fit import Fit
@@ -17,38 +17,9 @@ __all__ = ["variance_decomposition"]
 
 
 def _within_draws(fit: "Fit") -> tuple[np.ndarray, str]:
-    """Per-draw within-group variance on the link scale, and a note saying what it is."""
-    lik = _likelihood(fit)
-    n = fit.draws("mu").shape[0]
-    data = fit.data
-    if lik == "normal":
-        return fit.draws("sigma").astype(float) ** 2, (
-            "Within: variance of single observations around their group's mean (sigma²).")
-    if lik == "student_t":
-        sigma, nu = fit.draws("sigma").astype(float), fit.draws("nu").astype(float)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            within = np.where(nu > 2, sigma**2 * nu / (nu - 2), np.inf)
-        share_inf = float(np.mean(~np.isfinite(within)))
-        extra = (f" In {100 * share_inf:.0f}% of draws nu ≤ 2, where that variance is infinite "
-                 "(those draws are left out of its mean and give a between share of 0).") if share_inf else ""
-        return within, ("Within: variance of single observations around their group's mean, "
-                        "sigma²·nu/(nu-2) for the Student-t." + extra)
-    if lik == "normal_known_se":
-        return np.full(n, float(np.mean(np.asarray(data.se, float) ** 2))), (
-            "Within: the average sampling variance of the reported estimates (mean se²), "
-            "known from the data.")
-    if lik == "binomial":
-        return np.full(n, np.pi**2 / 3), (
-            "Within: π²/3 ≈ 3.29, the variance of the logistic distribution: the latent-scale "
-            "convention for yes/no data (so the share is a latent-scale ICC).")
-    if lik == "poisson":
-        theta = fit.draws("theta").astype(float)
-        exposure = _row_array(data, "exposure")
-        lam = np.mean(np.exp(theta[:, data.group_idx]) * exposure[None, :], axis=1)
-        return np.log1p(1 / lam), (
-            "Within: log(1 + 1/λ) with λ the average expected count per row (rate × exposure), "
-            "the log-scale Poisson noise (Nakagawa & Schielzeth 2017).")
-    raise SpecError(f"Unknown likelihood {lik!r}.")  # pragma: no cover
+    """Per-draw within-group variance on the link scale, and a note saying what it is (the
+    family's :meth:`~hiermod.families.Family.within_variance`)."""
+    return fit.spec.family.within_variance(fit.draws, fit.data, fit.draws("mu").shape[0])
 
 
 def variance_decomposition(fit: "Fit", prob: float = 0.9) -> pd.DataFrame:

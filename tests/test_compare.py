@@ -377,7 +377,10 @@ def _ppc_stand_in(rows: int, groups: int, draws: int, kind: str = "gaussian", se
         rep = rng.poisson(3.0, (2, draws // 2, rows)).astype(np.float32)
     data = SimpleNamespace(kind=kind, group_idx=idx, n_groups=groups, n_rows=rows, y=y,
                            labels=tuple(f"g{j}" for j in range(groups)))
-    return SimpleNamespace(data=data, idata=az.from_dict(posterior_predictive={"y": rep}))
+    from hiermod.spec import ModelSpec
+
+    spec = ModelSpec("normal" if kind == "gaussian" else "poisson")
+    return SimpleNamespace(data=data, spec=spec, idata=az.from_dict(posterior_predictive={"y": rep}))
 
 
 @pytest.mark.parametrize("kind", ["gaussian", "poisson"])
