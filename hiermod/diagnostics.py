@@ -23,7 +23,7 @@ import pandas as pd
 from .errors import SpecError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .fit import Fit
+    from .result import Fit
 
 # Thresholds (module constants so the dashboard can show them next to the numbers).
 RHAT_MAX = 1.01

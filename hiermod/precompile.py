@@ -33,7 +33,7 @@ def precompile_samples(names=DEFAULT_ORDER, settings=None) -> dict[str, float]:
     """Compile the default sampler of each named sample dataset; returns seconds per dataset."""
     from .compilation import enable_persistent_cache_if_possible
     from .datasets import load_dataset
-    from .fit import precompile
+    from .nuts import precompile
 
     enable_persistent_cache_if_possible()
     import arviz  # noqa: F401  (the first fit would otherwise pay for this import)

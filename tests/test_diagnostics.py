@@ -171,7 +171,7 @@ def test_exact_fit_verdict(eight_schools_fit):
 
 
 def test_real_exact_fit_verdict(eight_schools, reference_spec):
-    from hiermod.fit import fit
+    from hiermod.fitting import fit
 
     d = D.diagnose(fit(eight_schools, reference_spec, method="exact"))
     assert [v.topic for v in d.verdicts] == ["exact"]

@@ -22,7 +22,7 @@ from hiermod.exact import (
     pooling_continuum,
     tau_posterior_table,
 )
-from hiermod.fit import SamplerSettings
+from hiermod.settings import SamplerSettings
 from hiermod.spec import ModelSpec, parse_prior
 
 POSTERIOR = "eight_schools-eight_schools_noncentered"
@@ -311,7 +311,7 @@ def test_exact_fit_other_poolings_and_parameterizations(eight_schools, reference
 
 
 def test_fit_entry_point_uses_exact(eight_schools, reference_spec):
-    from hiermod.fit import fit
+    from hiermod.fitting import fit
 
     result = fit(eight_schools, reference_spec, chains=1, draws=100, method="exact")
     assert result.method == "exact" and result.idata.posterior["theta"].shape == (1, 100, 8)
