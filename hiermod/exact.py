@@ -200,7 +200,13 @@ def _group_estimates(data: "GroupedData") -> tuple[np.ndarray, np.ndarray, float
 def _priors_for(data: "GroupedData", spec: ModelSpec, priors: Mapping | None) -> dict[str, Prior]:
     out = resolve_priors(data, spec)
     if priors:
-        out.update({k: parse_prior(v) for k, v in priors.items() if k in out})
+        unknown = [k for k in priors if k not in out]
+        if unknown:
+            raise SpecError(
+                f"This model has no parameter '{unknown[0]}' to put a prior on; it has: "
+                f"{', '.join(sorted(out))}."
+            )
+        out.update({k: parse_prior(v) for k, v in priors.items()})
     return out
 
 

@@ -320,6 +320,16 @@ def test_fit_entry_point_uses_exact(eight_schools, reference_spec):
 # ----------------------------------------------------------------------------------- errors
 
 
+def test_prior_overrides_for_unknown_parameters_are_refused(eight_schools, reference_spec):
+    """A prior on a parameter the model does not have is an error, as in ModelSpec, not dropped."""
+    with pytest.raises(SpecError, match=r"This model has no parameter 'sigma' to put a prior on; it has: mu, tau"):
+        exact_posterior(eight_schools, reference_spec, priors={"sigma": "HalfNormal(1)"})
+    with pytest.raises(SpecError, match=r"no parameter 'tau' to put a prior on; it has: mu\."):
+        exact_posterior(eight_schools, reference_spec.replace(pooling="complete"), priors={"tau": "HalfCauchy(1)"})
+    known = exact_posterior(eight_schools, reference_spec, priors={"tau": "HalfNormal(5)"})
+    assert str(known.priors["tau"]) == "HalfNormal(5)"
+
+
 def test_covariates_are_refused(eight_schools):
     spec = ModelSpec("normal_known_se", covariates=("x",))
     with pytest.raises(SpecError, match="without covariates; use NUTS"):
