@@ -27,7 +27,7 @@ from .spec import Pooling, parse_prior
 if TYPE_CHECKING:  # pragma: no cover
     from .data import GroupedData
     from .exact import ExactPosterior
-    from .fit import Fit
+    from .result import Fit
 
 __all__ = ["pooling_continuum", "continuum_at", "tau_posterior_table"]
 

@@ -22,7 +22,7 @@ import numpy as np
 from .reproduce import reproduction_script  # noqa: F401  (re-exported: the ui and tests import it here)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .fit import Fit
+    from .result import Fit
 
 __all__ = [
     "FORMULA_PREFIXES",
@@ -45,7 +45,7 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 def _idata_for_export(fit: "Fit"):
     """A copy of the fit's InferenceData with hiermod's spec, settings and method as attributes."""
-    from .fit import settings_dict
+    from .result import settings_dict
 
     idata = fit.idata.copy()
     attrs = {
@@ -221,7 +221,7 @@ def summary_dict(fit: "Fit") -> dict:
     labels, fingerprint, columns, report) and ``versions``.
     """
     from .diagnostics import summary_table
-    from .fit import settings_dict
+    from .result import settings_dict
 
     table = summary_table(fit)
     parameters = {

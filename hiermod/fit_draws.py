@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .fit import Fit
+    from .result import Fit
 
 
 def has_sample_stats(fit: "Fit") -> bool:
-    """True when the fit came from a sampler and kept its statistics (exact fits have none)."""
-    return "sample_stats" in fit.idata.groups() and fit.method != "exact"
+    """True when the fit came from a sampler that records statistics (NUTS), and they are there."""
+    return "sample_stats" in fit.idata.groups() and fit.method_info.has_sampler_stats
 
 
 def n_chains_draws(fit: "Fit") -> tuple[int, int]:

@@ -11,12 +11,11 @@ kind are in :mod:`hiermod.families`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 import numpy as np
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .data import GroupedData
+# annotations name hiermod.data.GroupedData as text: data imports this module
 
 
 def _check_counts(name: str, values: np.ndarray, rows, what: str) -> None:
@@ -90,11 +89,18 @@ def _poisson_table(data: "GroupedData", n: np.ndarray) -> dict:
     return {"estimate": e / x, "se": np.sqrt(e) / x, "events": e, "exposure": x}
 
 
-def _summary_normal_estimates(data: "GroupedData") -> tuple[np.ndarray, np.ndarray]:
-    """Each group's precision-weighted estimate and its se (exact for known standard errors)."""
-    from .exact import _group_estimates
+def precision_weighted(data: "GroupedData") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each group's precision-weighted estimate ybar_j = sum(y_i / se_i^2) / P_j, its precision
+    P_j = sum(1 / se_i^2) and se s_j = P_j^(-1/2): all the rows of a group say about it (known se)."""
+    idx = np.asarray(data.group_idx)
+    y, se = np.asarray(data.y, float), np.asarray(data.se, float)
+    prec = 1.0 / se**2
+    P = np.bincount(idx, prec, data.n_groups)
+    return np.bincount(idx, prec * y, data.n_groups) / P, 1.0 / np.sqrt(P), P
 
-    ybar, s, _ = _group_estimates(data)
+
+def _summary_normal_estimates(data: "GroupedData") -> tuple[np.ndarray, np.ndarray]:
+    ybar, s, _ = precision_weighted(data)
     return ybar, s
 
 

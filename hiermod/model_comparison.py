@@ -14,7 +14,7 @@ from .table_helpers import _check_prob, _hdi, _pooling
 
 if TYPE_CHECKING:  # pragma: no cover
     from .data import GroupedData
-    from .fit import Fit
+    from .result import Fit
     from .spec import ModelSpec
 
 __all__ = ["PARETO_K_MAX", "POOLING_MODES", "fit_pooling_modes", "loo_table", "forest_table"]
@@ -31,7 +31,7 @@ def fit_pooling_modes(data: "GroupedData", spec: "ModelSpec", modes=POOLING_MODE
     (chains, warmup, draws, seed, target_accept, method, progress, cancel ...) go to
     :func:`hiermod.fit.fit` unchanged.
     """
-    from .fit import fit as run_fit
+    from .fitting import fit as run_fit
 
     unknown = [m for m in modes if str(m) not in POOLING_MODES]
     if unknown:

@@ -18,7 +18,7 @@ from .table_helpers import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .fit import Fit
+    from .result import Fit
 
 __all__ = ["new_group_draws", "predict_new_group"]
 

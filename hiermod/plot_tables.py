@@ -19,7 +19,7 @@ from .fit_draws import n_chains_draws as _n_chains_draws
 from .fit_draws import sample_stat as _stat
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .fit import Fit
+    from .result import Fit
 
 __all__ = ["funnel_table", "trace_table", "rank_table", "energy_table"]
 

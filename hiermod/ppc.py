@@ -14,7 +14,7 @@ from .errors import SpecError
 from .table_helpers import _central, _check_prob
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .fit import Fit
+    from .result import Fit
 
 __all__ = ["PPC_BLOCK_VALUES", "ppc_table", "ppc_summary"]
 

@@ -13,7 +13,7 @@ from . import __version__
 from .prior_families import PRIOR_FAMILIES
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .fit import Fit
+    from .result import Fit
 
 __all__ = ["QUICK_SETTINGS", "reproduction_script"]
 

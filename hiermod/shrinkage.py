@@ -24,7 +24,7 @@ from .table_helpers import (
 
 if TYPE_CHECKING:  # pragma: no cover
     from .data import GroupedData
-    from .fit import Fit
+    from .result import Fit
 
 __all__ = ["COVARIATE_ADJUSTMENT", "group_estimates", "shrinkage_table"]
 

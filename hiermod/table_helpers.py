@@ -16,7 +16,7 @@ from .errors import SpecError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .data import GroupedData
-    from .fit import Fit
+    from .result import Fit
 
 
 def _kind(fit_or_data) -> str:

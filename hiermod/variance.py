@@ -11,7 +11,7 @@ from .errors import SpecError
 from .table_helpers import _check_prob, _hdi, _pooling
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .fit import Fit
+    from .result import Fit
 
 __all__ = ["variance_decomposition"]
 

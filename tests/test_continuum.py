@@ -96,7 +96,8 @@ def _gaussian_fit_with_sigma(data, sigma: float, seed: int = 0):
     pooled within-group sd), enough for the shrinkage table and the dashboard's continuum helpers."""
     import arviz as az
 
-    from hiermod.fit import Fit, SamplerSettings
+    from hiermod.result import Fit
+    from hiermod.settings import SamplerSettings
     from hiermod.priors import resolve_priors
     from hiermod.spec import ModelSpec
 

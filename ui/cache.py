@@ -29,7 +29,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from hiermod.data import ColumnMap, GroupedData
-    from hiermod.fit import Fit, SamplerSettings
+    from hiermod.result import Fit
+    from hiermod.settings import SamplerSettings
     from hiermod.jobs import Job
     from hiermod.spec import ModelSpec
 
@@ -200,7 +201,7 @@ def in_flight() -> _InFlight:
 def _fit_task(data, spec, settings, key, *, progress, cancel, publish):
     """Runs on a worker thread: never touches Streamlit. Exact posterior first when it exists."""
     heavy_imports()
-    from hiermod.fit import fit
+    from hiermod.fitting import fit
     from hiermod.spec import Likelihood
 
     kwargs = dict(chains=settings.chains, warmup=settings.warmup, draws=settings.draws,

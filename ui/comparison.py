@@ -40,7 +40,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from hiermod.data import GroupedData
-    from hiermod.fit import Fit, SamplerSettings
+    from hiermod.result import Fit
+    from hiermod.settings import SamplerSettings
     from hiermod.jobs import Job
     from hiermod.spec import ModelSpec
 
@@ -99,7 +100,7 @@ def _cached_modes(data, spec, settings) -> dict:
 
 def _modes_task(data, spec, settings, key, *, progress, cancel, publish):
     """Worker thread (no Streamlit): fit the modes not cached yet, reporting one overall progress."""
-    from hiermod.fit import fit
+    from hiermod.fitting import fit
     from hiermod.jobs import Progress
     from hiermod.spec import Likelihood
 
@@ -479,7 +480,7 @@ def start_story(name: str) -> None:
 @st.cache_resource(max_entries=8, show_spinner=False)
 def exact_modes(name: str) -> dict:
     """Exact no / complete / partial pooling fits of a normal-known-se story (eight schools)."""
-    from hiermod.fit import fit
+    from hiermod.fitting import fit
 
     data, spec, s = cache.sample_data(name), story_spec(name), learn_settings()
     return {m: fit(data, mspec, method="exact", chains=s.chains, warmup=s.warmup, draws=s.draws,

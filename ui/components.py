@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     import plotly.graph_objects as go
 
-    from hiermod.fit import Fit
+    from hiermod.result import Fit
 
 log = logging.getLogger("hiermod.ui")
 

@@ -28,7 +28,7 @@ from ui import cache, state
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from hiermod.fit import Fit
+    from hiermod.result import Fit
 
 log = logging.getLogger("hiermod.ui")
 

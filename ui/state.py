@@ -41,7 +41,8 @@ import streamlit as st
 
 if TYPE_CHECKING:  # pragma: no cover
     from hiermod.data import GroupedData
-    from hiermod.fit import Fit, SamplerSettings
+    from hiermod.result import Fit
+    from hiermod.settings import SamplerSettings
     from hiermod.spec import ModelSpec
 
 DATA = "hm_data"
