@@ -18,16 +18,19 @@ from pathlib import Path
 from typing import Sequence
 
 from .errors import HiermodError
+from .families import FAMILIES
+from .kind_registry import KINDS
+from .terms import Parameterization, Pooling
 from .methods import METHODS, method_info
 from .settings import DEFAULT_TARGET_ACCEPT
 
 PROG = "hiermod"
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE = 0, 1, 2
 
-_KINDS = ("summary", "gaussian", "binomial", "poisson")
-_LIKELIHOODS = ("normal_known_se", "normal", "student_t", "binomial", "poisson")
-_POOLINGS = ("none", "complete", "partial")
-_PARAMETERIZATIONS = ("centered", "non_centered")
+_KINDS = tuple(KINDS)
+_LIKELIHOODS = tuple(FAMILIES)
+_POOLINGS = tuple(p.value for p in Pooling)
+_PARAMETERIZATIONS = tuple(p.value for p in Parameterization)
 
 
 class UsageError(HiermodError):

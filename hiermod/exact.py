@@ -58,7 +58,7 @@ from .predictive import prior_draws
 from .priors import log_density, quantile, resolve_priors
 from .result import PRIOR_DRAWS, Fit, pointwise_draws, thin_for_pointwise, to_inference_data
 from .settings import SamplerSettings
-from .spec import Likelihood, ModelSpec, Parameterization, Pooling, Prior, parse_prior
+from .spec import ModelSpec, Parameterization, Pooling, Prior, parse_prior
 
 if TYPE_CHECKING:  # pragma: no cover
     from .data import GroupedData
