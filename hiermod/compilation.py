@@ -68,9 +68,7 @@ def enable_persistent_cache(path: str | os.PathLike | None = None) -> Path:
     target = Path(path or os.environ.get("HIERMOD_JAX_CACHE") or Path.home() / ".cache/hiermod/jax")
     target.mkdir(parents=True, exist_ok=True)
     jax.config.update("jax_compilation_cache_dir", str(target))
-    # every compilation, however short: eight schools' first fit in a new process with this cache
-    # took 4.9 s with 0 here, 6.7 s with 0.5 (its ~130 small compilations), 11.6 s without a cache;
-    # the cache holds under 1 MB per model
+    # every compilation, however short (why: bench/DECISIONS.md)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     return target
 

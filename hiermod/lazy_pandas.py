@@ -1,6 +1,6 @@
 """``pandas``, imported on first use.
 
-The dashboard's first page needs the data modules' names but no pandas (0.3 s to import here), so
+The dashboard's first page needs the data modules' names but no pandas (bench/DECISIONS.md), so
 they hold a :class:`LazyPandas` in their ``pd`` instead of the module::
 
     pd = LazyPandas(globals())

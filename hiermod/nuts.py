@@ -201,7 +201,7 @@ def chain_threads() -> int:
 
 CHAIN_METHODS = ("auto", "vectorized", "threads")
 VECTORIZE_MAX_GROUPS = 100
-"""``auto`` vectorizes chains up to this many groups (measured: faster at 8, 71, 85; slower at 500)."""
+"""``auto`` vectorizes chains up to this many groups (chosen by measurement: bench/DECISIONS.md)."""
 
 
 def chain_method(n_groups: int, centered_partial: bool = False) -> str:
@@ -213,12 +213,7 @@ def chain_method(n_groups: int, centered_partial: bool = False) -> str:
     ``threads``: each chain advances on its own, :func:`chain_threads` at a time, so large models
     use both cores, and chains whose trajectories differ in length do not wait for each other.
 
-    Measured on 2 cores, 4 x (1000 warmup + 1000 draws), sampling seconds vectorized / threads:
-    non-centered eight schools 0.33 / 0.45, rat tumors (71 groups) 0.66 / 1.06, radon (85 groups)
-    0.92 / 1.16; no pooling, eight schools 0.25 / 0.30; centered partial pooling, where divergent
-    and long trajectories mix, eight schools 0.85 / 0.50, radon 1.01 / 1.01, rat tumors 0.92 / 0.88;
-    binomial with 500 groups 5.3 / 1.8, gaussian with 2,000 groups 19.5 / 4.9.
-    ``auto`` therefore vectorizes up to :data:`VECTORIZE_MAX_GROUPS` groups unless the model is a
+    ``auto`` (chosen by measurement, bench/DECISIONS.md) vectorizes up to :data:`VECTORIZE_MAX_GROUPS` groups unless the model is a
     centered partial-pooling one, and uses threads otherwise. The draws of one method depend only
     on the seed (not on load or ``HIERMOD_CHAIN_THREADS``).
     """

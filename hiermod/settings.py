@@ -11,12 +11,8 @@ from .errors import SpecError
 
 LIMITS = {"chains": (1, 8), "warmup": (50, 20_000), "draws": (50, 20_000)}
 DEFAULT_TARGET_ACCEPT = 0.9
-"""NUTS target acceptance unless asked otherwise (NumPyro, PyMC, nutpie and Stan use 0.8).
-
-Measured (4 x 1000 x 1000, two seeds each, 0.8 -> 0.9): non-centered eight schools 5 and 3
-divergences -> 0 and 0 at about the same ESS/s; binomial with 500 groups min bulk ESS 312-379 ->
-598-754 and ESS/s 265-299 -> 405-460; radon ESS/s 1,853-2,012 -> 1,590-1,882. rstanarm uses 0.95
-for models with group-level terms."""
+"""NUTS target acceptance unless asked otherwise (NumPyro, PyMC, nutpie and Stan use 0.8); why 0.9:
+bench/DECISIONS.md."""
 
 
 @dataclass(frozen=True)
