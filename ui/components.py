@@ -75,6 +75,14 @@ def error_message(error: BaseException, context: str = "") -> str:
             f"({type(error).__name__}). The details are in the server log.")
 
 
+def computed(fn: Callable[..., Any], *args: Any, context: str, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)``, or None with the error shown (for values that are never None)."""
+    value, err = guarded(fn, *args, context=context, **kwargs)
+    if err is not None:
+        show_error(err, context)
+    return value
+
+
 # ------------------------------------------------------------------------------ descriptions
 
 
@@ -233,6 +241,36 @@ def method_text(fit: "Fit") -> str:
     if is_approximate(fit):
         return APPROXIMATION
     return "NUTS (MCMC)"
+
+
+def approximation_note() -> None:
+    """Said before fitting with an approximate method."""
+    st.warning(f"The {APPROXIMATION} is a fast first look, not the answer: use it to explore "
+               "large data, then fit with NUTS.", icon=":material/warning:")
+
+
+TOPICS = {"divergences": "Divergences", "r_hat": "Do the chains agree (R-hat)",
+          "ess": "Effective sample size", "bfmi": "Energy (BFMI)", "treedepth": "Tree depth",
+          "exact": "Exact posterior"}
+
+
+def verdicts(fit: "Fit"):
+    """Can the fit be trusted? One box per plain-language verdict (coloured by level); returns
+    the diagnosis (None for an approximation, which has no sampler checks, or on an error)."""
+    from ui import tables
+
+    if is_approximate(fit):
+        st.info("No sampler checks apply: the variational approximation was optimised, not "
+                "sampled, so it cannot tell how far its simpler distribution is from the "
+                "posterior. Fit with NUTS to check.", icon=":material/info:")
+        return None
+    diag = computed(tables.diagnosis, fit, context="checking the fit")
+    for verdict in (diag.verdicts if diag is not None else ()):
+        text = md_escape(f"{TOPICS.get(verdict.topic, verdict.topic)}: {verdict.message}")
+        if verdict.advice:
+            text += "  \n**What to do:** " + md_escape(verdict.advice)
+        {"ok": st.success, "warning": st.warning}.get(verdict.level, st.error)(text)
+    return diag
 
 
 def approximation_box(fit: "Fit") -> None:

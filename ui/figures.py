@@ -1,7 +1,7 @@
 """Drawing a figure on a page: build it guarded, show the error or the chart, keep it for export.
 
     show_figure(shrinkage_plot, table, scale=scale, context="drawing the shrinkage plot",
-                key="shrinkage_plot", figures=figures, title="Shrinkage plot")
+                key="shrinkage_plot", figures=figures, export_as="Shrinkage plot")
 
 replaces the guard -> error message -> st.plotly_chart -> figures[title] = fig block the pages
 repeated. Also the Model page's prior figures (hiermod.plots.priors with the page's sizes).
@@ -21,10 +21,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def show_figure(build: Callable[..., "go.Figure"], *args: Any, context: str, key: str,
-                figures: MutableMapping[str, "go.Figure"] | None = None, title: str | None = None,
+                figures: MutableMapping[str, "go.Figure"] | None = None, export_as: str | None = None,
                 stretch: bool = False, layout: dict | None = None, **kwargs: Any) -> "go.Figure | None":
     """``build(*args, **kwargs)``; on failure an error box (never a traceback), else the chart
-    (``layout`` applied first), kept in ``figures[title]`` for the export panel. Returns the
+    (``layout`` applied first), kept in ``figures[export_as]`` for the export panel. Returns the
     figure or None."""
     fig, err = guarded(build, *args, context=context, **kwargs)
     if err is not None:
@@ -36,8 +36,8 @@ def show_figure(build: Callable[..., "go.Figure"], *args: Any, context: str, key
         st.plotly_chart(fig, width="stretch", key=key)
     else:
         st.plotly_chart(fig, key=key)
-    if figures is not None and title is not None:
-        figures[title] = fig
+    if figures is not None and export_as is not None:
+        figures[export_as] = fig
     return fig
 
 

@@ -127,11 +127,15 @@ PARTNER = JobSlot((COMPARE_JOB, COMPARE_KEY, "hm_compare_t0", "hm_compare_status
 """The Funnel page's fit of the other parameterization."""
 
 
+def partner_key(fit: "Fit") -> tuple:
+    return state.fit_key(fit.data, other_parameterization(fit), fit.settings)
+
+
 def start_partner(fit: "Fit") -> None:
     """Start fitting the other parameterization (same data, priors and settings); a fit already
     in the process-wide cache is stored at once."""
     spec = other_parameterization(fit)
-    key = state.fit_key(fit.data, spec, fit.settings)
+    key = partner_key(fit)
     PARTNER.start(key, lambda: cache.fit_cache().get(key), cache._fit_task,
                   fit.data, spec, fit.settings, key,
                   label=f"{spec.likelihood.value}/{spec.pooling.value} {spec.parameterization.value}")
