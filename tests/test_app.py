@@ -224,3 +224,32 @@ def test_cancel_a_fit():
     assert not at.exception, at.exception
     assert at.session_state["hm_fit_status"]["status"] == "cancelled"
     assert any("cancelled" in w.value for w in at.warning)
+
+
+def test_fit_page_offers_a_labelled_variational_approximation():
+    at = load_sample(new_app())
+    _tiny_settings(at)
+    at.switch_page("pages/3_Fit.py").run()
+    method = at.radio(key="w_method")
+    assert method.value == "nuts"  # NUTS stays the default
+    assert method.options == ["NUTS (MCMC)", "Variational approximation (fast, approximate)"]
+    method.set_value("vi").run()
+    assert any("variational approximation" in w.value for w in at.warning)  # said before fitting
+    at.button(key="w_fit").click().run()
+    assert not at.exception, at.exception
+    job = at.session_state["hm_job"]
+    if job is not None:
+        assert job.wait(timeout=240), "fit did not finish"
+        assert job.status == "done", job.error_message
+        at.run()
+    assert not at.exception, at.exception
+    fit = at.session_state["hm_fits"][at.session_state["hm_fit_key"]]
+    assert fit.method == "vi"
+    warnings = " ".join(w.value for w in at.warning)
+    assert "variational approximation (understates uncertainty, most for tau)" in warnings
+    assert not any("exact" in s.value.lower() for s in at.success)
+    # the method survives a page change, and the NUTS fit of the same model is a different fit
+    at.switch_page("pages/4_Shrinkage.py").run()
+    assert not any("other data, model or settings" in w.value for w in at.warning)
+    at.switch_page("pages/3_Fit.py").run()
+    assert at.radio(key="w_method").value == "vi"

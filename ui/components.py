@@ -150,6 +150,11 @@ def _fit_progress(job) -> tuple[float, str]:
     return p.fraction, text
 
 
+def _sidebar_progress(job) -> tuple[float, str]:
+    fraction, text = _fit_progress(job)
+    return fraction, "Fit: " + text
+
+
 def _preview_note(job) -> None:
     if job.partial is not None:
         st.caption("The exact posterior is ready (shown below); NUTS is still running to check it.")
@@ -162,8 +167,7 @@ def job_monitor(detailed: bool = True, interval: float = 0.5) -> None:
         FIT.monitor(_fit_progress, interval=interval, cancel_label="Cancel",
                     cancel_key="w_cancel_fit", extra=_preview_note)
     else:
-        FIT.monitor(lambda job: (lambda f, t: (f, "Fit: " + t))(*_fit_progress(job)),
-                    interval=interval)
+        FIT.monitor(_sidebar_progress, interval=interval)
 
 
 def fit_status_box() -> None:

@@ -93,6 +93,7 @@ class JobSlot:
     def start(self, key: tuple, ready: Callable[[], Any], task: Callable, *args: Any,
               label: str) -> None:
         """Store ``ready()`` when it gives a result, else submit ``task(*args)`` (shared by key)."""
+        from hiermod.jobs import Job
         from ui import cache
         from ui.components import error_message, guarded
 
@@ -104,7 +105,7 @@ class JobSlot:
             result, err = guarded(cache.submit_shared, key, task, *args, label=label, context=context)
         if err is not None:
             self.set_status("failed", error_message(err, context), None, key)
-        elif hasattr(result, "done") and hasattr(result, "cancel_event"):  # a Job
+        elif isinstance(result, Job):
             ss[self._keys[0]], ss[self._keys[1]], ss[self._keys[2]] = result, key, t0
             self.set_status("running", "", None, key)
         else:
