@@ -4,7 +4,7 @@
     python bench/extras.py --only progress     # or: --only vi
 
 1. **Cost of progress and cancel.** hiermod samples in chunks sized to take about
-   ``hiermod.fit.CHUNK_SECONDS`` (0.2 s; at most ``CHUNK`` = 250 iterations) so it can report progress
+   ``hiermod.nuts.CHUNK_SECONDS`` (0.2 s; at most ``CHUNK`` = 250 iterations) so it can report progress
    and check the cancel signal between chunks. Baseline: the same sampler with one chunk per phase
    (``CHUNK`` = ``FIRST_CHUNK`` = warmup, i.e. 2 calls per fit, no callback, no cancel signal). Each configuration runs in a fresh process (the chunk length is part of the
    compiled function): one call to compile, then ``--repeats`` warm calls; the median sampling time
@@ -50,9 +50,10 @@ def progress_worker(name: str, chunked: bool, repeats: int) -> dict:
     """Runs inside a fresh process: first call, then ``repeats`` warm calls; sampling seconds."""
     import importlib
 
-    fit_module = importlib.import_module("hiermod.fit")
+    nuts_module = importlib.import_module("hiermod.nuts")
+    fit = importlib.import_module("hiermod.fitting").fit
     if not chunked:
-        fit_module.CHUNK = fit_module.FIRST_CHUNK = SETTINGS["warmup"]  # one call per phase
+        nuts_module.CHUNK = nuts_module.FIRST_CHUNK = SETTINGS["warmup"]  # one call per phase
     data, spec = _fit_args(name)
     calls = {"n": 0}
 
@@ -60,15 +61,15 @@ def progress_worker(name: str, chunked: bool, repeats: int) -> dict:
         calls["n"] += 1
 
     kwargs = dict(progress=progress, cancel=threading.Event()) if chunked else {}
-    fit_module.fit(data, spec, seed=0, **SETTINGS, **kwargs)
+    fit(data, spec, seed=0, **SETTINGS, **kwargs)
     times = []
     for seed in range(1, repeats + 1):
-        f = fit_module.fit(data, spec, seed=seed, **SETTINGS, **kwargs)
+        f = fit(data, spec, seed=seed, **SETTINGS, **kwargs)
         assert f.timings["compilations"] == 0, f.timings
         times.append(f.timings["sampling_s"])
-    return {"model": name, "chunked": chunked, "chunk": fit_module.CHUNK, "sampling_s": times,
+    return {"model": name, "chunked": chunked, "chunk": nuts_module.CHUNK, "sampling_s": times,
             "median_s": statistics.median(times), "progress_calls": calls["n"],
-            "chain_method": fit_module.chain_method_for(data, spec)}
+            "chain_method": nuts_module.chain_method_for(data, spec)}
 
 
 def run_progress(repeats: int) -> list[dict]:

@@ -7,6 +7,7 @@
     >>> hiermod.summary_table(result)
 
 Names are imported lazily, so ``import hiermod`` stays cheap and JAX loads only when a fit needs it.
+No submodule is called ``fit``: ``hiermod.fit`` is always the function (:func:`hiermod.fitting.fit`).
 """
 
 from __future__ import annotations
@@ -36,9 +37,11 @@ _EXPORTS = {
     "parse_prior": "spec",
     "default_priors": "priors",
     "resolve_priors": "priors",
-    "fit": "fit",
-    "Fit": "fit",
-    "SamplerSettings": "fit",
+    "fit": "fitting",
+    "Fit": "result",
+    "SamplerSettings": "settings",
+    "METHODS": "methods",
+    "method_info": "methods",
     "exact_posterior": "exact",
     "summary_table": "diagnostics",
     "diagnose": "diagnostics",

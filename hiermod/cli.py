@@ -270,7 +270,7 @@ def cmd_fit(args) -> int:
 
     from .export import reproduction_script, summary_csv, summary_dict, write_netcdf
     from .compilation import enable_persistent_cache
-    from .fit import fit
+    from .fitting import fit
 
     if args.method != "exact":
         enable_persistent_cache()  # a repeated command-line fit of the same structure compiles less

@@ -23,7 +23,7 @@ from .errors import SpecError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .data import GroupedData
-    from .fit import Fit
+    from .result import Fit
     from .spec import ModelSpec
 
 PARETO_K_MAX = 0.7
@@ -245,9 +245,9 @@ def fit_pooling_modes(data: "GroupedData", spec: "ModelSpec", modes=POOLING_MODE
     Each fit uses ``spec.replace(pooling=...)``, so priors that do not apply to a mode (tau under
     complete pooling, mu under no pooling) are dropped and defaults fill the rest. ``fit_kwargs``
     (chains, warmup, draws, seed, target_accept, method, progress, cancel ...) go to
-    :func:`hiermod.fit.fit` unchanged.
+    :func:`hiermod.fitting.fit` unchanged.
     """
-    from .fit import fit as run_fit
+    from .fitting import fit as run_fit
 
     unknown = [m for m in modes if str(m) not in POOLING_MODES]
     if unknown:

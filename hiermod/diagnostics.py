@@ -23,7 +23,7 @@ import pandas as pd
 from .errors import SpecError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .fit import Fit
+    from .result import Fit
 
 # Thresholds (module constants so the dashboard can show them next to the numbers).
 RHAT_MAX = 1.01
@@ -42,7 +42,8 @@ LEVELS = ("ok", "warning", "problem")
 
 
 def _has_sample_stats(fit: "Fit") -> bool:
-    return "sample_stats" in fit.idata.groups() and fit.method != "exact"
+    """The fit came from a sampler that records statistics (NUTS), and they are there."""
+    return "sample_stats" in fit.idata.groups() and fit.method_info.has_sampler_stats
 
 
 def _n_chains_draws(fit: "Fit") -> tuple[int, int]:
@@ -362,13 +363,43 @@ def _treedepth_verdict(fit: "Fit", share: float) -> Verdict | None:
     )
 
 
+def _no_sampler_verdict(fit: "Fit", total: int) -> Verdict:
+    """The one verdict for a fit without sampler statistics, from what its method returns
+    (:attr:`Fit.method_info <hiermod.result.Fit.method_info>`)."""
+    info = fit.method_info
+    if info.exact:
+        return Verdict(
+            "ok", "exact",
+            f"The draws are exact and independent ({total} draws computed from the closed-form "
+            "posterior, not by a sampler), so no sampler checks apply: there are no chains to "
+            f"disagree and no divergences, and the ESS is about the number of draws ({total}).",
+            "",
+        )
+    if info.approximate:
+        return Verdict(
+            "warning", "approximation",
+            f"These {total} draws come from an approximation of the posterior ({info.label}), not "
+            f"from the posterior itself. {info.returns} Intervals come out too narrow and group "
+            "estimates look more certain than they are. No sampler checks apply (there are no "
+            "chains, divergences or tree depths to check).",
+            "Use it as a first look; refit with NUTS (method='nuts') before trusting intervals.",
+        )
+    return Verdict(  # a sampler's fit whose statistics are missing (e.g. dropped from the file)
+        "warning", "no_sampler_stats",
+        f"This {info.label} fit carries no sampler statistics, so divergences, tree depth and "
+        "energy cannot be checked; R-hat and ESS are in the summary table.",
+        "Refit to get the sampler statistics back.",
+    )
+
+
 def diagnose(fit: "Fit") -> Diagnosis:
     """Check a fit and explain the result in plain language.
 
     Verdicts: R-hat > 1.01 (problem), bulk or tail ESS < 100 per chain (warning), any divergence
     (problem; the advice depends on the parameterization), BFMI < 0.3 in any chain (warning),
     more than 1% of draws at the maximum tree depth (warning). With none of these, one "ok"
-    verdict with the numbers. Exact fits get one "ok" verdict: no sampler checks apply.
+    verdict with the numbers. Fits without sampler statistics get one verdict from
+    :func:`_no_sampler_verdict`: "ok" for exact fits, a "warning" for approximations (VI).
     """
     summary = summary_table(fit)
     chains = chain_table(fit)
@@ -383,15 +414,8 @@ def diagnose(fit: "Fit") -> Diagnosis:
                   min_ess_tail=min_tail, method=fit.method, n_chains=n_chains, n_draws=n_draws)
 
     if not _has_sample_stats(fit):
-        verdict = Verdict(
-            "ok", "exact",
-            f"The draws are exact and independent ({total} draws computed from the closed-form "
-            "posterior, not by a sampler), so no sampler checks apply: there are no chains to "
-            f"disagree and no divergences, and the ESS is about the number of draws ({total}).",
-            "",
-        )
         return Diagnosis(divergences=0, divergence_share=0.0, bfmi=(), treedepth_share=0.0,
-                         verdicts=[verdict], **common)
+                         verdicts=[_no_sampler_verdict(fit, total)], **common)
 
     n_div = int(chains["divergences"].sum())
     share = n_div / total if total else 0.0

@@ -54,16 +54,18 @@ from scipy import special
 from .errors import SpecError
 from .predictive import prior_draws
 from .priors import log_density, quantile, resolve_priors
+from .result import PRIOR_DRAWS, Fit, pointwise_draws, thin_for_pointwise, to_inference_data
+from .settings import SamplerSettings
 from .spec import Likelihood, ModelSpec, Parameterization, Pooling, Prior, parse_prior
 
 if TYPE_CHECKING:  # pragma: no cover
     from .data import GroupedData
-    from .fit import Fit, SamplerSettings
 
 __all__ = [
     "ExactPosterior",
     "exact_posterior",
     "exact_fit",
+    "unavailable_reason",
     "pooling_continuum",
     "tau_posterior_table",
     "tau_density",
@@ -75,7 +77,6 @@ TAU_COARSE_NODES = 201   # coarse pass over the prior's whole range
 TAU_PRIOR_TAIL = 1e-10   # the tau grid spans the prior's quantiles TAU_PRIOR_TAIL .. 1 - TAU_PRIOR_TAIL
 MU_NODES = 61           # quadrature nodes per half of the union mu grid (non-normal priors)
 MU_SAMPLE_NODES = 41    # the same, for per-draw grids when sampling mu | tau
-PRIOR_DRAWS = 500
 _LOG_2PI = math.log(2 * math.pi)
 _EXACT_ONLY = "The exact method handles models without covariates; use NUTS."
 
@@ -158,17 +159,27 @@ class ExactPosterior:
 # ------------------------------------------------------------------------------- input handling
 
 
-def _check(data: "GroupedData", spec: ModelSpec) -> None:
+def unavailable_reason(data: "GroupedData", spec: ModelSpec) -> str | None:
+    """Why the exact method cannot serve ``spec`` on ``data`` (covariates, another likelihood, an
+    se that is not > 0), or None when it can. The ``"exact"`` entry of :data:`hiermod.methods.METHODS`
+    asks this before it runs."""
     if spec.covariates:
-        raise SpecError(_EXACT_ONLY)
+        return _EXACT_ONLY
     if spec.likelihood != Likelihood.NORMAL_KNOWN_SE or data.se is None:
-        raise SpecError(
+        return (
             f"The exact method handles only the likelihood '{Likelihood.NORMAL_KNOWN_SE.value}' "
             "(summary data: an estimate and its standard error per row); "
             f"'{spec.likelihood.value}' needs NUTS (method='nuts')."
         )
     if not np.all(np.asarray(data.se) > 0):
-        raise SpecError("The exact method needs every standard error to be > 0.")
+        return "The exact method needs every standard error to be > 0."
+    return None
+
+
+def _check(data: "GroupedData", spec: ModelSpec) -> None:
+    reason = unavailable_reason(data, spec)
+    if reason is not None:
+        raise SpecError(reason)
 
 
 def _group_estimates(data: "GroupedData") -> tuple[np.ndarray, np.ndarray, float]:
@@ -189,7 +200,13 @@ def _group_estimates(data: "GroupedData") -> tuple[np.ndarray, np.ndarray, float
 def _priors_for(data: "GroupedData", spec: ModelSpec, priors: Mapping | None) -> dict[str, Prior]:
     out = resolve_priors(data, spec)
     if priors:
-        out.update({k: parse_prior(v) for k, v in priors.items() if k in out})
+        unknown = [k for k in priors if k not in out]
+        if unknown:
+            raise SpecError(
+                f"This model has no parameter '{unknown[0]}' to put a prior on; it has: "
+                f"{', '.join(sorted(out))}."
+            )
+        out.update({k: parse_prior(v) for k, v in priors.items()})
     return out
 
 
@@ -487,16 +504,17 @@ def _predictive(data, theta: np.ndarray, noise: np.ndarray) -> tuple[np.ndarray,
     return loglik, ppc
 
 
-def exact_fit(data: "GroupedData", spec: ModelSpec, settings: "SamplerSettings") -> "Fit":
+def exact_fit(data: "GroupedData", spec: ModelSpec, settings: SamplerSettings, progress=None,
+              cancel=None) -> Fit:
     """Independent exact draws laid out like a NUTS fit (``sample_stats`` is absent).
 
     ``settings.chains x settings.draws`` draws from a numpy Generator seeded with ``settings.seed``:
     tau from the grid (linear within cells), mu | tau, then theta | mu, tau. Adds the pointwise
     normal log-likelihood, posterior predictive y ~ Normal(theta_j, se_i), prior draws and the prior
     predictive. ``Fit.exact`` holds the :class:`ExactPosterior` (exact moments).
+    ``progress`` and ``cancel`` are accepted like every method's runner and not used: the whole
+    fit takes milliseconds to a fraction of a second.
     """
-    from .fit import Fit, pointwise_draws, thin_for_pointwise, to_inference_data
-
     t0 = time.perf_counter()
     ep = exact_posterior(data, spec)
     # three independent streams: the predictive noise and the prior draws are made on a second

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .fit import Fit
+    from .result import Fit
 
 __all__ = [
     "FORMULA_PREFIXES",
@@ -48,7 +48,7 @@ QUICK_SETTINGS = {"chains": 2, "warmup": 300, "draws": 300}
 
 def _idata_for_export(fit: "Fit"):
     """A copy of the fit's InferenceData with hiermod's spec, settings and method as attributes."""
-    from .fit import settings_dict
+    from .result import settings_dict
 
     idata = fit.idata.copy()
     attrs = {
@@ -224,7 +224,7 @@ def summary_dict(fit: "Fit") -> dict:
     labels, fingerprint, columns, report) and ``versions``.
     """
     from .diagnostics import summary_table
-    from .fit import settings_dict
+    from .result import settings_dict
 
     table = summary_table(fit)
     parameters = {

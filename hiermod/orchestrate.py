@@ -18,10 +18,11 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from .jobs import Progress
+from .methods import method_info
 
 if TYPE_CHECKING:  # pragma: no cover
     from .data import GroupedData
-    from .fit import Fit
+    from .result import Fit
     from .settings import SamplerSettings
     from .spec import ModelSpec
 
@@ -32,14 +33,12 @@ MODE_NAMES = {"none": "no pooling", "complete": "complete pooling", "partial": "
 
 
 def exact_available(data: "GroupedData", spec: "ModelSpec") -> bool:
-    """True when the exact method can serve this model on these data."""
-    from .spec import Likelihood  # until hiermod.methods lands: the exact method's own test
-
-    return spec.likelihood == Likelihood.NORMAL_KNOWN_SE
+    """True when the exact method can serve this model on these data (the method says so)."""
+    return method_info("exact").unavailable_reason(data, spec) is None
 
 
 def _run(data, spec, settings: "SamplerSettings", method: str, progress=None, cancel=None) -> "Fit":
-    from .fit import fit
+    from .fitting import fit
 
     return fit(data, spec, chains=settings.chains, warmup=settings.warmup, draws=settings.draws,
                seed=settings.seed, target_accept=settings.target_accept,
@@ -61,12 +60,13 @@ def _exact_preview(data, spec, settings) -> "Fit | None":
 def fit_with_preview(data: "GroupedData", spec: "ModelSpec", settings: "SamplerSettings", *,
                      method: str = "nuts", progress: Callable[[Progress], None] | None = None,
                      cancel: Any = None, publish: Callable[[Any], None] | None = None) -> "Fit":
-    """Fit ``spec`` with ``method`` (NUTS by default); when the exact method can serve the model,
-    fit it exactly first and ``publish(exact_fit)`` before the main fit starts.
+    """Fit ``spec`` with ``method`` (NUTS by default; any name of :data:`hiermod.methods.METHODS`);
+    when the exact method can serve the model, fit it exactly first and ``publish(exact_fit)``
+    before the main fit starts.
 
     A failing preview is logged and the main fit still runs.
     """
-    if method != "exact":
+    if not method_info(method).exact:
         preview = _exact_preview(data, spec, settings)
         if preview is not None and publish is not None:
             publish(preview)
@@ -122,7 +122,7 @@ def fit_pooling_modes(data: "GroupedData", spec: "ModelSpec", settings: "Sampler
                               message=f"Fit {i + 1} of {len(todo)}: {MODE_NAMES[mode]} ({p.phase})"))
 
         result = _run(data, specs[mode], settings, "nuts", progress=report, cancel=cancel)
-        if "sample_stats" in result.idata.groups():
+        if result.method_info.has_sampler_stats:
             divergences += int(result.idata.sample_stats["diverging"].values.sum())
         fits[mode] = result
         if done is not None:

@@ -1,23 +1,20 @@
 """Warm start for the dashboard: JAX's on-disk compilation cache plus the sample datasets' samplers.
 
-``start_background_precompile()`` runs once per process on a daemon thread: it turns on the
-persistent compilation cache (so a restarted app pays less) and compiles the default model of each
-sample dataset with the default sampler settings, eight schools first, so a class's first Fit
-starts at once.
+``precompile_samples()`` turns on the persistent compilation cache (so a restarted app pays less)
+and compiles the default model of each sample dataset with the default sampler settings, eight
+schools first, so a class's first Fit starts at once. The dashboard runs it once per process on a
+low-priority daemon thread after its first page is drawn.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 log = logging.getLogger(__name__)
 
 DEFAULT_ORDER = ("eight_schools", "radon", "efron_morris", "simulated_schools", "rat_tumors", "surgical")
 
-_started = False
-_lock = threading.Lock()
 status: dict[str, float] = {}  # dataset name -> seconds it took to compile (read by the UI/tests)
 
 
@@ -33,7 +30,7 @@ def precompile_samples(names=DEFAULT_ORDER, settings=None) -> dict[str, float]:
     """Compile the default sampler of each named sample dataset; returns seconds per dataset."""
     from .compilation import enable_persistent_cache_if_possible
     from .datasets import load_dataset
-    from .fit import precompile
+    from .nuts import precompile
 
     enable_persistent_cache_if_possible()
     import arviz  # noqa: F401  (the first fit would otherwise pay for this import)
@@ -47,14 +44,3 @@ def precompile_samples(names=DEFAULT_ORDER, settings=None) -> dict[str, float]:
             continue
         status[name] = time.perf_counter() - t0
     return dict(status)
-
-
-def start_background_precompile(names=DEFAULT_ORDER) -> bool:
-    """Start :func:`precompile_samples` on a daemon thread once per process; False if already started."""
-    global _started
-    with _lock:
-        if _started:
-            return False
-        _started = True
-    threading.Thread(target=precompile_samples, args=(names,), name="hiermod-precompile", daemon=True).start()
-    return True

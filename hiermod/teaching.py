@@ -8,7 +8,7 @@
 * :func:`weight_example` -- the weight w = precision / (precision + 1/tau²) for one group, with
   the numbers of a fit, in plain words.
 
-Like :mod:`hiermod.compare`, every function takes a :class:`hiermod.fit.Fit` and returns a
+Like :mod:`hiermod.compare`, every function takes a :class:`hiermod.result.Fit` and returns a
 pandas DataFrame or a plain dict; :mod:`hiermod.plots` draws them.
 """
 
@@ -22,7 +22,7 @@ import pandas as pd
 from .errors import DataError, SpecError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .fit import Fit
+    from .result import Fit
 
 __all__ = ["holdout_table", "holdout_errors", "truth_table", "truth_summary", "truth_forest_table",
            "weight_example"]

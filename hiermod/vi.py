@@ -1,9 +1,11 @@
-"""A fast variational preview: SVI with a mean-field normal guide (NumPyro ``AutoNormal``).
+"""A fast variational approximation: SVI with a mean-field normal guide (NumPyro ``AutoNormal``).
 
 Maximises the ELBO  E_q[log p(y, z) - log q(z)]  with Adam over ``steps`` iterations, then draws
 from q. The draws are laid out like a NUTS fit (``method="vi"``, no sampler statistics) so every
-table and plot works; they understate posterior uncertainty, most for tau, so the dashboard offers
-them as a first look for large data, never as the final answer.
+table and plot works. They understate posterior uncertainty, most for tau: a first look for large
+data, never the final answer. Reached through ``hiermod.fit(..., method="vi")`` and the command
+line (``--method vi``); the ``"vi"`` entry of :data:`hiermod.methods.METHODS` is marked approximate,
+so :func:`hiermod.diagnostics.diagnose` and the command line say so with every result.
 """
 
 from __future__ import annotations
@@ -14,11 +16,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .compilation import count_compilations
+from .errors import FitCancelled
 from .models import Structure, prepare
+from .result import Fit, inference_data_from_draws
+from .settings import SamplerSettings
 
 if TYPE_CHECKING:  # pragma: no cover
     from .data import GroupedData
-    from .fit import Fit, SamplerSettings
     from .spec import ModelSpec
 
 DEFAULT_STEPS = 5000
@@ -51,13 +56,18 @@ def _svi_runner(structure: Structure, steps: int):
     return guide, jax.jit(run)
 
 
-def fit_vi(data: "GroupedData", spec: "ModelSpec", settings: "SamplerSettings", steps: int = DEFAULT_STEPS) -> "Fit":
-    """SVI preview of ``spec`` on ``data``: ``settings.chains x settings.draws`` draws from the guide."""
+def fit_vi(data: "GroupedData", spec: "ModelSpec", settings: SamplerSettings, progress=None, cancel=None,
+           steps: int = DEFAULT_STEPS) -> Fit:
+    """SVI approximation of ``spec`` on ``data``: ``settings.chains x settings.draws`` draws from the
+    guide, as a :class:`Fit` with method ``"vi"``.
+
+    The optimisation is one compiled call: ``cancel`` is checked once before it starts and
+    ``progress`` is not called.
+    """
     import jax
 
-    from .compilation import count_compilations
-    from .fit import Fit, inference_data_from_draws
-
+    if cancel is not None and (cancel.is_set() if hasattr(cancel, "is_set") else cancel()):
+        raise FitCancelled("The fit was cancelled.")
     t0 = time.perf_counter()
     model, kwargs, priors, structure = prepare(data, spec)
     guide, run = _svi_runner(structure, int(steps))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from hiermod.methods import METHODS
 from hiermod.orchestrate import exact_available
 from hiermod.spec import check_compatible
 from ui import cache, components, state, tables
@@ -34,12 +35,14 @@ if problem is not None:
     st.page_link("pages/2_Model.py", label="Change the model", icon=":material/account_tree:")
     st.stop()
 
-METHODS = {"nuts": "NUTS (MCMC)", "vi": "Variational approximation (fast, approximate)"}
+# the methods one can choose; the exact posterior is not among them: it comes as a preview by itself
+choices = [name for name, m in METHODS.items() if not m.exact]
 state.widget_default("w_method", state.current_method())
 running = components.FIT.job is not None
-method = st.radio("Method", list(METHODS), key="w_method", format_func=METHODS.get, horizontal=True,
-                  disabled=running, help="NUTS samples the posterior; the variational approximation "
-                  "is much faster on large data but understates uncertainty, most for tau.")
+method = st.radio("Method", choices, key="w_method", format_func=components.method_choice_text,
+                  horizontal=True, disabled=running,
+                  help="NUTS samples the posterior; the variational approximation is much faster on "
+                       "large data but understates uncertainty, most for tau.")
 ss[state.METHOD] = method
 if method != "nuts":
     components.approximation_note()

@@ -65,7 +65,7 @@ def reference_spec():
 @pytest.fixture(scope="session")
 def eight_schools_fit(eight_schools, reference_spec):
     """Full-length NUTS fit of the posteriordb eight schools model (4 x 1000 draws)."""
-    from hiermod.fit import fit
+    from hiermod.fitting import fit
 
     return fit(eight_schools, reference_spec, seed=0)
 
@@ -73,7 +73,7 @@ def eight_schools_fit(eight_schools, reference_spec):
 @pytest.fixture(scope="session")
 def eight_schools_centered_fit(eight_schools, reference_spec):
     """The same model, centered: the funnel makes NUTS diverge."""
-    from hiermod.fit import fit
+    from hiermod.fitting import fit
 
     return fit(eight_schools, reference_spec.replace(parameterization="centered"), seed=0)
 
@@ -81,7 +81,7 @@ def eight_schools_centered_fit(eight_schools, reference_spec):
 @pytest.fixture(scope="session")
 def eight_schools_pooling_fits(eight_schools, reference_spec, eight_schools_fit):
     """No, complete and partial pooling fits of eight schools (partial = the reference fit)."""
-    from hiermod.fit import fit
+    from hiermod.fitting import fit
 
     fits = {"partial": eight_schools_fit}
     for pooling in ("none", "complete"):

@@ -13,7 +13,7 @@ from scipy.stats import spearmanr
 from synthetic import QUICK
 from hiermod import compare as C
 from hiermod.errors import SpecError
-from hiermod.fit import fit
+from hiermod.fitting import fit
 from hiermod.spec import ModelSpec
 from synthetic import simulate
 

@@ -15,7 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from hiermod.datasets import load_dataset
-from hiermod.fit import fit as run_fit
+from hiermod.fitting import fit as run_fit
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT = 120

@@ -170,8 +170,21 @@ def test_exact_fit_verdict(eight_schools_fit):
     assert json.dumps(d.to_dict())
 
 
+def test_vi_fit_verdict_says_approximation_not_exact(eight_schools_fit):
+    """A VI fit has no sampler statistics either, but its draws are not exact: the verdict must warn."""
+    fit = with_idata(eight_schools_fit, method="vi")
+    d = D.diagnose(fit)
+    assert [v.level for v in d.verdicts] == ["warning"]
+    verdict = d.verdicts[0]
+    assert "approximation" in verdict.message and "tau" in verdict.message
+    assert "closed-form" not in verdict.message and "exact" not in verdict.message
+    assert "NUTS" in verdict.advice
+    assert d.divergences == 0 and d.bfmi == () and D.chain_table(fit).empty
+    assert json.dumps(d.to_dict())
+
+
 def test_real_exact_fit_verdict(eight_schools, reference_spec):
-    from hiermod.fit import fit
+    from hiermod.fitting import fit
 
     d = D.diagnose(fit(eight_schools, reference_spec, method="exact"))
     assert [v.topic for v in d.verdicts] == ["exact"]

@@ -22,7 +22,7 @@ from hiermod.exact import (
     pooling_continuum,
     tau_posterior_table,
 )
-from hiermod.fit import SamplerSettings
+from hiermod.settings import SamplerSettings
 from hiermod.spec import ModelSpec, parse_prior
 
 POSTERIOR = "eight_schools-eight_schools_noncentered"
@@ -311,13 +311,23 @@ def test_exact_fit_other_poolings_and_parameterizations(eight_schools, reference
 
 
 def test_fit_entry_point_uses_exact(eight_schools, reference_spec):
-    from hiermod.fit import fit
+    from hiermod.fitting import fit
 
     result = fit(eight_schools, reference_spec, chains=1, draws=100, method="exact")
     assert result.method == "exact" and result.idata.posterior["theta"].shape == (1, 100, 8)
 
 
 # ----------------------------------------------------------------------------------- errors
+
+
+def test_prior_overrides_for_unknown_parameters_are_refused(eight_schools, reference_spec):
+    """A prior on a parameter the model does not have is an error, as in ModelSpec, not dropped."""
+    with pytest.raises(SpecError, match=r"This model has no parameter 'sigma' to put a prior on; it has: mu, tau"):
+        exact_posterior(eight_schools, reference_spec, priors={"sigma": "HalfNormal(1)"})
+    with pytest.raises(SpecError, match=r"no parameter 'tau' to put a prior on; it has: mu\."):
+        exact_posterior(eight_schools, reference_spec.replace(pooling="complete"), priors={"tau": "HalfCauchy(1)"})
+    known = exact_posterior(eight_schools, reference_spec, priors={"tau": "HalfNormal(5)"})
+    assert str(known.priors["tau"]) == "HalfNormal(5)"
 
 
 def test_covariates_are_refused(eight_schools):

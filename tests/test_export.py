@@ -36,7 +36,7 @@ def _env() -> dict:
 def hostile_fit(tmp_path_factory):
     """An exact fit (cheap) of summary data whose group labels look like spreadsheet formulas."""
     from hiermod.data import ColumnMap, load_data
-    from hiermod.fit import fit
+    from hiermod.fitting import fit
     from hiermod.spec import ModelSpec
 
     path = tmp_path_factory.mktemp("hostile") / "hostile.csv"
@@ -237,7 +237,7 @@ def _constants(script: str) -> dict:
 def test_scripts_quote_hostile_names(tmp_path):
     """Column names, labels and paths that try to break out of string literals stay data."""
     from hiermod.data import ColumnMap, load_data
-    from hiermod.fit import fit
+    from hiermod.fitting import fit
     from hiermod.spec import ModelSpec
 
     marker = tmp_path / "PWNED"
@@ -283,7 +283,8 @@ def test_unknown_flavour(eight_schools_fit):
 
 def _stand_in_fit(data, spec):
     """A Fit without draws: enough for script generation (which needs no posterior)."""
-    from hiermod.fit import Fit, SamplerSettings
+    from hiermod.result import Fit
+    from hiermod.settings import SamplerSettings
     from hiermod.priors import resolve_priors
 
     return Fit(None, data, spec, resolve_priors(data, spec), "nuts", SamplerSettings(2, 100, 100))
@@ -325,7 +326,7 @@ def test_numpyro_script_binomial_agrees_with_hiermod(tmp_path):
     """The plain-NumPyro script for a binomial partial-pooling model gives hiermod's posterior means."""
     from hiermod.datasets import dataset_path, load_dataset
     from hiermod.diagnostics import summary_table
-    from hiermod.fit import fit
+    from hiermod.fitting import fit
     from hiermod.spec import ModelSpec
 
     from synthetic import QUICK

@@ -36,7 +36,7 @@ def _spec():
 
 def fit_task(data, spec, *, progress, cancel, publish, **settings):
     """A real hiermod.fit run as an executor task (what the app's task does, minus the cache)."""
-    from hiermod.fit import fit
+    from hiermod.fitting import fit
 
     return fit(data, spec, progress=progress, cancel=cancel, **settings)
 
@@ -64,7 +64,7 @@ def same_posterior(a, b) -> None:
 @pytest.fixture(scope="module")
 def reference_fit(eight_schools):
     """An undisturbed fit (also compiles the sampler every other fit here reuses)."""
-    from hiermod.fit import fit
+    from hiermod.fitting import fit
 
     return fit(eight_schools, _spec(), seed=7, **SMALL)
 
@@ -215,7 +215,7 @@ def test_same_seed_same_draws_in_app_task_and_cli(eight_schools, reference_fit, 
     """`python -m hiermod fit ... --seed 7` and the app's background task give identical draws."""
     import arviz as az
 
-    from hiermod.fit import SamplerSettings
+    from hiermod.settings import SamplerSettings
     from ui import cache
 
     out = tmp_path / "cli"
@@ -256,7 +256,8 @@ def test_streamlit_does_not_collect_garbage_after_every_rerun():
 
 def test_same_seed_same_draws_twice(eight_schools, reference_fit):
     """The default (vectorized) chains: the same seed gives bitwise the same draws again."""
-    from hiermod.fit import chain_method, fit
+    from hiermod.fitting import fit
+    from hiermod.nuts import chain_method
 
     assert chain_method(eight_schools.n_groups) == "vectorized"
     same_posterior(fit(eight_schools, _spec(), seed=7, **SMALL), reference_fit)
@@ -265,7 +266,7 @@ def test_same_seed_same_draws_twice(eight_schools, reference_fit):
 def test_draws_do_not_depend_on_chain_threads(eight_schools, monkeypatch):
     """With HIERMOD_CHAIN_METHOD=threads each chain's stream depends only on the seed: one thread
     per chain, or all chains on one thread, give the same draws."""
-    from hiermod.fit import fit
+    from hiermod.fitting import fit
 
     monkeypatch.setenv("HIERMOD_CHAIN_METHOD", "threads")
     fits = {}

@@ -7,7 +7,7 @@ import pytest
 
 from synthetic import QUICK
 from hiermod.errors import FitCancelled, SpecError
-from hiermod.fit import fit
+from hiermod.fitting import fit
 from hiermod.spec import ModelSpec
 from synthetic import simulate
 
@@ -62,7 +62,7 @@ def test_progress_is_reported_and_cancel_stops_the_fit():
 
 
 def test_chain_method_auto_vectorizes_small_models_only(monkeypatch):
-    from hiermod.fit import VECTORIZE_MAX_GROUPS, chain_method
+    from hiermod.nuts import VECTORIZE_MAX_GROUPS, chain_method
 
     monkeypatch.delenv("HIERMOD_CHAIN_METHOD", raising=False)
     assert chain_method(8) == "vectorized"
@@ -124,9 +124,9 @@ def test_partial_pooling_needs_two_groups():
 
 def test_per_row_groups_are_thinned_for_large_data(monkeypatch):
     """Memory stays bounded: past MAX_POINTWISE values the per-row draws are thinned evenly."""
-    import hiermod.fit as fit_module
+    import hiermod.result as result_module
 
-    monkeypatch.setattr(fit_module, "MAX_POINTWISE", 2 * 100 * 36)  # chains * kept draws * rows
+    monkeypatch.setattr(result_module, "MAX_POINTWISE", 2 * 100 * 36)  # chains * kept draws * rows
     data = simulate("normal", n_groups=6, rows_per_group=6, seed=8)
     result = fit(data, ModelSpec("normal"), **QUICK)
     assert result.idata.posterior["theta"].shape[:2] == (2, 300)
@@ -137,11 +137,14 @@ def test_per_row_groups_are_thinned_for_large_data(monkeypatch):
     assert np.isfinite(az.loo(result.idata).elpd_loo)
 
 
-def test_hiermod_fit_is_callable_even_after_importing_the_module():
+def test_hiermod_fit_is_callable_even_after_importing_the_submodules():
     import hiermod
-    import hiermod.fit as fit_module
+    import hiermod.exact
+    import hiermod.fitting
+    import hiermod.nuts
+    import hiermod.result  # noqa: F401  (no submodule is called fit, so none shadows the function)
 
-    assert callable(hiermod.fit) and fit_module.fit is fit
+    assert callable(hiermod.fit) and hiermod.fit is fit
     result = hiermod.fit(simulate("normal_known_se"), ModelSpec("normal_known_se"), method="exact")
     assert result.method == "exact"
 
@@ -162,7 +165,7 @@ def test_later_fits_start_from_the_compiled_init(monkeypatch):
 
 
 def test_chunk_sizer_aims_at_chunk_seconds():
-    from hiermod.fit import CHUNK, CHUNK_SECONDS, FIRST_CHUNK, _ChunkSizer
+    from hiermod.nuts import CHUNK, CHUNK_SECONDS, FIRST_CHUNK, _ChunkSizer
 
     sizer = _ChunkSizer()
     assert sizer.n == FIRST_CHUNK
@@ -181,14 +184,14 @@ def test_chunk_sizer_aims_at_chunk_seconds():
 def test_draws_do_not_depend_on_chunk_lengths(method, monkeypatch):
     """Chunks run the same compiled loop on the carried state: 1-iteration chunks or full ones
     give bitwise the same draws."""
-    import hiermod.fit as fit_module
+    import hiermod.nuts as nuts_module
 
     monkeypatch.setenv("HIERMOD_CHAIN_METHOD", method)
     data, spec = simulate("normal_known_se", seed=3), ModelSpec("normal_known_se")
     settings = dict(chains=2, warmup=60, draws=60, seed=4)
     reference = fit(data, spec, **settings)
-    monkeypatch.setattr(fit_module, "CHUNK_SECONDS", 0.0)   # every chunk: one iteration
-    monkeypatch.setattr(fit_module, "FIRST_CHUNK", 1)
+    monkeypatch.setattr(nuts_module, "CHUNK_SECONDS", 0.0)   # every chunk: one iteration
+    monkeypatch.setattr(nuts_module, "FIRST_CHUNK", 1)
     tiny = fit(data, spec, **settings)
     for name in reference.idata.posterior.data_vars:
         np.testing.assert_array_equal(tiny.idata.posterior[name].values, reference.idata.posterior[name].values)

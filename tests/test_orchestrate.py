@@ -31,8 +31,8 @@ def test_preview_is_exact_and_published_before_nuts(schools):
     assert kinds.count("publish") == 1
     assert kinds[0] == "publish" and kinds.index("publish") < kinds.index("progress")
     preview = events[0][1]
-    assert preview.method == "exact"
-    assert result.method == "nuts" and "sample_stats" in result.idata.groups()
+    assert preview.method_info.exact
+    assert result.method == "nuts" and result.method_info.has_sampler_stats
     assert preview.spec == result.spec and preview.settings == result.settings
 
 
@@ -75,7 +75,7 @@ def test_pooling_modes_merged_progress_and_previews(schools):
     assert finished == ["none", "complete", "partial"]
     # the exact fits of all three were published first
     assert len(published) == 1 and set(published[0]) == {"none", "complete", "partial"}
-    assert all(f.method == "exact" for f in published[0].values())
+    assert all(f.method_info.exact for f in published[0].values())
     # one merged progress: a constant total over the three fits, never going back
     per = SMALL.chains * (SMALL.warmup + SMALL.draws)
     assert {p.total for p in reports} == {3 * per}

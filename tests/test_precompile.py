@@ -1,13 +1,14 @@
 """Warm start: after precompiling a structure, the first real fit compiles (almost) nothing."""
 
-from hiermod.fit import fit, precompile
+from hiermod.fitting import fit
+from hiermod.nuts import precompile
 from hiermod.precompile import default_spec_for
 
 
 def test_fit_after_precompile_compiles_nothing_big(eight_schools):
     spec = default_spec_for("eight_schools").with_priors(tau="HalfStudentT(3, 2)")  # a structure no other test uses
     settings = dict(chains=2, warmup=200, draws=200, seed=4)
-    from hiermod.fit import SamplerSettings
+    from hiermod.settings import SamplerSettings
 
     assert precompile(eight_schools, spec, SamplerSettings(**settings)) > 0
     result = fit(eight_schools, spec, **settings)
@@ -37,7 +38,7 @@ def test_precompile_goes_on_without_a_writable_disk_cache(monkeypatch):
 
     monkeypatch.setattr(hiermod.compilation, "enable_persistent_cache", refuse)
     calls = []
-    monkeypatch.setattr("hiermod.fit.precompile", lambda data, spec, settings=None: calls.append(spec) or 1)
+    monkeypatch.setattr("hiermod.nuts.precompile", lambda data, spec, settings=None: calls.append(spec) or 1)
     monkeypatch.setattr(warm, "status", {})
     done = warm.precompile_samples(names=("eight_schools",))
     assert list(done) == ["eight_schools"] and len(calls) == 1

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from hiermod.datasets import dataset_path, load_dataset, simulated_truth
-from hiermod.fit import fit
+from hiermod.fitting import fit
 from hiermod.spec import ModelSpec
 
 Z_MAX = 4.0

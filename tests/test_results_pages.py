@@ -13,7 +13,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from hiermod.datasets import load_dataset
-from hiermod.fit import SamplerSettings, fit as run_fit
+from hiermod.settings import SamplerSettings
+from hiermod.fitting import fit as run_fit
 from hiermod.spec import Pooling
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")

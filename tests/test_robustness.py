@@ -482,7 +482,7 @@ def test_out_of_range_values_refused_with_fit_error(raw, match, method):
 
 def test_documented_limits():
     from hiermod.errors import SpecError
-    from hiermod.fit import SamplerSettings
+    from hiermod.settings import SamplerSettings
 
     assert (hd.MAX_BYTES, hd.MAX_ROWS, hd.MAX_GROUPS, hd.MAX_COLUMNS, hd.MAX_LABEL_CHARS) == (
         50 * 1024 * 1024, 1_000_000, 10_000, 500, 200)

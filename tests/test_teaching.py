@@ -124,7 +124,7 @@ def test_truth_table_and_summary():
 
 
 def test_weight_example_matches_the_formula(eight_schools):
-    from hiermod.fit import fit
+    from hiermod.fitting import fit
 
     spec = ModelSpec("normal_known_se", "partial", priors={"mu": "Normal(0, 5)", "tau": "HalfCauchy(5)"})
     f = fit(eight_schools, spec, method="exact", chains=2, warmup=100, draws=500)

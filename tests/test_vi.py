@@ -3,7 +3,7 @@
 import numpy as np
 
 from synthetic import QUICK
-from hiermod.fit import fit
+from hiermod.fitting import fit
 from hiermod.spec import ModelSpec
 from synthetic import simulate
 

@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from hiermod.data import ColumnMap, GroupedData
-    from hiermod.fit import Fit
+    from hiermod.result import Fit
     from hiermod.jobs import Job
 
 log = logging.getLogger("hiermod.ui")

@@ -37,7 +37,8 @@ from ui.job_slot import JobSlot, Wording, queue_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from hiermod.data import GroupedData
-    from hiermod.fit import Fit, SamplerSettings
+    from hiermod.result import Fit
+    from hiermod.settings import SamplerSettings
     from hiermod.spec import ModelSpec
 
 log = logging.getLogger("hiermod.ui")
@@ -226,7 +227,7 @@ def start_story(name: str) -> None:
 @st.cache_resource(max_entries=8, show_spinner=False)
 def exact_modes(name: str) -> dict:
     """Exact no / complete / partial pooling fits of a normal-known-se story (eight schools)."""
-    from hiermod.fit import fit
+    from hiermod.fitting import fit
 
     data, spec, s = cache.sample_data(name), story_spec(name), learn_settings()
     return {m: fit(data, mspec, method="exact", chains=s.chains, warmup=s.warmup, draws=s.draws,

@@ -19,7 +19,7 @@ from ui.job_slot import JobSlot, Wording, fmt_seconds, queue_text
 from ui.nav import results_pages
 
 if TYPE_CHECKING:  # pragma: no cover
-    from hiermod.fit import Fit
+    from hiermod.result import Fit
 
 log = logging.getLogger("hiermod.ui")
 
@@ -226,25 +226,32 @@ APPROXIMATION = "variational approximation (understates uncertainty, most for ta
 
 def is_exact(fit: "Fit") -> bool:
     """The fit is the exact posterior (not sampled, not approximated)."""
-    return fit.method == "exact"
+    return fit.method_info.exact
 
 
 def is_approximate(fit: "Fit") -> bool:
     """The fit is an approximation (variational): its intervals are too narrow."""
-    return fit.method == "vi"
+    return fit.method_info.approximate
 
 
 def has_sampler_stats(fit: "Fit") -> bool:
-    """The fit was sampled by NUTS and has divergences, energy, tree depths to check."""
-    return not is_exact(fit) and not is_approximate(fit) and "sample_stats" in fit.idata.groups()
+    """The fit was sampled (NUTS) and has divergences, energy, tree depths to check."""
+    return fit.method_info.has_sampler_stats
 
 
 def method_text(fit: "Fit") -> str:
-    if is_exact(fit):
-        return "exact posterior"
+    """The method of ``fit`` as the pages name it (an approximation always with its caveat)."""
     if is_approximate(fit):
         return APPROXIMATION
-    return "NUTS (MCMC)"
+    return "exact posterior" if is_exact(fit) else fit.method_info.label
+
+
+def method_choice_text(name: str) -> str:
+    """A method as the Fit page offers it: its label, and for an approximation what it trades."""
+    from hiermod.methods import method_info
+
+    m = method_info(name)
+    return f"{m.label}: fast, approximate" if m.approximate else m.label
 
 
 def approximation_note() -> None:

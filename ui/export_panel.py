@@ -21,7 +21,7 @@ from ui.components import md_escape
 if TYPE_CHECKING:  # pragma: no cover
     import plotly.graph_objects as go
 
-    from hiermod.fit import Fit
+    from hiermod.result import Fit
 
 log = logging.getLogger("hiermod.ui")
 

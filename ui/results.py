@@ -21,7 +21,7 @@ from ui.job_slot import JobSlot, Wording
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from hiermod.fit import Fit
+    from hiermod.result import Fit
 
 log = logging.getLogger("hiermod.ui")
 
@@ -72,8 +72,10 @@ def precision_story(table: "pd.DataFrame") -> dict[str, Any]:
 
 
 def has_exact_tau(fit: "Fit") -> bool:
-    return (fit.spec.likelihood.value == "normal_known_se" and is_partial(fit)
-            and not fit.spec.covariates)
+    """The exact posterior of tau exists for this fit's model (partial pooling, exact method)."""
+    from hiermod.orchestrate import exact_available
+
+    return is_partial(fit) and exact_available(fit.data, fit.spec)
 
 
 

@@ -16,7 +16,7 @@ Key                 Type                                   Meaning
 ``hm_columns``      hiermod.data.ColumnMap | None          the column roles last applied to ``hm_frame``
 ``hm_data_error``   str | None                             last data problem shown on the Data page
 ``hm_spec``         hiermod.spec.ModelSpec | None          the current model (priors all explicit)
-``hm_settings``     hiermod.fit.SamplerSettings            sampler settings (4/1000/1000/seed 0, target accept 0.9)
+``hm_settings``     hiermod.settings.SamplerSettings       sampler settings (4/1000/1000/seed 0, target accept 0.9)
 ``hm_method``       str                                    the Fit page's method: "nuts" (default) or "vi"
 ``hm_job``          hiermod.jobs.Job | None                the latest submitted background fit
 ``hm_job_key``      tuple | None                           fit key of ``hm_job``
@@ -43,7 +43,8 @@ import streamlit as st
 
 if TYPE_CHECKING:  # pragma: no cover
     from hiermod.data import GroupedData
-    from hiermod.fit import Fit, SamplerSettings
+    from hiermod.result import Fit
+    from hiermod.settings import SamplerSettings
     from hiermod.spec import ModelSpec
 
 DATA = "hm_data"

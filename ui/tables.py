@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from hiermod.data import GroupedData
-    from hiermod.fit import Fit
+    from hiermod.result import Fit
     from hiermod.spec import ModelSpec
 
 log = logging.getLogger("hiermod.ui")

@@ -24,12 +24,12 @@ KIND = {"normal_known_se": DataKind.SUMMARY, "normal": DataKind.GAUSSIAN, "binom
 # pointwise log-likelihood and posterior predictive draws (float64 while computed, kept as float32),
 # plus ArviZ's copies. The smoke test measured about 12 such float64 arrays at their peak. Since
 # then the draws in these per-row arrays are thinned so that chains * draws * rows stays at most
-# hiermod.fit.MAX_POINTWISE (20 million values), which bounds this at about 2 GB.
+# hiermod.result.MAX_POINTWISE (20 million values), which bounds this at about 2 GB.
 POSTPROCESS_ARRAYS = 12
 
 
 def postprocess_gb(dataset, chains: int, draws: int) -> float:
-    from hiermod.fit import pointwise_draws
+    from hiermod.result import pointwise_draws
 
     kept = pointwise_draws(chains, draws, dataset.n_rows)
     return POSTPROCESS_ARRAYS * chains * kept * dataset.n_rows * 8 / 1e9
@@ -81,7 +81,7 @@ def fit(dataset, chains: int, warmup: int, draws: int, seed: int, monitor=None) 
         "chain_method": stats.attrs.get("chain_method"), "target_accept": f2.settings.target_accept,
         "note": "second call: hiermod.fit with new prior values (same data); chains in one process, "
                 "vectorized (one call for all chains) up to 100 groups unless centered, else 2 at a time on "
-                f"threads (hiermod.fit.chain_method; this model: {stats.attrs.get('chain_method')}); "
+                f"threads (hiermod.nuts.chain_method; this model: {stats.attrs.get('chain_method')}); "
                 f"target acceptance {f2.settings.target_accept:g}",
     }
 

@@ -165,7 +165,7 @@ def test_cancel_twice_then_fit_normally(browser: Browser, app_url: str, tmp_path
     fit with the same seed (compared with the library, through the summary CSV)."""
     from hiermod.data import load_data
     from hiermod.diagnostics import summary_table
-    from hiermod.fit import fit
+    from hiermod.fitting import fit
     from ui.state import default_spec_for
 
     path = shifted_schools(tmp_path / "schools_cancel.csv", 9, -50.0)

@@ -1,39 +1,37 @@
-"""Fit a model: NumPyro NUTS (chunked, with progress and cancel) or the exact normal posterior.
+"""The NUTS engine: NumPyro's NUTS kernel run in jitted chunks, with progress and cancel.
 
 The sampler runs NumPyro's NUTS kernel in jitted chunks of at most ``CHUNK`` iterations per chain,
 sized to take about ``CHUNK_SECONDS`` each.
 Between chunks it reports progress and checks the cancel signal. One kernel and one compiled chunk
 function are kept per (model structure, warmup length, target acceptance, tree depth), and data and
 priors enter as arguments, so a second fit with new prior values or new data of the same shapes
-compiles nothing.
+compiles nothing. :func:`fit_nuts` is the runner of the ``"nuts"`` method
+(:data:`hiermod.methods.METHODS`); :func:`hiermod.fitting.fit` validates and dispatches to it.
 """
 
 from __future__ import annotations
 
 import os
-import sys
-import types
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from . import predictive
 from .compilation import count_compilations
-from .errors import FitCancelled, FitError, SpecError
+from .errors import FitCancelled, FitError
 from .jobs import Progress
 from .models import Structure, prepare
-from .spec import Likelihood, ModelSpec, Parameterization, Pooling, Prior, check_compatible
-from .settings import DEFAULT_TARGET_ACCEPT, LIMITS, SamplerSettings  # noqa: F401  (re-exported)
+from .result import Fit, inference_data_from_draws
+from .settings import SamplerSettings
+from .spec import ModelSpec, Parameterization, Pooling, check_compatible
 
 if TYPE_CHECKING:  # pragma: no cover
-    import arviz as az
-
     from .data import GroupedData
-    from .exact import ExactPosterior
+
+__all__ = ["fit_nuts", "precompile", "chain_method", "chain_method_for", "chain_threads", "CHAIN_METHODS",
+           "VECTORIZE_MAX_GROUPS", "CHUNK", "FIRST_CHUNK", "CHUNK_SECONDS"]
 
 CHUNK = 250
 """Most NUTS iterations per chain in one compiled call (the size of the per-call record buffer)."""
@@ -41,31 +39,6 @@ FIRST_CHUNK = 10
 CHUNK_SECONDS = 0.2
 """Chunks are sized to take about this long, so progress moves and Cancel acts within a second,
 while small models, whose iterations take tens of microseconds, make few calls."""
-PRIOR_DRAWS = 500
-MAX_POINTWISE = predictive.MAX_ROW_VALUES  # values in one (chains x draws x rows) array: 80 MB in float32
-
-
-@dataclass
-class Fit:
-    """A fitted model: ArviZ InferenceData plus everything needed to explain and reproduce it."""
-
-    idata: "az.InferenceData"
-    data: "GroupedData"
-    spec: ModelSpec
-    priors: dict[str, Prior]
-    method: str
-    settings: SamplerSettings
-    timings: dict[str, float] = field(default_factory=dict)
-    exact: "ExactPosterior | None" = None
-
-    @property
-    def labels(self) -> tuple[str, ...]:
-        return self.data.labels
-
-    def draws(self, name: str) -> np.ndarray:
-        """Posterior draws of ``name`` flattened over chains: shape (chains * draws, ...)."""
-        values = self.idata.posterior[name].values
-        return values.reshape((-1,) + values.shape[2:])
 
 
 class _ChunkSizer:
@@ -392,43 +365,6 @@ def _stats(rec, max_tree_depth: int) -> dict[str, np.ndarray]:
     }
 
 
-def pointwise_draws(chains: int, draws: int, n_rows: int) -> int:
-    """Draws per chain kept in the per-row groups (log-likelihood, posterior predictive).
-
-    All of them, unless chains * draws * rows would exceed ``MAX_POINTWISE`` values; then the
-    draws are thinned evenly so memory stays bounded for large data (LOO's standard error grows
-    accordingly; the posterior itself keeps every draw).
-    """
-    return max(1, min(draws, MAX_POINTWISE // max(1, chains * n_rows)))
-
-
-def thin_for_pointwise(flat: dict[str, np.ndarray], chains: int, draws: int, n_rows: int) -> dict[str, np.ndarray]:
-    """``flat`` draws (chains * draws, ...) thinned to :func:`pointwise_draws` per chain."""
-    keep = pointwise_draws(chains, draws, n_rows)
-    if keep == draws:
-        return flat
-    idx = np.linspace(0, draws - 1, keep).round().astype(int)
-    return {k: v.reshape((chains, draws) + v.shape[1:])[:, idx].reshape((chains * keep,) + v.shape[1:])
-            for k, v in flat.items()}
-
-
-def inference_data_from_draws(flat: dict[str, np.ndarray], data, spec, priors, settings: SamplerSettings,
-                              sample_stats: dict | None = None, stream: int = 1) -> "az.InferenceData":
-    """InferenceData from flat posterior draws (chains * draws, ...): adds the pointwise
-    log-likelihood and a posterior predictive data set per draw (float32, thinned for large data,
-    see :func:`pointwise_draws`) and prior draws (numpy, seeded by ``(settings.seed, stream)``)."""
-    chains, draws = settings.chains, settings.draws
-    posterior = {k: v.reshape((chains, draws) + v.shape[1:]) for k, v in flat.items()}
-    rng = np.random.default_rng([settings.seed, stream])
-    thin = thin_for_pointwise(flat, chains, draws, data.n_rows)
-    pw_shape = (chains, pointwise_draws(chains, draws, data.n_rows), -1)
-    loglik = predictive.pointwise_log_likelihood(thin, data, spec).astype(np.float32).reshape(pw_shape)
-    ppc = predictive.draw_outcomes(thin, data, spec, rng).astype(np.float32).reshape(pw_shape)
-    prior = {k: v[None] for k, v in predictive.prior_draws(data, spec, priors, PRIOR_DRAWS, rng).items()}
-    prior["y"] = prior["y"].astype(np.float32)
-    return to_inference_data(data, spec, posterior, sample_stats, loglik, ppc, prior)
-
-
 def _flat_posterior(sampler: _Sampler, kwargs: dict, rec) -> dict[str, np.ndarray]:
     """Constrained draws (and deterministic sites) from the recorded unconstrained states."""
     import jax
@@ -437,42 +373,12 @@ def _flat_posterior(sampler: _Sampler, kwargs: dict, rec) -> dict[str, np.ndarra
     return {k: np.asarray(v, dtype=float) for k, v in sampler.postprocess(kwargs, flat_z).items()}
 
 
-def to_inference_data(data: "GroupedData", spec: ModelSpec, posterior: dict, sample_stats: dict | None,
-                      loglik: np.ndarray, ppc: np.ndarray, prior: dict) -> "az.InferenceData":
-    """Assemble InferenceData with group labels and covariate names as coordinates."""
-    import arviz as az
+def fit_nuts(data: "GroupedData", spec: ModelSpec, settings: SamplerSettings, progress=None, cancel=None) -> Fit:
+    """NUTS fit of ``spec`` to ``data`` (already checked by :func:`hiermod.fitting.fit`).
 
-    dims = {
-        "theta": ["group"], "theta_decentered": ["group"], "p": ["group"], "rate": ["group"],
-        "beta": ["covariate"], "y": ["obs"],
-    }
-    # numpy arrays, not lists: ArviZ deep-copies coords for every variable (15,000 copy calls, 20 ms
-    # for 1,000 groups as a list)
-    coords = {"group": np.asarray(data.labels, dtype=str), "covariate": np.asarray(spec.covariates, dtype=str),
-              "obs": np.arange(data.n_rows)}
-    prior_vars = {k: v for k, v in prior.items() if k != "y"}
-    constant = {"group_idx": np.asarray(data.group_idx)}
-    for name in ("se", "trials", "exposure"):
-        value = getattr(data, name)
-        if value is not None:
-            constant[name] = np.asarray(value)
-            dims[name] = ["obs"]
-    dims["group_idx"] = ["obs"]
-    return az.from_dict(
-        posterior=posterior,
-        sample_stats=sample_stats,
-        log_likelihood={"y": loglik},
-        posterior_predictive={"y": ppc},
-        prior=prior_vars,
-        prior_predictive={"y": prior["y"]},
-        observed_data={"y": np.asarray(data.y)},
-        constant_data=constant,
-        coords=coords,
-        dims=dims,
-    )
-
-
-def _fit_nuts(data, spec, settings: SamplerSettings, progress, cancel) -> Fit:
+    ``progress`` receives a :class:`~hiermod.jobs.Progress` after every chunk; ``cancel`` (an object
+    with ``is_set()``, or a callable) stops the fit with :class:`FitCancelled` within one chunk.
+    """
     model, kwargs, priors, structure = prepare(data, spec)
     sampler = _sampler_for(model, structure, settings)
     t0 = time.perf_counter()
@@ -498,82 +404,11 @@ def _fit_nuts(data, spec, settings: SamplerSettings, progress, cancel) -> Fit:
     return Fit(idata, data, spec, priors, "nuts", settings, timings)
 
 
-def fit(
-    data: "GroupedData",
-    spec: ModelSpec,
-    chains: int = 4,
-    warmup: int = 1000,
-    draws: int = 1000,
-    seed: int = 0,
-    target_accept: float = DEFAULT_TARGET_ACCEPT,
-    method: str = "nuts",
-    progress: Callable[[Progress], None] | None = None,
-    cancel: Any = None,
-    max_tree_depth: int = 10,
-) -> Fit:
-    """Fit ``spec`` to ``data`` with NUTS (``method="nuts"``), exactly (``"exact"``, normal with known
-    se) or as a fast variational preview (``"vi"``, SVI with a mean-field normal guide).
-
-    ``progress`` receives a :class:`~hiermod.jobs.Progress` after every chunk; ``cancel`` (an object
-    with ``is_set()``, or a callable) stops the fit with :class:`FitCancelled` within one chunk.
-    """
-    settings = SamplerSettings(int(chains), int(warmup), int(draws), int(seed), float(target_accept),
-                               int(max_tree_depth))
-    check_compatible(spec, data)
-    check_numeric_range(data)
-    if method == "exact":
-        from .exact import exact_fit
-
-        return exact_fit(data, spec, settings)
-    if method == "vi":
-        from .vi import fit_vi
-
-        return fit_vi(data, spec, settings)
-    if method != "nuts":
-        raise SpecError(f"Unknown method '{method}'; use 'nuts', 'exact' or 'vi'.")
-    return _fit_nuts(data, spec, settings, progress, cancel)
-
-
-NUMERIC_RANGE = (1e-15, 1e15)
-"""Magnitudes the samplers handle (they run in float32, and squares of values must stay finite)."""
-
-
-def check_numeric_range(data: "GroupedData") -> None:
-    """Raise :class:`FitError` when values are too large, or scales too small, to sample in float32.
-
-    The data load fine (they are finite), but e.g. y = 1e308 or se = 1e-320 overflow or vanish in
-    the sampler's float32 arithmetic and would fail with an obscure numpyro error.
-    """
-    lo, hi = NUMERIC_RANGE
-    roles = {"y": data.y, "se": data.se, "trials": data.trials, "exposure": data.exposure}
-    for j, name in enumerate(data.covariate_names):
-        roles[f"covariate {name!r}"] = data.X[:, j]
-    for role, values in roles.items():
-        if values is None or values.size == 0:
-            continue
-        column = getattr(data.columns, role, None) if role in ("y", "se", "trials", "exposure") else None
-        what = f"column {column!r} ({role})" if column else role
-        big = float(np.max(np.abs(values)))
-        if big > hi:
-            raise FitError(
-                f"Values in {what} reach {big:.3g}; the sampler works with magnitudes up to {hi:.0e}. "
-                "Rescale the column (for example measure in thousands or millions) and fit again."
-            )
-        if role in ("se", "exposure"):
-            small = float(np.min(values))
-            if small < lo:
-                raise FitError(
-                    f"Values in {what} go down to {small:.3g}; the sampler needs them at least "
-                    f"{lo:.0e}. Rescale the outcome and its {role} together (for example multiply "
-                    "both by 1000), or check the column."
-                )
-
-
 def precompile(data: "GroupedData", spec: ModelSpec, settings: SamplerSettings | None = None) -> int:
     """Compile the sampler for this structure and settings without sampling; returns compilations.
 
-    Initialises one chain and runs one NUTS iteration, so a later :func:`fit` of the same structure
-    (any prior values, any data values of the same shapes) starts at once.
+    Initialises one chain and runs one NUTS iteration, so a later :func:`hiermod.fitting.fit` of the
+    same structure (any prior values, any data values of the same shapes) starts at once.
     """
     import jax
 
@@ -593,27 +428,3 @@ def precompile(data: "GroupedData", spec: ModelSpec, settings: SamplerSettings |
         n_kept = settings.chains * settings.draws  # postprocess is compiled for the fit's draw count
         sampler.postprocess(kwargs, jax.tree.map(lambda a: jax.numpy.repeat(a[:1], n_kept, axis=0), z))
     return compiles.count
-
-
-def settings_dict(settings: SamplerSettings) -> dict:
-    """Plain JSON-able form of the sampler settings."""
-    return asdict(settings)
-
-
-__all__ = ["Fit", "SamplerSettings", "fit", "to_inference_data", "settings_dict", "CHUNK"]
-_ = (Likelihood, Pooling)  # re-exported names used by docs
-
-
-class _CallableModule(types.ModuleType):
-    """``hiermod.fit`` is both this module and the function :func:`fit`.
-
-    Importing the submodule ``hiermod.fit`` makes Python bind the package attribute ``hiermod.fit``
-    to the module, which would shadow the function of the same name; calling the module calls
-    :func:`fit`, so ``hiermod.fit(data, spec)`` works whatever was imported first.
-    """
-
-    def __call__(self, *args, **kwargs) -> Fit:
-        return fit(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
