@@ -40,10 +40,6 @@ if exact:
     st.info("This posterior was computed exactly (closed form and quadrature), not sampled, so no "
             "sampler diagnostics apply: there are no chains, no divergences and no funnel to get "
             "stuck in. Fit with NUTS to see the sampler at work.", icon=":material/verified:")
-elif not sampled:
-    st.info(f"This fit is a {components.APPROXIMATION}, not a sampler run: there are no chains, "
-            "divergences or funnel to inspect. Fit with NUTS to see the sampler at work.",
-            icon=":material/info:")
 
 # --------------------------------------------------------------------------------- funnel
 if not partial:

@@ -262,19 +262,14 @@ def approximation_note() -> None:
 
 TOPICS = {"divergences": "Divergences", "r_hat": "Do the chains agree (R-hat)",
           "ess": "Effective sample size", "bfmi": "Energy (BFMI)", "treedepth": "Tree depth",
-          "exact": "Exact posterior"}
+          "exact": "Exact posterior", "approximation": "Approximation"}
 
 
 def verdicts(fit: "Fit"):
-    """Can the fit be trusted? One box per plain-language verdict (coloured by level); returns
-    the diagnosis (None for an approximation, which has no sampler checks, or on an error)."""
+    """Can the fit be trusted? One box per plain-language verdict of hiermod.diagnostics.diagnose
+    (coloured by level); returns the diagnosis (None on an error)."""
     from ui import tables
 
-    if is_approximate(fit):
-        st.info("No sampler checks apply: the variational approximation was optimised, not "
-                "sampled, so it cannot tell how far its simpler distribution is from the "
-                "posterior. Fit with NUTS to check.", icon=":material/info:")
-        return None
     diag = computed(tables.diagnosis, fit, context="checking the fit")
     for verdict in (diag.verdicts if diag is not None else ()):
         text = md_escape(f"{TOPICS.get(verdict.topic, verdict.topic)}: {verdict.message}")
