@@ -157,7 +157,10 @@ def _sidebar_progress(job) -> tuple[float, str]:
 
 def _preview_note(job) -> None:
     if job.partial is not None:
-        st.caption("The exact posterior is ready (shown below); NUTS is still running to check it.")
+        method = state.key_method(FIT.key) if FIT.key else "nuts"
+        st.caption("The exact posterior is ready (shown below); "
+                   + ("NUTS is still running to check it." if method == "nuts" else
+                      "the approximation is still running."))
 
 
 def job_monitor(detailed: bool = True, interval: float = 0.5) -> None:

@@ -132,6 +132,11 @@ def fit_key(data: "GroupedData", spec: "ModelSpec", settings: "SamplerSettings",
     return key if method == "nuts" else key + (method,)
 
 
+def key_method(key: tuple) -> str:
+    """The method of a fit key made by :func:`fit_key`."""
+    return key[3] if len(key) > 3 else "nuts"
+
+
 def current_key() -> tuple | None:
     """Fit key of the current data, spec, settings and method (None without data or spec)."""
     data, spec = current_data(), current_spec()
