@@ -238,12 +238,9 @@ def test_fit_page_offers_a_labelled_variational_approximation():
     method.set_value("vi").run()
     assert any("variational approximation" in w.value for w in at.warning)  # said before fitting
     at.button(key="w_fit").click().run()
-    assert not at.exception, at.exception
-    job = at.session_state["hm_job"]
-    if job is not None:
-        assert job.wait(timeout=240), "fit did not finish"
-        assert job.status == "done", job.error_message
-        at.run()
+    job = at.session_state["hm_job"]  # None when the fit was already in the process-wide cache
+    assert job is None or (job.wait(timeout=240) and job.status == "done"), job.error_message
+    at.run()
     assert not at.exception, at.exception
     fit = at.session_state["hm_fits"][at.session_state["hm_fit_key"]]
     assert fit.method == "vi"
