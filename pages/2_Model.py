@@ -179,20 +179,15 @@ st.subheader("What these priors say")
 grid = st.columns(min(3, max(1, len(names))))
 for i, name in enumerate(names):
     with grid[i % len(grid)]:
-        curve, err = components.guarded(tables.prior_density, str(priors[name]),
-                                        context="drawing a prior")
-        if err is not None:
-            components.show_error(err, "drawing a prior")
-        else:
+        curve = components.computed(tables.prior_density, str(priors[name]), context="drawing a prior")
+        if curve is not None:
             show_figure(density_figure, curve, name, str(priors[name]), context="drawing a prior",
                         key=f"density_{name}")
 
 scale_label = {"binomial": "proportion (successes / trials)",
                "poisson": "rate (events / exposure)"}.get(spec.likelihood.value, "outcome")
-pp, err = components.guarded(tables.prior_predictive, data, spec, context="simulating from the priors")
-if err is not None:
-    components.show_error(err, "simulating from the priors")
-else:
+pp = components.computed(tables.prior_predictive, data, spec, context="simulating from the priors")
+if pp is not None:
     observed, simulated = pp
     show_figure(prior_predictive_figure, observed, simulated, scale_label,
                 labels=[data.labels[i] for i in data.group_idx] if data.n_rows <= 5000 else None,
