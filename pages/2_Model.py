@@ -13,7 +13,8 @@ import streamlit as st
 from hiermod.priors import data_scale, resolve_priors
 from hiermod.spec import (LIKELIHOODS_FOR_KIND, LOCATION_FAMILIES, PRIOR_FAMILIES, SCALE_FAMILIES,
                           Parameterization, Pooling, Prior, check_compatible)
-from ui import cache, components, state
+from ui import cache, components, state, tables
+from ui.figures import density_figure, prior_predictive_figure, show_figure
 
 ss = st.session_state
 
@@ -178,24 +179,19 @@ st.subheader("What these priors say")
 grid = st.columns(min(3, max(1, len(names))))
 for i, name in enumerate(names):
     with grid[i % len(grid)]:
-        curve, err = components.guarded(cache.density_table_cached, str(priors[name]),
-                                        context="drawing a prior")
-        if err is not None:
-            components.show_error(err, "drawing a prior")
-        else:
-            st.plotly_chart(components.density_figure(curve, name, str(priors[name])), key=f"density_{name}")
+        curve = components.computed(tables.prior_density, str(priors[name]), context="drawing a prior")
+        if curve is not None:
+            show_figure(density_figure, curve, name, str(priors[name]), context="drawing a prior",
+                        key=f"density_{name}")
 
 scale_label = {"binomial": "proportion (successes / trials)",
                "poisson": "rate (events / exposure)"}.get(spec.likelihood.value, "outcome")
-pp, err = components.guarded(cache.prior_predictive, data, spec, context="simulating from the priors")
-if err is not None:
-    components.show_error(err, "simulating from the priors")
-else:
+pp = components.computed(tables.prior_predictive, data, spec, context="simulating from the priors")
+if pp is not None:
     observed, simulated = pp
-    st.plotly_chart(components.prior_predictive_figure(
-        observed, simulated, scale_label,
-        labels=[data.labels[i] for i in data.group_idx] if data.n_rows <= 5000 else None),
-                    key="prior_predictive")
+    show_figure(prior_predictive_figure, observed, simulated, scale_label,
+                labels=[data.labels[i] for i in data.group_idx] if data.n_rows <= 5000 else None,
+                context="drawing the prior predictive check", key="prior_predictive")
     st.caption("Data sets simulated from the priors alone, next to the observed values. If the "
                "simulated values are wildly wider than anything plausible, the priors are too vague; "
                "if they miss the observed values, too tight.")

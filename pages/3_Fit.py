@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
 import streamlit as st
 
-from hiermod.spec import Likelihood, check_compatible
-from ui import cache, components, state
+from hiermod.methods import METHODS
+from hiermod.orchestrate import exact_available
+from hiermod.spec import check_compatible
+from ui import cache, components, state, tables
 
 ss = st.session_state
 
@@ -35,31 +35,25 @@ if problem is not None:
     st.page_link("pages/2_Model.py", label="Change the model", icon=":material/account_tree:")
     st.stop()
 
-key = state.fit_key(data, spec, settings)
-running = ss.get(state.JOB) is not None
+# the methods one can choose; the exact posterior is not among them: it comes as a preview by itself
+choices = [name for name, m in METHODS.items() if not m.exact]
+state.widget_default("w_method", state.current_method())
+running = components.FIT.job is not None
+method = st.radio("Method", choices, key="w_method", format_func=components.method_choice_text,
+                  horizontal=True, disabled=running,
+                  help="NUTS samples the posterior; the variational approximation is much faster on "
+                       "large data but understates uncertainty, most for tau.")
+ss[state.METHOD] = method
+if method != "nuts":
+    components.approximation_note()
 
 if st.button("Fit", type="primary", icon=":material/play_arrow:", disabled=running, key="w_fit"):
-    t0 = time.time()
-    cache.log.info("Fit pressed (key %s)", cache.key_text(key))
-    ready = state.session_fit(key)
-    if ready is None:
-        ready, err = components.guarded(cache.submit_fit, data, spec, settings, key, context="starting the fit")
-    else:
-        err = None
-    if err is not None:
-        state.set_fit_status("failed", components.error_message(err, "starting the fit"), None, key)
-    elif hasattr(ready, "idata"):  # a Fit from the session or the process-wide cache
-        state.remember_fit(key, ready)
-        state.set_fit_status("done", "Fit loaded from the cache (same data, model and settings).",
-                             time.time() - t0, key)
-    else:
-        ss[state.JOB], ss[state.JOB_KEY], ss[state.JOB_T0] = ready, key, t0
-        state.set_fit_status("running", "", None, key)
+    components.start_fit(data, spec, settings, method)
     st.rerun()
 
-if spec.likelihood == Likelihood.NORMAL_KNOWN_SE and not running:
-    st.caption("For normal data with known standard errors the exact posterior is computed first "
-               "and shown at once; NUTS then runs to check it.")
+if not running and exact_available(data, spec):
+    st.caption("For this model the exact posterior is computed first and shown at once; "
+               + ("NUTS" if method == "nuts" else "the approximation") + " then runs.")
 
 components.job_monitor(detailed=True, interval=0.5)
 components.fit_status_box()
@@ -72,9 +66,8 @@ def exact_preview() -> None:
     if partial is None:
         return
     st.markdown("**Exact posterior** (available now)")
-    table, err = components.guarded(cache.summary_table, "exact:" + cache.key_text(key), partial,
-                                    context="summarising the exact posterior")
-    if err is None:
+    table = components.computed(tables.summary, partial, context="summarising the exact posterior")
+    if table is not None:
         st.dataframe(table.head(12), height=min(38 + 35 * min(len(table), 12), 460))
 
 
@@ -93,36 +86,27 @@ st.caption(components.md_escape(f"Fit of {components.describe_spec(fit.spec)}; "
 if not state.fit_is_current():
     st.warning("This fit was made with other data, model or settings than those now chosen. "
                "Press Fit to update it.", icon=":material/history:")
+components.approximation_box(fit)
 
-status = ss.get(state.FIT_STATUS) or {}
+status = components.FIT.status or {}
 idata = fit.idata
-divergences = int(idata.sample_stats["diverging"].values.sum()) if "sample_stats" in idata.groups() else 0
+divergences = (int(idata.sample_stats["diverging"].values.sum())
+               if components.has_sampler_stats(fit) else 0)
 m1, m2, m3, m4 = st.columns(4)
 waited = status.get("seconds") if status.get("key") == ss.get(state.FIT_KEY) else None
 m1.metric("Time from pressing Fit", f"{waited:.1f} s" if waited is not None else "n/a")
 m2.metric("Sampler time", f"{fit.timings.get('total_s', 0.0):.1f} s",
           help=f"compilation {fit.timings.get('compile_s', 0.0):.1f} s")
 m3.metric("Divergences", f"{divergences}")
-m4.metric("Method", fit.method.upper())
+m4.metric("Method", fit.method.upper(), help=components.method_text(fit))
 
-table, err = components.guarded(cache.summary_table, cache.key_text(state.fit_key(fit.data, fit.spec, fit.settings)),
-                                fit, context="summarising the fit")
-if err is not None:
-    components.show_error(err, "summarising the fit")
-else:
+table = components.computed(tables.summary, fit, context="summarising the fit")
+if table is not None:
     st.markdown("**Posterior summary** (top rows)")
     st.dataframe(table.head(12), height=min(38 + 35 * min(len(table), 12), 460))
 
-diag, err = components.guarded(cache.diagnosis, cache.key_text(state.fit_key(fit.data, fit.spec, fit.settings)),
-                               fit, context="checking the fit")
-if err is not None:
-    components.show_error(err, "checking the fit")
-elif diag is not None:
-    st.markdown("**Can the fit be trusted?**")
-    for verdict in diag.verdicts:
-        text = components.md_escape(f"{verdict.topic}: {verdict.message}"
-                                    + (f" {verdict.advice}" if verdict.advice else ""))
-        {"ok": st.success, "warning": st.warning}.get(verdict.level, st.error)(text)
+st.markdown("**Can the fit be trusted?**")
+components.verdicts(fit)
 
 st.markdown("**Explore the results**")
 components.results_links()

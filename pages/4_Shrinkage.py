@@ -5,8 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from hiermod.plots import continuum_plot, shrinkage_plot, shrinkage_vs_precision
-from ui import components, results
+from ui import components, results, tables
 from ui.export_panel import export_panel
+from ui.figures import show_figure
 
 st.title("Shrinkage")
 st.caption("Partial pooling moves each group's estimate from its own data toward the estimate "
@@ -14,7 +15,6 @@ st.caption("Partial pooling moves each group's estimate from its own data toward
 
 fit = components.require_fit()
 
-key = results.fit_text(fit)
 figures: dict = {}
 
 if not results.is_partial(fit):
@@ -30,9 +30,8 @@ if not results.is_partial(fit):
     st.stop()
 
 kind = results.kind(fit)
-table, err = components.guarded(results.shrinkage_table, key, fit, context="computing shrinkage")
-if err is not None:
-    components.show_error(err, "computing shrinkage")
+table = components.computed(tables.shrinkage, fit, context="computing shrinkage")
+if table is None:
     export_panel(fit, figures, key="export_shrinkage")
     st.stop()
 
@@ -54,25 +53,16 @@ st.markdown(
     "groups. The arrow points to the **partial-pooling estimate** (blue diamond, with its 90% "
     "interval). The dashed line is the **complete-pooling** estimate that every group is pulled "
     "toward.")
-fig, err = components.guarded(shrinkage_plot, table, scale=scale, x_title=x_title,
-                              context="drawing the shrinkage plot")
-if err is not None:
-    components.show_error(err, "drawing the shrinkage plot")
-else:
-    st.plotly_chart(fig, width="stretch", key="shrinkage_plot")
-    figures["Shrinkage plot"] = fig
+show_figure(shrinkage_plot, table, scale=scale, x_title=x_title, context="drawing the shrinkage plot",
+            key="shrinkage_plot", figures=figures, export_as="Shrinkage plot", stretch=True)
 
 # -------------------------------------------------------------- shrinkage against precision
 st.subheader("Less information, more shrinkage")
 left, right = st.columns([3, 2])
 with left:
-    fig2, err = components.guarded(shrinkage_vs_precision, table,
-                                   context="drawing shrinkage against precision")
-    if err is not None:
-        components.show_error(err, "drawing shrinkage against precision")
-    else:
-        st.plotly_chart(fig2, width="stretch", key="shrinkage_precision_plot")
-        figures["Shrinkage against precision"] = fig2
+    show_figure(shrinkage_vs_precision, table, context="drawing shrinkage against precision",
+                key="shrinkage_precision_plot", figures=figures, export_as="Shrinkage against precision",
+                stretch=True)
 with right:
     story, err = components.guarded(results.precision_story, table, context="describing shrinkage")
     if err is None and story:
@@ -102,13 +92,11 @@ with right:
 
 # ------------------------------------------------------------------------- pooling continuum
 st.subheader("The pooling continuum")
-cont, err = components.guarded(results.continuum, key, fit, context="computing the pooling continuum")
-if err is not None:
-    components.show_error(err, "computing the pooling continuum")
-elif cont["table"] is None:
+cont = components.computed(tables.continuum, fit, context="computing the pooling continuum")
+if cont is not None and cont["table"] is None:
     st.info(cont["note"], icon=":material/info:")
-else:
-    tau_mean = results.posterior_mean(key, fit, "tau")
+elif cont is not None:
+    tau_mean = tables.posterior_mean(fit, "tau")
     x_max = cont["x_max"] or max(3 * tau_mean, 1.0)
     chart, explain = st.columns([3, 2])
     with explain:
@@ -133,17 +121,11 @@ else:
                              step=float(round(x_max / 200, 3)) or 0.01, key="w_continuum_tau",
                              help="Starts at the posterior mean of tau.")
     with chart:
-        fig3, err = components.guarded(
-            continuum_plot, cont["table"], cont["tau"], tau_mark=tau_pick, x_max=x_max,
-            y_title=f"{x_title} given tau", context="drawing the pooling continuum")
-        if err is not None:
-            components.show_error(err, "drawing the pooling continuum")
-        else:
-            st.plotly_chart(fig3, width="stretch", key="continuum_plot")
-            figures["Pooling continuum"] = fig3
-    at_tau, err = components.guarded(results.continuum_at, key, fit, tau_pick,
-                                     context="computing weights at tau")
-    if err is None:
+        show_figure(continuum_plot, cont["table"], cont["tau"], tau_mark=tau_pick, x_max=x_max,
+                    y_title=f"{x_title} given tau", context="drawing the pooling continuum",
+                    key="continuum_plot", figures=figures, export_as="Pooling continuum", stretch=True)
+    at_tau = components.computed(tables.continuum_at, fit, tau_pick, context="computing weights at tau")
+    if at_tau is not None:
         st.markdown(components.md_escape(f"At tau = {tau_pick:.3g}:"))
         st.dataframe(
             at_tau, hide_index=True, width="stretch",
@@ -155,8 +137,6 @@ else:
                     "w (weight on own data)", min_value=0.0, max_value=1.0, format="%.2f"),
                 "estimate_at_tau": st.column_config.NumberColumn("estimate given tau", format="%.3g"),
             })
-    else:
-        components.show_error(err, "computing weights at tau")
     if cont["note"]:
         st.caption(cont["note"])
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import streamlit as st
 
+from hiermod.plots import forest_plot, new_group_plot, ppc_plot, variance_plot
 from ui import comparison as cmp
-from ui import components
+from ui import components, tables
+from ui.export_panel import export_panel
+from ui.figures import show_figure
 
 st.title("Checks and comparison")
 
 fit = components.require_fit()
 
-token = cmp.fit_token(fit)
 figures: dict = {}  # title -> figure, for the export panel
 pooling = fit.spec.pooling.value
 
@@ -21,23 +23,15 @@ st.header("Does the model reproduce the data?")
 st.markdown("For every group the model simulates many replicated data sets. If the observed value "
             "sits inside the middle 90% of the simulated ones, the model can produce data like "
             "these; groups outside are worth a closer look.")
-result, err = components.guarded(cmp.ppc_table, token, fit, context="checking the predictions")
-if err is not None:
-    components.show_error(err, "checking the predictions")
-else:
+result = components.computed(tables.ppc, fit, context="checking the predictions")
+if result is not None:
     ppc, summary = result
     c1, c2 = st.columns([1, 3])
     c1.metric("Groups inside their 90% interval", f"{summary['n_inside']} of {summary['n_groups']}",
               help="About 90% of groups are expected inside when the model fits.")
     c2.markdown(components.md_escape(summary["message"]))
-    from hiermod.plots import ppc_plot
-
-    fig, err = components.guarded(ppc_plot, ppc, context="drawing the predictive check")
-    if err is not None:
-        components.show_error(err, "drawing the predictive check")
-    else:
-        st.plotly_chart(fig, key="ppc_chart")
-        figures["Posterior predictive check"] = fig
+    show_figure(ppc_plot, ppc, context="drawing the predictive check", key="ppc_chart",
+                figures=figures, export_as="Posterior predictive check")
     with st.expander("Predictive check table"):
         st.dataframe(ppc, hide_index=True)
 
@@ -48,16 +42,16 @@ st.markdown("**No pooling** fits every group on its own; **complete pooling** tr
             "when its own data are thin. The button fits all three (with this fit's sampler "
             "settings) in the background; you can keep using the page meanwhile.")
 key = cmp.compare_key(fit.data, fit.spec, fit.settings)
-running = cmp.comparison_running()
+running = cmp.CMP.running()
 if st.button("Compare pooling modes", key="w_compare", icon=":material/compare:",
              disabled=running, type="primary"):
     cmp.start_comparison(fit)
     st.rerun()
 cmp.comparison_monitor()
-cmp.comparison_status_box(key)
+cmp.CMP.status_box(key)
 
 fits = cmp.comparison_fits(key)
-preview = cmp.comparison_preview() if fits is None and running else None
+preview = cmp.CMP.partial() if fits is None and running else None
 shown = fits or preview
 if shown is None:
     if not running:
@@ -66,27 +60,15 @@ else:
     if fits is None:
         st.caption("Exact posteriors of the three models, available now; NUTS is still running to "
                    "check them (the LOO table follows when it is done).")
-    table, err = components.guarded(cmp.forest_table, cmp.fits_token(shown), shown,
-                                    context="comparing the estimates")
-    if err is not None:
-        components.show_error(err, "comparing the estimates")
-    else:
-        from hiermod.plots import forest_plot
-
-        fig, err = components.guarded(forest_plot, table, x_title=f"theta ({fit.data.kind.value} "
-                                      "data, model scale), 90% interval", context="drawing the comparison")
-        if err is not None:
-            components.show_error(err, "drawing the comparison")
-        else:
-            st.plotly_chart(fig, key="forest_chart")
-            figures["Pooling modes compared"] = fig
+    table = components.computed(tables.forest, shown, context="comparing the estimates")
+    if table is not None:
+        show_figure(forest_plot, table, x_title=f"theta ({fit.data.kind.value} data, model scale), "
+                    "90% interval", context="drawing the comparison", key="forest_chart",
+                    figures=figures, export_as="Pooling modes compared")
     if fits is not None:
         st.subheader("Which model predicts left-out data best? (LOO)")
-        loo, err = components.guarded(cmp.loo_table, cmp.fits_token(fits), fits,
-                                      context="computing LOO")
-        if err is not None:
-            components.show_error(err, "computing LOO")
-        else:
+        loo = components.computed(tables.loo, fits, context="computing LOO")
+        if loo is not None:
             best = str(loo.index[0])
             st.markdown(components.md_escape(
                 f"Best expected predictive accuracy: {cmp.MODE_NAMES.get(best, best)}. "
@@ -126,11 +108,8 @@ if pooling == "none":
                    "comparison.")
         var_fit = partial
 if var_fit is not None:
-    vd, err = components.guarded(cmp.variance_table, cmp.fit_token(var_fit), var_fit,
-                                 context="splitting the variance")
-    if err is not None:
-        components.show_error(err, "splitting the variance")
-    else:
+    vd = components.computed(tables.variance, var_fit, context="splitting the variance")
+    if vd is not None:
         share = vd.loc["share_between"]
         kind = fit.data.kind.value
         name = "intraclass correlation (ICC)" if kind == "gaussian" else "between-group share"
@@ -150,14 +129,8 @@ if var_fit is not None:
         with st.expander("What the parts are"):
             for comp, note in vd["note"].items():
                 st.markdown(components.md_escape(f"{comp}: {note}"))
-        from hiermod.plots import variance_plot
-
-        fig, err = components.guarded(variance_plot, vd, context="drawing the variance split")
-        if err is not None:
-            components.show_error(err, "drawing the variance split")
-        else:
-            st.plotly_chart(fig, key="variance_chart")
-            figures["Variance between and within groups"] = fig
+        show_figure(variance_plot, vd, context="drawing the variance split", key="variance_chart",
+                    figures=figures, export_as="Variance between and within groups")
 
 # ---------------------------------------------------------------------------- new group
 st.header("A new, unseen group")
@@ -172,11 +145,8 @@ if pooling == "none":
     if new_fit is not None:
         st.caption("Below: the prediction of the partial-pooling fit of the comparison.")
 if new_fit is not None:
-    view, err = components.guarded(cmp.new_group_view, cmp.fit_token(new_fit), new_fit,
-                                   context="predicting a new group")
-    if err is not None:
-        components.show_error(err, "predicting a new group")
-    else:
+    view = components.computed(tables.new_group_view, new_fit, context="predicting a new group")
+    if view is not None:
         pred = view["table"]
         theta, ynew = pred.loc["theta_new"], pred.loc["y_new"]
         resp = pred.loc["response_new"]
@@ -194,27 +164,11 @@ if new_fit is not None:
                if new_fit.spec.pooling.value == "complete" else
                "The interval is wide because a new group may sit anywhere in the spread of groups "
                "(tau), on top of the uncertainty about the overall mean.")))
-        from hiermod.plots import new_group_plot
-
-        fig, err = components.guarded(new_group_plot, view["rows"], observed=view["observed"],
-                                      labels=view["labels"], x_title=view["x_title"],
-                                      context="drawing the prediction")
-        if err is not None:
-            components.show_error(err, "drawing the prediction")
-        else:
-            st.plotly_chart(fig, key="new_group_chart")
-            figures["A new group"] = fig
+        show_figure(new_group_plot, view["rows"], observed=view["observed"], labels=view["labels"],
+                    x_title=view["x_title"], context="drawing the prediction", key="new_group_chart",
+                    figures=figures, export_as="A new group")
         with st.expander("Prediction table"):
             st.dataframe(pred)
 
 # ------------------------------------------------------------------------------- export
-if cmp.export_panel_available():
-    try:
-        from ui.export_panel import export_panel
-    except Exception as exc:  # noqa: BLE001 - the rest of the page stays usable
-        components.show_error(exc, "loading the export panel")
-    else:
-        _, err = components.guarded(export_panel, fit, figures, key="export_checks",
-                                    context="showing the export panel")
-        if err is not None:
-            components.show_error(err, "showing the export panel")
+export_panel(fit, figures, key="export_checks")

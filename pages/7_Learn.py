@@ -7,7 +7,8 @@ import streamlit as st
 
 from hiermod.datasets import dataset_info
 from ui import comparison as cmp
-from ui import components, state
+from ui import components, state, tables
+from ui.figures import show_figure
 
 ss = st.session_state
 
@@ -24,7 +25,7 @@ story = st.radio("Story", names, key="w_learn_story", horizontal=True,
                  format_func=lambda n: cmp.STORIES[n].title)
 ss[cmp.LEARN_STORY] = story
 info = dataset_info(story)
-running = ss.get(state.JOB) is not None
+running = components.FIT.job is not None
 
 
 def story_header(name: str, intro: str) -> None:
@@ -41,9 +42,7 @@ def story_header(name: str, intro: str) -> None:
         else:
             st.rerun()
     components.job_monitor(detailed=True, interval=0.5)
-    status = ss.get(state.FIT_STATUS) or {}
-    if status.get("key") == cmp.story_key(name) and status.get("status") in ("failed", "cancelled"):
-        components.fit_status_box()
+    components.FIT.status_box(cmp.story_key(name))
 
 
 def weight_panel(fit, name: str) -> None:
@@ -53,30 +52,19 @@ def weight_panel(fit, name: str) -> None:
                 "estimate. The weight on its own data is w = precision / (precision + 1/tau²), where "
                 "precision = 1/se² measures how much the group's own data tell us and 1/tau² how "
                 "alike the groups are.")
-    token = cmp.fit_token(fit)
-    first, err = components.guarded(cmp.weight_example, token, None, fit, context="explaining the weight")
-    if err is not None:
-        components.show_error(err, "explaining the weight")
+    first = components.computed(tables.weight_example, fit, None, context="explaining the weight")
+    if first is None:
         return
     labels = list(fit.labels)
     group = st.selectbox("Example group", labels, index=labels.index(first["group"]),
                          key=f"w_weight_group_{name}")
-    example, err = components.guarded(cmp.weight_example, token, group, fit, context="explaining the weight")
-    if err is not None:
-        components.show_error(err, "explaining the weight")
+    example = components.computed(tables.weight_example, fit, group, context="explaining the weight")
+    if example is None:
         return
     st.metric("Weight on its own data", f"{example['weight']:.2f}",
               help="1 = keeps its own estimate; 0 = takes the pooled estimate.")
     for sentence in example["sentences"]:
         st.markdown(components.md_escape(sentence))
-
-
-def show_chart(builder, *args, key: str, context: str, **kwargs) -> None:
-    fig, err = components.guarded(builder, *args, context=context, **kwargs)
-    if err is not None:
-        components.show_error(err, context)
-    else:
-        st.plotly_chart(fig, key=key)
 
 
 def waiting_note(name: str) -> None:
@@ -99,21 +87,16 @@ if story == "eight_schools":
     if fit is None and not cmp.story_loaded("eight_schools"):
         waiting_note("eight_schools")
     else:
-        exact, err = components.guarded(cmp.exact_modes, "eight_schools", context="computing the exact posterior")
-        if err is not None:
-            components.show_error(err, "computing the exact posterior")
-        else:
+        exact = components.computed(cmp.exact_modes, "eight_schools", context="computing the exact posterior")
+        if exact is not None:
             st.subheader("The exact posterior, at once")
             st.markdown("For this model (normal data with known standard errors) the posterior can be "
                         "computed exactly in a fraction of a second, so these pictures appear before "
                         "the sampler has even started. NUTS then runs to check it.")
-            forest, err = components.guarded(cmp.forest_table, cmp.fits_token(exact), exact,
-                                             context="comparing the estimates")
-            if err is not None:
-                components.show_error(err, "comparing the estimates")
-            else:
-                show_chart(plots.forest_plot, forest, key="learn_forest", context="drawing the comparison",
-                           x_title="coaching effect (SAT points), 90% interval")
+            forest = components.computed(tables.forest, exact, context="comparing the estimates")
+            if forest is not None:
+                show_figure(plots.forest_plot, forest, key="learn_forest", context="drawing the comparison",
+                            x_title="coaching effect (SAT points), 90% interval")
             st.markdown("No pooling (orange) gives wide intervals, and school A's 28 points look "
                         "impressive; complete pooling (black) gives every school the same narrow "
                         "answer; partial pooling (blue) sits in between, close to the common average "
@@ -121,18 +104,15 @@ if story == "eight_schools":
             partial = fit or exact["partial"]
             left, right = st.columns([3, 2])
             with left:
-                shrink, err = components.guarded(cmp.shrinkage_table, cmp.fit_token(partial), partial,
-                                                 context="measuring shrinkage")
-                if err is not None:
-                    components.show_error(err, "measuring shrinkage")
-                else:
-                    show_chart(plots.shrinkage_plot, shrink, key="learn_shrinkage",
-                               context="drawing the shrinkage", x_title="coaching effect (SAT points)")
-                curves, err = components.guarded(cmp.continuum, cmp.fit_token(exact["partial"]),
-                                                 exact["partial"], context="tracing the pooling continuum")
+                shrink = components.computed(tables.shrinkage, partial, context="measuring shrinkage")
+                if shrink is not None:
+                    show_figure(plots.shrinkage_plot, shrink, key="learn_shrinkage",
+                                context="drawing the shrinkage", x_title="coaching effect (SAT points)")
+                curves, err = components.guarded(tables.exact_continuum, exact["partial"],
+                                                 context="tracing the pooling continuum")
                 if err is None:
-                    show_chart(plots.continuum_plot, *curves, key="learn_continuum",
-                               context="drawing the pooling continuum")
+                    show_figure(plots.continuum_plot, *curves, key="learn_continuum",
+                                context="drawing the pooling continuum")
                     st.caption("Each line is a school's estimate for a given tau: at tau = 0 all "
                                "schools are pooled, for large tau each keeps its own number. The "
                                "shaded curve is how plausible each tau is given the data.")
@@ -170,16 +150,13 @@ elif story == "efron_morris":
     if fit is None:
         waiting_note("efron_morris")
     else:
-        result, err = components.guarded(cmp.holdout_tables, cmp.fit_token(fit), fit,
-                                         context="comparing with the rest of the season")
-        if err is not None:
-            components.show_error(err, "comparing with the rest of the season")
-        else:
+        result = components.computed(tables.holdout, fit, context="comparing with the rest of the season")
+        if result is not None:
             table, errors = result
             left, right = st.columns([3, 2])
             with left:
-                show_chart(plots.holdout_plot, table, key="learn_holdout",
-                           context="drawing the rest-of-season comparison")
+                show_figure(plots.holdout_plot, table, key="learn_holdout",
+                            context="drawing the rest-of-season comparison")
                 st.caption("Per player: the first-45 average (orange), the shrunk partial-pooling "
                            "estimate (blue diamond with its 90% interval) and the average over the "
                            "rest of the season (green star). The dashed line is everyone's average.")
@@ -213,11 +190,8 @@ else:
     if fit is None:
         waiting_note("simulated_schools")
     else:
-        result, err = components.guarded(cmp.truth_tables, cmp.fit_token(fit), fit,
-                                         context="comparing with the truth")
-        if err is not None:
-            components.show_error(err, "comparing with the truth")
-        else:
+        result = components.computed(tables.truth, fit, context="comparing with the truth")
+        if result is not None:
             table, summary, forest = result
             c1, c2 = st.columns([1, 3])
             c1.metric("True means inside their 90% interval",
@@ -225,9 +199,9 @@ else:
             c2.markdown(components.md_escape(summary["message"]))
             left, right = st.columns([3, 2])
             with left:
-                show_chart(plots.forest_plot, forest, key="learn_truth", context="drawing the truth",
-                           models=["truth", "none", "partial"], x_title="school mean score",
-                           title="Estimates against the true school means")
+                show_figure(plots.forest_plot, forest, key="learn_truth", context="drawing the truth",
+                            models=["truth", "none", "partial"], x_title="school mean score",
+                            title="Estimates against the true school means")
                 st.caption("Per school: the true mean, the school's own average (orange: no "
                            "pooling) and the partial-pooling estimate with its 90% interval (blue). "
                            "Small schools' own averages stray furthest; partial pooling pulls them "

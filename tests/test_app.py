@@ -224,3 +224,31 @@ def test_cancel_a_fit():
     assert not at.exception, at.exception
     assert at.session_state["hm_fit_status"]["status"] == "cancelled"
     assert any("cancelled" in w.value for w in at.warning)
+
+
+def test_fit_page_offers_a_labelled_variational_approximation():
+    at = load_sample(new_app())
+    _tiny_settings(at)
+    at.switch_page("pages/3_Fit.py").run()
+    method = at.radio(key="w_method")
+    assert method.value == "nuts"  # NUTS stays the default
+    assert method.options[0] == "NUTS (MCMC)" and len(method.options) == 2
+    assert method.options[1].startswith("Variational approximation")
+    assert method.options[1].endswith("fast, approximate")
+    method.set_value("vi").run()
+    assert any("variational approximation" in w.value for w in at.warning)  # said before fitting
+    at.button(key="w_fit").click().run()
+    job = at.session_state["hm_job"]  # None when the fit was already in the process-wide cache
+    assert job is None or (job.wait(timeout=240) and job.status == "done"), job.error_message
+    at.run()
+    assert not at.exception, at.exception
+    fit = at.session_state["hm_fits"][at.session_state["hm_fit_key"]]
+    assert fit.method == "vi"
+    warnings = " ".join(w.value for w in at.warning)
+    assert "variational approximation (understates uncertainty, most for tau)" in warnings
+    assert not any("exact" in s.value.lower() for s in at.success)
+    # the method survives a page change, and the NUTS fit of the same model is a different fit
+    at.switch_page("pages/4_Shrinkage.py").run()
+    assert not any("other data, model or settings" in w.value for w in at.warning)
+    at.switch_page("pages/3_Fit.py").run()
+    assert at.radio(key="w_method").value == "vi"

@@ -270,3 +270,25 @@ def test_export_downloads_produce_files(nc_fit):
 
     assert summary_csv(nc_fit).startswith("parameter,")
     assert "import numpyro" in reproduction_script(nc_fit, "eight_schools.csv", "numpyro")
+
+
+@pytest.fixture(scope="module")
+def vi_fit(schools):
+    data, spec = schools
+    return _fit(data, spec, method="vi")
+
+
+@pytest.mark.parametrize("page", [SHRINK, FUNNEL])
+def test_vi_fit_is_labelled_an_approximation_not_exact(vi_fit, page):
+    """Regression: a variational fit has no sampler statistics, and the pages called it exact."""
+    at = with_fits(new_app(), vi_fit)
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    text = all_text(at)
+    assert "variational approximation (understates uncertainty, most for tau)" in text, text
+    assert any("variational approximation" in w.value for w in at.warning)
+    for exact_claim in ("no sampler diagnostics apply", "computed exactly", "draws are exact",
+                        "method: exact", "method exact"):
+        assert exact_claim not in text, exact_claim
+    assert charts(at)

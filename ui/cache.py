@@ -1,6 +1,7 @@
-"""Every Streamlit cache wrapper, the process-wide fit cache, and fit submission.
+"""Data caches, the process-wide fit cache, shared job submission, and the warm start.
 
-Heavy modules (jax, numpyro, arviz) are imported only inside functions that need them, so the
+Tables computed from fits are cached in :mod:`ui.tables`; jobs are started, harvested and
+cancelled by :class:`ui.job_slot.JobSlot`. Heavy modules (jax, numpyro, arviz) are imported only inside functions that need them, so the
 Data page never pays for them.
 
 Process-wide objects (shared by every browser session of this server):
@@ -30,9 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from hiermod.data import ColumnMap, GroupedData
     from hiermod.result import Fit
-    from hiermod.settings import SamplerSettings
     from hiermod.jobs import Job
-    from hiermod.spec import ModelSpec
 
 log = logging.getLogger("hiermod.ui")
 
@@ -87,32 +86,6 @@ def _load_mapped(sig: str, columns: tuple, _frame: "pd.DataFrame") -> "GroupedDa
 def load_mapped(sig: str, frame: "pd.DataFrame", columns: "ColumnMap") -> "GroupedData":
     """load_data(frame, columns), cached by (table identity ``sig``, column roles)."""
     return _load_mapped(sig, _columns_tuple(columns), frame)
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def density_table_cached(prior_text: str) -> "pd.DataFrame":
-    from hiermod.priors import density_table
-
-    return density_table(prior_text)
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def _prior_predictive(fingerprint: str, spec_json: str, n: int, seed: int, _data) -> tuple:
-    import json
-
-    from hiermod.prior_predictive import observed_on_data_scale, prior_predictive_draws
-    from hiermod.spec import ModelSpec
-
-    spec = ModelSpec.from_dict(json.loads(spec_json))
-    draws = prior_predictive_draws(_data, spec, n=n, seed=seed)
-    return observed_on_data_scale(_data, spec), draws
-
-
-def prior_predictive(data: "GroupedData", spec: "ModelSpec", n: int = 200, seed: int = 0):
-    """(observed, simulated (n, n_rows)) on the data scale, cached by data and spec."""
-    import json
-
-    return _prior_predictive(data.fingerprint, json.dumps(spec.to_dict(), sort_keys=True), n, seed, data)
 
 
 # ------------------------------------------------------------------------------- fit cache
@@ -198,53 +171,29 @@ def in_flight() -> _InFlight:
     return _InFlight()
 
 
-def _fit_task(data, spec, settings, key, *, progress, cancel, publish):
-    """Runs on a worker thread: never touches Streamlit. Exact posterior first when it exists."""
-    heavy_imports()
-    from hiermod.fitting import fit
-    from hiermod.spec import Likelihood
-
-    kwargs = dict(chains=settings.chains, warmup=settings.warmup, draws=settings.draws,
-                  seed=settings.seed, target_accept=settings.target_accept,
-                  max_tree_depth=settings.max_tree_depth)
-    if spec.likelihood == Likelihood.NORMAL_KNOWN_SE:
-        try:
-            publish(fit(data, spec, method="exact", **kwargs))
-        except ImportError:
-            log.info("hiermod.exact is not available yet; skipping the exact preview")
-        except Exception:  # noqa: BLE001 - the NUTS fit below still runs
-            log.warning("Exact posterior failed; continuing with NUTS", exc_info=True)
-    result = fit(data, spec, progress=progress, cancel=cancel, **kwargs)
-    log.info("Fit %s/%s done: %s", spec.likelihood.value, spec.pooling.value,
-             {k: round(v, 3) for k, v in result.timings.items()})
-    fit_cache().put(key, result)
-    return result
-
-
-def submit_fit(data: "GroupedData", spec: "ModelSpec", settings: "SamplerSettings",
-               key: tuple) -> "Fit | Job":
-    """A cached Fit when there is one, else a Job (shared with any session fitting the same key).
-
-    Raises HiermodError when the queue is full.
-    """
-    cached = fit_cache().get(key)
-    if cached is not None:
-        return cached
-    flights = in_flight()
-    job = flights.attach(key)
-    if job is not None:
-        return job
+def submit_shared(key: tuple, task, *args, label: str) -> "Job":
+    """Submit ``task(*args)`` to the process-wide executor, or join the job another session already
+    runs for ``key``. Raises HiermodError when the queue is full."""
     from hiermod.jobs import default_executor
 
-    label = f"{spec.likelihood.value}/{spec.pooling.value} on {data.n_groups} groups"
-    job = default_executor().submit(_fit_task, data, spec, settings, key, label=label)
-    flights.add(key, job)
+    flights = in_flight()
+    job = flights.attach(key)
+    if job is None:
+        job = default_executor().submit(task, *args, label=label)
+        flights.add(key, job)
     return job
 
 
-def cancel_fit(key: tuple, job: "Job") -> bool:
-    """This session no longer wants ``job``; stop it unless another session waits for it."""
-    return in_flight().release(key, job)
+def _fit_task(data, spec, settings, key, method="nuts", *, progress, cancel, publish):
+    """Runs on a worker thread: never touches Streamlit. The exact posterior is published first
+    when the exact method serves the model (hiermod.orchestrate.fit_with_preview)."""
+    heavy_imports()
+    from hiermod.orchestrate import fit_with_preview
+
+    result = fit_with_preview(data, spec, settings, method=method, progress=progress, cancel=cancel,
+                              publish=publish)
+    fit_cache().put(key, result)
+    return result
 
 
 # --------------------------------------------------------------------- warm heavy imports
@@ -319,36 +268,3 @@ def warm_imports_in_background() -> None:
             log.info("Precompiled sample samplers: %s", {k: round(v, 1) for k, v in status.items()})
 
     threading.Thread(target=work, name="hiermod-warm-imports", daemon=True).start()
-
-
-# ------------------------------------------------------------------------- result summaries
-
-
-def key_text(key: tuple) -> str:
-    """A short stable text for a fit key (for Streamlit caches)."""
-    return hashlib.sha256(repr(key).encode("utf-8")).hexdigest()[:32]
-
-
-@st.cache_resource(max_entries=16, show_spinner=False)
-def summary_table(key: str, _fit: "Fit") -> "pd.DataFrame":
-    """hiermod.diagnostics.summary_table(fit) (az.summary when that module is not there yet)."""
-    heavy_imports()
-    try:
-        from hiermod.diagnostics import summary_table as table
-    except ImportError:
-        import arviz as az
-
-        names = [v for v in _fit.idata.posterior.data_vars if v != "theta_decentered"]
-        return az.summary(_fit.idata, var_names=names)
-    return table(_fit)
-
-
-@st.cache_resource(max_entries=16, show_spinner=False)
-def diagnosis(key: str, _fit: "Fit"):
-    """hiermod.diagnostics.diagnose(fit), or None when that module is not there yet."""
-    heavy_imports()
-    try:
-        from hiermod.diagnostics import diagnose
-    except ImportError:
-        return None
-    return diagnose(_fit)

@@ -1,4 +1,5 @@
-"""Shared render helpers: error boxes, fit status and progress, sidebar summary, figures.
+"""Shared render helpers: error boxes, the main fit's job slot and progress, sidebar summary,
+the results pages' header.
 
 Group labels and file names are user text: they are shown only through st.dataframe / st.table /
 st.text or :func:`md_escape`'d markdown, never with ``unsafe_allow_html``.
@@ -14,12 +15,10 @@ from typing import TYPE_CHECKING, Any, Callable
 import streamlit as st
 
 from ui import state
+from ui.job_slot import JobSlot, Wording, fmt_seconds, queue_text
 from ui.nav import results_pages
 
 if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
-    import plotly.graph_objects as go
-
     from hiermod.result import Fit
 
 log = logging.getLogger("hiermod.ui")
@@ -76,6 +75,14 @@ def error_message(error: BaseException, context: str = "") -> str:
             f"({type(error).__name__}). The details are in the server log.")
 
 
+def computed(fn: Callable[..., Any], *args: Any, context: str, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)``, or None with the error shown (for values that are never None)."""
+    value, err = guarded(fn, *args, context=context, **kwargs)
+    if err is not None:
+        show_error(err, context)
+    return value
+
+
 # ------------------------------------------------------------------------------ descriptions
 
 
@@ -95,144 +102,80 @@ def describe_settings(settings) -> str:
             f"target accept {settings.target_accept:g}, seed {settings.seed}")
 
 
-def _fmt_seconds(s: float | None) -> str:
-    if s is None:
-        return "unknown"
-    if s < 1:
-        return f"{s:.2f} s"
-    if s < 60:
-        return f"{s:.1f} s"
-    return f"{int(s // 60)} min {int(s % 60)} s"
+# ------------------------------------------------------------------------------ the main fit
 
 
-# ----------------------------------------------------------------------------- job handling
+FIT = JobSlot((state.JOB, state.JOB_KEY, state.JOB_T0, state.FIT_STATUS),
+              Wording(what="the fit",
+                      from_cache="Fit loaded from the cache (same data, model and settings).",
+                      done="Fit finished.", cancelled="Fit cancelled.", failed="The fit failed."),
+              store=state.remember_fit)
+"""This session's main fit (Fit page, Learn stories): the results pages show its result."""
+
+
+def start_fit(data, spec, settings, method: str = "nuts") -> None:
+    """Fit in the background (exact preview first where it exists): this session's fit, the
+    process-wide cache's, another session's running job for the same key, or a new job."""
+    from ui import cache
+    from ui.tables import key_text
+
+    key = state.fit_key(data, spec, settings, method)
+    log.info("Fit requested (key %s)", key_text(key))
+    FIT.start(key, lambda: state.session_fit(key) or cache.fit_cache().get(key), cache._fit_task,
+              data, spec, settings, key, method,
+              label=f"{spec.likelihood.value}/{spec.pooling.value} on {data.n_groups} groups")
 
 
 def harvest_job() -> bool:
-    """If this session's job has finished, copy its outcome into session state. True if it did."""
-    ss = st.session_state
-    job = ss.get(state.JOB)
-    if job is None or not job.done():
-        return False
-    key, t0 = ss.get(state.JOB_KEY), ss.get(state.JOB_T0)
-    seconds = (job.finished_at or time.time()) - t0 if t0 else None
-    if job.status == "done":
-        try:
-            result = job.result(0)
-        except Exception as exc:  # noqa: BLE001 - defensive; status said done
-            state.set_fit_status("failed", error_message(exc, "reading the fit"), seconds, key)
-        else:
-            state.remember_fit(key, result)
-            state.set_fit_status("done", "Fit finished.", seconds, key)
-    elif job.status == "cancelled":
-        state.set_fit_status("cancelled", "The fit was cancelled.", seconds, key)
-    else:
-        state.set_fit_status("failed", job.error_message or "The fit failed.", seconds, key)
-    ss[state.JOB] = None
-    return True
+    """If this session's fit has finished, keep its result. True if it did (app.py calls it)."""
+    return FIT.harvest()
 
 
 def partial_fit() -> "Fit | None":
-    """The exact posterior published by the running job (normal with known se), else None."""
-    job = st.session_state.get(state.JOB)
-    if job is None or job.done():
-        return None
-    return job.partial
+    """The exact posterior published by the running fit, else None."""
+    return FIT.partial()
 
 
-def _progress_text(job) -> tuple[float, str]:
+def _fit_progress(job) -> tuple[float, str]:
     p = job.progress
     if job.status == "queued":
-        pos = job.queue_position()
-        if not pos:
-            return 0.0, "Waiting to start."
-        return 0.0, f"Waiting: {ordinal(pos)} in line; your fit starts when a running one ends."
+        return 0.0, queue_text(job)
     if p.phase in ("queued", "compiling") or (p.phase == "warmup" and p.done == 0):
         return 0.0, "Preparing and compiling the sampler (the first fit of a model takes longest)..."
     if p.phase == "postprocessing":
         return 1.0, "Sampling done; computing log-likelihood and predictive draws..."
-    eta = f", about {_fmt_seconds(p.eta_s)} left" if p.eta_s is not None else ""
+    eta = f", about {fmt_seconds(p.eta_s)} left" if p.eta_s is not None else ""
     text = (f"{p.phase.capitalize()}: {p.done:,} of {p.total:,} iterations (all chains){eta}; "
             f"{p.divergences} divergence{'s' if p.divergences != 1 else ''} so far.")
     return p.fraction, text
 
 
-def ordinal(n: int) -> str:
-    """1st, 2nd, 3rd, 4th, ..., 11th, 12th, 13th, 21st."""
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
+def _sidebar_progress(job) -> tuple[float, str]:
+    fraction, text = _fit_progress(job)
+    return fraction, "Fit: " + text
 
 
-def _cancel(job) -> None:
-    from ui.cache import cancel_fit
-
-    ss = st.session_state
-    key = ss.get(state.JOB_KEY)
-    if not cancel_fit(key, job):
-        # another session still wants this fit: stop waiting for it here only
-        t0 = ss.get(state.JOB_T0)
-        state.set_fit_status("cancelled", "The fit was cancelled.",
-                             time.time() - t0 if t0 else None, key)
-        ss[state.JOB] = None
-
-
-def _job_panel(detailed: bool) -> None:
-    job = st.session_state.get(state.JOB)
-    if job is not None and harvest_job():
-        st.rerun()  # whole app: the pages now show the finished fit
-    if job is None:
-        return
-    fraction, text = _progress_text(job)
-    if job.cancel_event.is_set():
-        text = "Cancelling: the sampler stops at the end of its current chunk..."
-    if detailed:
-        st.progress(fraction, text=text)
-        partial = job.partial
-        if partial is not None:
-            st.caption("The exact posterior is ready (shown below); NUTS is still running to check it.")
-    else:
-        st.progress(fraction, text="Fit: " + (text if job.status != "queued" else text))
+def _preview_note(job) -> None:
+    if job.partial is not None:
+        method = state.key_method(FIT.key) if FIT.key else "nuts"
+        st.caption("The exact posterior is ready (shown below); "
+                   + ("NUTS is still running to check it." if method == "nuts" else
+                      "the approximation is still running."))
 
 
 def job_monitor(detailed: bool = True, interval: float = 0.5) -> None:
-    """Live progress of this session's fit; a fragment polling while a job is active.
-
-    When the job finishes the fragment stores the Fit in session state and reruns the app.
-    """
-    job = st.session_state.get(state.JOB)
-    active = job is not None and not job.done()
+    """Live progress of this session's fit (with Cancel when ``detailed``; the sidebar's is short).
+    When the fit finishes it is kept in session state and the app reruns."""
     if detailed:
-        # Cancel lives outside the fragment: its click reruns the whole app, so it cannot be lost
-        # to the fragment's own timed reruns.
-        if active and st.button("Cancel", key="w_cancel_fit", icon=":material/stop_circle:",
-                                disabled=job.cancel_event.is_set()):
-            _cancel(job)
-            st.rerun()
-        st.fragment(run_every=interval if active else None)(_main_job_panel)()
+        FIT.monitor(_fit_progress, interval=interval, cancel_label="Cancel",
+                    cancel_key="w_cancel_fit", extra=_preview_note)
     else:
-        st.fragment(run_every=interval if active else None)(_sidebar_job_panel)()
-
-
-def _main_job_panel() -> None:
-    _job_panel(True)
-
-
-def _sidebar_job_panel() -> None:
-    _job_panel(False)
+        FIT.monitor(_sidebar_progress, interval=interval)
 
 
 def fit_status_box() -> None:
     """The outcome of the last fit request (done / cancelled / failed), if any."""
-    status = st.session_state.get(state.FIT_STATUS)
-    if not status or st.session_state.get(state.JOB) is not None:
-        return
-    took = f" ({_fmt_seconds(status['seconds'])})" if status.get("seconds") is not None else ""
-    if status["status"] == "done":
-        st.success(f"{status['message']}{took}", icon=":material/check_circle:")
-    elif status["status"] == "cancelled":
-        st.warning(f"Fit cancelled{took}.", icon=":material/cancel:")
-    else:
-        st.error(status["message"], icon=":material/error:")
+    FIT.status_box(done=True)
 
 
 # -------------------------------------------------------------------------------- sidebar
@@ -260,7 +203,7 @@ def sidebar_summary() -> None:
             if status is None:
                 st.caption("not fitted yet")
             else:
-                took = f" in {_fmt_seconds(status['seconds'])}" if status.get("seconds") else ""
+                took = f" in {fmt_seconds(status['seconds'])}" if status.get("seconds") else ""
                 st.caption(md_escape(f"{status['status']}{took}"))
                 if state.current_fit() is not None and not state.fit_is_current():
                     st.caption("The model or data changed since this fit.")
@@ -278,67 +221,73 @@ def results_links() -> None:
             st.page_link(page.path, label=page.title, icon=page.icon)
 
 
-# -------------------------------------------------------------------------------- figures
+# ------------------------------------------------------------------------------ results pages
+
+APPROXIMATION = "variational approximation (understates uncertainty, most for tau)"
+"""How the pages name a variational fit, wherever they would say "exact posterior"."""
 
 
-def density_figure(curve: "pd.DataFrame", name: str, prior_label: str | None = None) -> "go.Figure":
-    """A prior's density curve: hiermod.plots.priors when available, else a plain line."""
-    try:
-        from hiermod.plots.priors import prior_density_plot
-
-        fig = prior_density_plot(curve, name, prior_label=prior_label)
-        fig.update_layout(height=240, margin=dict(l=10, r=10, t=40, b=10))
-        return fig
-    except ImportError:
-        pass
-    except Exception:  # noqa: BLE001
-        log.warning("prior_density_plot failed; using the fallback figure", exc_info=True)
-    import plotly.graph_objects as go
-
-    fig = go.Figure(go.Scatter(x=curve["x"], y=curve["density"], mode="lines", fill="tozeroy",
-                               name=name, line={"width": 2}))
-    fig.update_layout(height=180, margin=dict(l=10, r=10, t=30, b=10), title=f"prior of {name}",
-                      showlegend=False, xaxis_title=name, yaxis_title="density")
-    return fig
+def is_exact(fit: "Fit") -> bool:
+    """The fit is the exact posterior (not sampled, not approximated)."""
+    return fit.method_info.exact
 
 
-def prior_predictive_figure(observed, simulated, label: str = "outcome", labels=None) -> "go.Figure":
-    """Observed values against prior predictive draws (hiermod.plots.priors when available).
+def is_approximate(fit: "Fit") -> bool:
+    """The fit is an approximation (variational): its intervals are too narrow."""
+    return fit.method_info.approximate
 
-    The x-axis shows the middle 98% of simulated values (widened to every observed value), so
-    heavy-tailed priors do not squash the picture.
-    """
-    import numpy as np
 
-    sim = np.asarray(simulated, dtype=float).ravel()
-    sim = sim[np.isfinite(sim)]
-    lo, hi = (np.quantile(sim, [0.01, 0.99]) if sim.size else (0.0, 1.0))
-    obs = np.asarray(observed, dtype=float)
-    lo, hi = float(min(lo, obs.min())), float(max(hi, obs.max()))
-    pad = 0.03 * (hi - lo) if hi > lo else 1.0
-    try:
-        from hiermod.plots.priors import prior_predictive_plot
+def has_sampler_stats(fit: "Fit") -> bool:
+    """The fit was sampled (NUTS) and has divergences, energy, tree depths to check."""
+    return fit.method_info.has_sampler_stats
 
-        shown = sim[(sim >= lo - pad) & (sim <= hi + pad)]
-        return prior_predictive_plot(observed, shown if shown.size else sim, labels=labels,
-                                     x_title=f"{label} (data scale)", x_range=(lo - pad, hi + pad))
-    except ImportError:
-        pass
-    except Exception:  # noqa: BLE001
-        log.warning("prior_predictive_plot failed; using the fallback figure", exc_info=True)
-    import plotly.graph_objects as go
 
-    shown = sim[(sim >= lo) & (sim <= hi)]
-    fig = go.Figure()
-    fig.add_trace(go.Histogram(x=shown, histnorm="probability density", name="simulated from the prior",
-                               opacity=0.55, nbinsx=60))
-    fig.add_trace(go.Histogram(x=obs, histnorm="probability density", name="observed",
-                               opacity=0.75, nbinsx=min(30, max(5, obs.size))))
-    fig.update_layout(barmode="overlay", height=300, margin=dict(l=10, r=10, t=30, b=10),
-                      xaxis_title=label, yaxis_title="density",
-                      legend=dict(orientation="h", y=1.12),
-                      title="Prior predictive check (middle 98% of simulated values)")
-    return fig
+def method_text(fit: "Fit") -> str:
+    """The method of ``fit`` as the pages name it (an approximation always with its caveat)."""
+    if is_approximate(fit):
+        return APPROXIMATION
+    return "exact posterior" if is_exact(fit) else fit.method_info.label
+
+
+def method_choice_text(name: str) -> str:
+    """A method as the Fit page offers it: its label, and for an approximation what it trades."""
+    from hiermod.methods import method_info
+
+    m = method_info(name)
+    return f"{m.label}: fast, approximate" if m.approximate else m.label
+
+
+def approximation_note() -> None:
+    """Said before fitting with an approximate method."""
+    st.warning(f"The {APPROXIMATION} is a fast first look, not the answer: use it to explore "
+               "large data, then fit with NUTS.", icon=":material/warning:")
+
+
+TOPICS = {"divergences": "Divergences", "r_hat": "Do the chains agree (R-hat)",
+          "ess": "Effective sample size", "bfmi": "Energy (BFMI)", "treedepth": "Tree depth",
+          "exact": "Exact posterior", "approximation": "Approximation"}
+
+
+def verdicts(fit: "Fit"):
+    """Can the fit be trusted? One box per plain-language verdict of hiermod.diagnostics.diagnose
+    (coloured by level); returns the diagnosis (None on an error)."""
+    from ui import tables
+
+    diag = computed(tables.diagnosis, fit, context="checking the fit")
+    for verdict in (diag.verdicts if diag is not None else ()):
+        text = md_escape(f"{TOPICS.get(verdict.topic, verdict.topic)}: {verdict.message}")
+        if verdict.advice:
+            text += "  \n**What to do:** " + md_escape(verdict.advice)
+        {"ok": st.success, "warning": st.warning}.get(verdict.level, st.error)(text)
+    return diag
+
+
+def approximation_box(fit: "Fit") -> None:
+    """A warning box on every page that shows an approximate fit."""
+    if is_approximate(fit):
+        st.warning(f"This fit is a {APPROXIMATION}: a fast first look. Its intervals are too "
+                   "narrow, so do not report them; fit with NUTS for the answer.",
+                   icon=":material/warning:")
 
 
 def require_fit(show_settings: bool = False) -> "Fit":
@@ -360,8 +309,9 @@ def require_fit(show_settings: bool = False) -> "Fit":
                    icon=":material/history:")
         st.page_link("pages/3_Fit.py", label="Fit again", icon=":material/play_circle:")
     text = (f"Fit: {describe_spec(fit.spec)}; {st.session_state.get(state.DATA_NAME) or 'data'} "
-            f"({fit.data.n_groups} groups); method {fit.method}")
+            f"({fit.data.n_groups} groups); method: {method_text(fit)}")
     if show_settings:
         text += f"; {describe_settings(fit.settings)}"
     st.caption(md_escape(text + "."))
+    approximation_box(fit)
     return fit

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import streamlit as st
 
-from ui import results, state
+from ui import state, tables
 from ui.components import md_escape
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -79,20 +79,19 @@ def export_panel(fit: "Fit", figures: Mapping[str, "go.Figure"] | None = None,
     st.subheader("Export")
     st.caption("Everything needed to keep, share or rerun this fit. Files are made when you "
                "press a button.")
-    text = results.fit_text(fit)
     stem = slug(f"{fit.spec.likelihood.value}-{fit.spec.pooling.value}", "fit")
     c1, c2, c3 = st.columns(3)
     with c1:
         st.markdown("**Results**")
         st.download_button(
-            "Posterior (ArviZ netCDF)", data=_deferred(lambda: results.netcdf_bytes(text, fit),
+            "Posterior (ArviZ netCDF)", data=_deferred(lambda: tables.netcdf_bytes(fit),
                                                        "the netCDF file"),
             file_name=f"hiermod-{stem}.nc", mime="application/x-netcdf", on_click="ignore",
             key=f"{key}_nc", icon=":material/database:",
             help="All draws, diagnostics and data as ArviZ InferenceData; open with "
                  "arviz.from_netcdf(path).")
         st.download_button(
-            "Summary table (CSV)", data=_deferred(lambda: results.summary_csv(text, fit),
+            "Summary table (CSV)", data=_deferred(lambda: tables.summary_csv(fit),
                                                   "the summary CSV"),
             file_name=f"hiermod-{stem}-summary.csv", mime="text/csv", on_click="ignore",
             key=f"{key}_csv", icon=":material/table:",
@@ -111,12 +110,12 @@ def export_panel(fit: "Fit", figures: Mapping[str, "go.Figure"] | None = None,
         data_name, data_bytes = _data_file(fit)
         st.download_button(
             "Script using hiermod", data=_deferred(
-                lambda: results.script(text, fit, data_name, "hiermod"), "the hiermod script"),
+                lambda: tables.script(fit, data_name, "hiermod"), "the hiermod script"),
             file_name=f"refit_{stem.replace('-', '_')}.py", mime="text/x-python",
             on_click="ignore", key=f"{key}_py_hiermod", icon=":material/code:")
         st.download_button(
             "Script in plain NumPyro", data=_deferred(
-                lambda: results.script(text, fit, data_name, "numpyro"), "the NumPyro script"),
+                lambda: tables.script(fit, data_name, "numpyro"), "the NumPyro script"),
             file_name=f"refit_{stem.replace('-', '_')}_numpyro.py", mime="text/x-python",
             on_click="ignore", key=f"{key}_py_numpyro", icon=":material/code:")
         if data_bytes is not None:

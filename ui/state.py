@@ -16,7 +16,8 @@ Key                 Type                                   Meaning
 ``hm_columns``      hiermod.data.ColumnMap | None          the column roles last applied to ``hm_frame``
 ``hm_data_error``   str | None                             last data problem shown on the Data page
 ``hm_spec``         hiermod.spec.ModelSpec | None          the current model (priors all explicit)
-``hm_settings``     hiermod.fit.SamplerSettings            sampler settings (4/1000/1000/seed 0, target accept 0.9)
+``hm_settings``     hiermod.settings.SamplerSettings       sampler settings (4/1000/1000/seed 0, target accept 0.9)
+``hm_method``       str                                    the Fit page's method: "nuts" (default) or "vi"
 ``hm_job``          hiermod.jobs.Job | None                the latest submitted background fit
 ``hm_job_key``      tuple | None                           fit key of ``hm_job``
 ``hm_job_t0``       float | None                           time.time() when Fit was pressed
@@ -25,7 +26,8 @@ Key                 Type                                   Meaning
 ``hm_fit_status``   dict                                   {"status", "message", "seconds", "key"} of
                                                            the last fit request (sidebar, Fit page)
 
-A fit key is ``(data.fingerprint, spec, settings)`` (all hashable, see :func:`fit_key`).
+A fit key is ``(data.fingerprint, spec, settings)`` (all hashable, see :func:`fit_key`), with the
+method appended when it is not NUTS.
 
 Results pages read the current fit with :func:`current_fit` (None when nothing has been fitted),
 and can tell whether it still matches the Model page with :func:`fit_is_current`.
@@ -55,6 +57,7 @@ COLUMNS = "hm_columns"
 DATA_ERROR = "hm_data_error"
 SPEC = "hm_spec"
 SETTINGS = "hm_settings"
+METHOD = "hm_method"
 JOB = "hm_job"
 JOB_KEY = "hm_job_key"
 JOB_T0 = "hm_job_t0"
@@ -81,6 +84,7 @@ _DEFAULTS: dict[str, Any] = {
     COLUMNS: None,
     DATA_ERROR: None,
     SPEC: None,
+    METHOD: "nuts",
     JOB: None,
     JOB_KEY: None,
     JOB_T0: None,
@@ -117,17 +121,28 @@ def current_settings() -> "SamplerSettings":
     return st.session_state[SETTINGS]
 
 
-def fit_key(data: "GroupedData", spec: "ModelSpec", settings: "SamplerSettings") -> tuple:
-    """The cache key of a fit: (data fingerprint, spec, settings)."""
-    return (data.fingerprint, spec, settings)
+def current_method() -> str:
+    return st.session_state.get(METHOD) or "nuts"
+
+
+def fit_key(data: "GroupedData", spec: "ModelSpec", settings: "SamplerSettings",
+            method: str = "nuts") -> tuple:
+    """The cache key of a fit: (data fingerprint, spec, settings), plus the method unless NUTS."""
+    key = (data.fingerprint, spec, settings)
+    return key if method == "nuts" else key + (method,)
+
+
+def key_method(key: tuple) -> str:
+    """The method of a fit key made by :func:`fit_key`."""
+    return key[3] if len(key) > 3 else "nuts"
 
 
 def current_key() -> tuple | None:
-    """Fit key of the current data, spec and settings (None without data or spec)."""
+    """Fit key of the current data, spec, settings and method (None without data or spec)."""
     data, spec = current_data(), current_spec()
     if data is None or spec is None:
         return None
-    return fit_key(data, spec, current_settings())
+    return fit_key(data, spec, current_settings(), current_method())
 
 
 def current_fit() -> "Fit | None":

@@ -1,0 +1,134 @@
+"""Runs that are more than one fit: an exact preview before NUTS, several pooling modes at once.
+
+No Streamlit here: the dashboard submits these as background tasks (``ui/cache.py``,
+``ui/comparison.py``), and a notebook or script calls them directly::
+
+    fit = fit_with_preview(data, spec, SamplerSettings(), publish=show)   # show(exact) first
+    fits = fit_pooling_modes(data, spec, SamplerSettings(), progress=print)
+
+``progress`` receives :class:`hiermod.jobs.Progress`; ``cancel`` is a ``threading.Event`` (or an
+object with ``is_set()``), and a set cancel raises :class:`~hiermod.errors.FitCancelled` within
+one chunk of the running NUTS fit; ``publish`` receives a partial result (None: nobody listens).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+
+from .jobs import Progress
+from .methods import method_info
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .data import GroupedData
+    from .result import Fit
+    from .settings import SamplerSettings
+    from .spec import ModelSpec
+
+log = logging.getLogger(__name__)
+
+MODES = ("none", "complete", "partial")
+MODE_NAMES = {"none": "no pooling", "complete": "complete pooling", "partial": "partial pooling"}
+
+
+def exact_available(data: "GroupedData", spec: "ModelSpec") -> bool:
+    """True when the exact method can serve this model on these data (the method says so)."""
+    return method_info("exact").unavailable_reason(data, spec) is None
+
+
+def _run(data, spec, settings: "SamplerSettings", method: str, progress=None, cancel=None) -> "Fit":
+    from .fitting import fit
+
+    return fit(data, spec, chains=settings.chains, warmup=settings.warmup, draws=settings.draws,
+               seed=settings.seed, target_accept=settings.target_accept,
+               max_tree_depth=settings.max_tree_depth, method=method, progress=progress,
+               cancel=cancel)
+
+
+def _exact_preview(data, spec, settings) -> "Fit | None":
+    """The exact fit when the exact method serves the model, else None; a failure is logged."""
+    if not exact_available(data, spec):
+        return None
+    try:
+        return _run(data, spec, settings, "exact")
+    except Exception:  # noqa: BLE001 - the preview is a bonus: the main fit still runs
+        log.warning("Exact preview failed; continuing with the main fit", exc_info=True)
+        return None
+
+
+def fit_with_preview(data: "GroupedData", spec: "ModelSpec", settings: "SamplerSettings", *,
+                     method: str = "nuts", progress: Callable[[Progress], None] | None = None,
+                     cancel: Any = None, publish: Callable[[Any], None] | None = None) -> "Fit":
+    """Fit ``spec`` with ``method`` (NUTS by default; any name of :data:`hiermod.methods.METHODS`);
+    when the exact method can serve the model, fit it exactly first and ``publish(exact_fit)``
+    before the main fit starts.
+
+    A failing preview is logged and the main fit still runs.
+    """
+    if not method_info(method).exact:
+        preview = _exact_preview(data, spec, settings)
+        if preview is not None and publish is not None:
+            publish(preview)
+    result = _run(data, spec, settings, method, progress=progress, cancel=cancel)
+    log.info("Fit %s/%s (%s) done: %s", spec.likelihood.value, spec.pooling.value, method,
+             {k: round(v, 3) for k, v in result.timings.items()})
+    return result
+
+
+def fit_pooling_modes(data: "GroupedData", spec: "ModelSpec", settings: "SamplerSettings", *,
+                      modes: Iterable[str] = MODES, progress: Callable[[Progress], None] | None = None,
+                      cancel: Any = None, publish: Callable[[Any], None] | None = None,
+                      cached: Mapping[str, "Fit"] | None = None,
+                      done: Callable[[str, "Fit"], None] | None = None) -> dict[str, "Fit"]:
+    """NUTS fits of ``spec.replace(pooling=m)`` for every mode ``m``: {mode: Fit}, in ``modes`` order.
+
+    Modes in ``cached`` (mode -> Fit) are taken as they are, not fitted. When the exact method can
+    serve the model, ``publish`` first receives {mode: cached or exact Fit} so the three can be
+    shown while NUTS runs. ``progress`` receives one merged :class:`Progress` over all the fits
+    still to run (iterations done of the total, divergences summed); ``done(mode, fit)`` is called
+    as each fit finishes.
+    """
+    modes = tuple(str(m) for m in modes)
+    unknown = [m for m in modes if m not in MODES]
+    if unknown:
+        from .errors import SpecError
+
+        raise SpecError(f"Unknown pooling mode(s) {', '.join(unknown)}; use none, complete, partial.")
+    specs = {m: spec.replace(pooling=m) for m in modes}
+    fits = {m: f for m, f in (cached or {}).items() if m in specs}
+    if publish is not None and exact_available(data, spec):
+        try:  # exact posteriors first: shown while NUTS checks them
+            publish({m: fits.get(m) or _run(data, s, settings, "exact") for m, s in specs.items()})
+        except Exception:  # noqa: BLE001 - NUTS still runs
+            log.warning("Exact pooling comparison failed; continuing with NUTS", exc_info=True)
+    todo = [m for m in modes if m not in fits]
+    per = settings.chains * (settings.warmup + settings.draws)
+    total = max(per * len(todo), 1)
+    t0 = time.time()
+    divergences = 0
+    for i, mode in enumerate(todo):
+        offset = per * i
+
+        def report(p, i=i, mode=mode, offset=offset):
+            if progress is None:
+                return
+            phase = "sampling" if p.phase in ("done", "queued") else p.phase
+            if phase == "postprocessing" and i < len(todo) - 1:
+                phase = "sampling"
+            progress(Progress(phase=phase, done=min(offset + p.done, total), total=total,
+                              divergences=divergences + p.divergences, elapsed_s=time.time() - t0,
+                              eta_s=None,
+                              message=f"Fit {i + 1} of {len(todo)}: {MODE_NAMES[mode]} ({p.phase})"))
+
+        result = _run(data, specs[mode], settings, "nuts", progress=report, cancel=cancel)
+        if result.method_info.has_sampler_stats:
+            divergences += int(result.idata.sample_stats["diverging"].values.sum())
+        fits[mode] = result
+        if done is not None:
+            done(mode, result)
+        log.info("Pooling modes: %s done (%s)", mode, {k: round(v, 3) for k, v in result.timings.items()})
+    return {m: fits[m] for m in modes}
+
+
+__all__ = ["MODES", "MODE_NAMES", "exact_available", "fit_with_preview", "fit_pooling_modes"]
