@@ -122,6 +122,9 @@ class Family:
     response_label: str = "mean"
     response_note: str = "mean of the new group (same as theta_new for normal data)"
     response_code: str = ""  # NumPyro source of the response-scale group values from theta
+    scale_title: str = "group mean"  # axis title of group values on the model's (link) scale
+    response_title: str = ""  # short axis title on the response scale
+    share_name: str = "between-group share"  # what the variance decomposition's share is called
     aggregates: bool = False
     normal_known_se: bool = False
     formula: str = ""
@@ -231,13 +234,14 @@ class _NormalBase(Family):
 
 class NormalKnownSE(_NormalBase):
     name = "normal_known_se"
-    label = "Normal with known standard errors (estimate ± se per row)"
+    label = "Normal with known standard errors"
     kind = "summary"
     rows = ("se",)
     normal_known_se = True
     formula = "Normal({eta}, se_i)"
     code = "dist.Normal({eta}, se)"
     ppc_statistic = "reported estimate"
+    scale_title = "estimate"
 
     def data_scale(self, data):
         y = np.asarray(data.y, dtype=float)
@@ -283,8 +287,9 @@ _SIGMA = FamilyParam("sigma", "sd of single observations around their group's me
 
 
 class Normal(_NormalBase):
+    share_name = "intraclass correlation (ICC)"
     name = "normal"
-    label = "Normal (row-level outcomes, sd sigma)"
+    label = "Normal"
     params = (_SIGMA,)
     aggregates = True
     formula = "Normal({eta}, sigma)"
@@ -328,8 +333,9 @@ class Normal(_NormalBase):
 
 
 class StudentT(_NormalBase):
+    share_name = "intraclass correlation (ICC)"
     name = "student_t"
-    label = "Student-t (row-level outcomes, robust to outliers)"
+    label = "Student-t (robust to outliers)"
     params = (_SIGMA, FamilyParam("nu", "degrees of freedom (small: heavy tails)",
                                   lambda m, s: Prior("Gamma", (2.0, 0.1))))
     formula = "StudentT(nu, {eta}, sigma)"
@@ -367,7 +373,7 @@ class StudentT(_NormalBase):
 
 class Binomial(Family):
     name = "binomial"
-    label = "Binomial (successes out of trials; logit link)"
+    label = "Binomial (logit link)"
     kind = "binomial"
     link = "logit"
     rows = ("trials",)
@@ -376,6 +382,8 @@ class Binomial(Family):
     response_label = "success probability"
     response_note = "success probability of the new group"
     response_code = "jax.nn.sigmoid(theta)"
+    scale_title = "log-odds"
+    response_title = "probability"
     aggregates = True
     formula = "Binomial(trials_i, inv_logit({eta}))"
     code = "dist.Binomial(total_count=trials, logits={eta})"
@@ -450,7 +458,7 @@ class Binomial(Family):
 
 class Poisson(Family):
     name = "poisson"
-    label = "Poisson (event counts with an exposure; log link)"
+    label = "Poisson (log link, exposure offset)"
     kind = "poisson"
     link = "log"
     rows = ("exposure",)
@@ -459,6 +467,8 @@ class Poisson(Family):
     response_label = "rate per unit of exposure"
     response_note = "event rate of the new group (per unit of exposure)"
     response_code = "jnp.exp(theta)"
+    scale_title = "log rate"
+    response_title = "rate"
     aggregates = True
     formula = "Poisson(exposure_i * exp({eta}))"
     code = "dist.Poisson(jnp.exp({eta} + jnp.log(exposure)))"

@@ -9,6 +9,7 @@ import streamlit as st
 
 from hiermod.data import ColumnMap, DataKind, guess_columns
 from hiermod.datasets import dataset_info, list_datasets
+from hiermod.kind_registry import role_columns
 from ui import cache, components, state
 
 ss = st.session_state
@@ -154,9 +155,7 @@ if frame is not None:
         else:
             roles, err = components.guarded(
                 ColumnMap, group=group, y=y, kind=kind,
-                se=opt(se) if kind == "summary" else None,
-                trials=opt(trials) if kind == "binomial" else None,
-                exposure=opt(exposure) if kind == "poisson" else None,
+                **role_columns(kind, se=opt(se), trials=opt(trials), exposure=opt(exposure)),
                 covariates=tuple(covariates), context="reading the column roles")
             if err is not None:
                 ss[state.DATA_ERROR] = components.error_message(err)

@@ -11,8 +11,9 @@ import math
 import streamlit as st
 
 from hiermod.priors import data_scale, resolve_priors
-from hiermod.spec import (LIKELIHOODS_FOR_KIND, LOCATION_FAMILIES, PRIOR_FAMILIES, SCALE_FAMILIES,
-                          Parameterization, Pooling, Prior, check_compatible)
+from hiermod import families
+from hiermod.spec import (LOCATION_FAMILIES, PRIOR_FAMILIES, SCALE_FAMILIES, Parameterization, Pooling,
+                          Prior, check_compatible)
 from ui import cache, components, state, tables
 from ui.figures import density_figure, prior_predictive_figure, show_figure
 
@@ -23,15 +24,7 @@ POOLING_TEXT = {
     "complete": "Complete pooling: one value for all groups",
     "partial": "Partial pooling: groups share a distribution",
 }
-LIKELIHOOD_TEXT = {
-    "normal_known_se": "Normal with known standard errors",
-    "normal": "Normal",
-    "student_t": "Student-t (robust to outliers)",
-    "binomial": "Binomial (logit link)",
-    "poisson": "Poisson (log link, exposure offset)",
-}
 PARAM_TEXT = {"centered": "Centered", "non_centered": "Non-centered (usually samples better)"}
-SCALE_PARAMS = {"tau", "sigma", "nu"}
 
 st.title("Model")
 
@@ -44,12 +37,12 @@ if data is None:
 cache.warm_imports_in_background()  # jax/numpyro/arviz load while the user reads this page
 
 spec = state.current_spec()
-if spec is None or spec.likelihood not in LIKELIHOODS_FOR_KIND[data.kind.value]:
+if spec is None or spec.family.kind != data.kind.value:
     spec = ss[state.SPEC] = state.default_spec_for(data, spec)
 
 # ------------------------------------------------------------------------------- structure
 st.subheader("Structure")
-likelihoods = [lk.value for lk in LIKELIHOODS_FOR_KIND[data.kind.value]]
+likelihoods = [f.name for f in families.for_kind(data.kind)]
 state.widget_default("w_pooling", spec.pooling.value)
 state.widget_default("w_likelihood", spec.likelihood.value)
 state.widget_default("w_param", spec.parameterization.value)
@@ -61,7 +54,7 @@ with c1:
                        format_func=POOLING_TEXT.get)
 with c2:
     likelihood = st.selectbox("Likelihood", likelihoods, key="w_likelihood",
-                              format_func=LIKELIHOOD_TEXT.get,
+                              format_func=lambda name: families.get(name).label,
                               help=f"Likelihoods that suit {data.kind.value} data.")
     parameterization = st.radio("Parameterization", [p.value for p in Parameterization],
                                 key="w_param", format_func=PARAM_TEXT.get, horizontal=True,
@@ -119,11 +112,11 @@ with st.form("model_form"):
     for name in names:
         prior = priors[name]
         base = name.split("[", 1)[0]
-        families = list(SCALE_FAMILIES if base in SCALE_PARAMS else LOCATION_FAMILIES)
+        families_of = list(SCALE_FAMILIES if base in spec.scale_names() else LOCATION_FAMILIES)
         fkey = f"w_prior_family_{name}"
         state.widget_default(fkey, prior.family)
         cols = st.columns([2, 1, 1, 1])
-        cols[0].selectbox(f"Prior for {name}", families, key=fkey)
+        cols[0].selectbox(f"Prior for {name}", families_of, key=fkey)
         for i, (arg, value) in enumerate(zip(PRIOR_FAMILIES[prior.family].arg_names, prior.args)):
             akey = f"w_prior_{name}_{prior.family}_{arg}"
             state.widget_default(akey, float(value))

@@ -30,6 +30,7 @@ if not results.is_partial(fit):
     st.stop()
 
 kind = results.kind(fit)
+family = fit.spec.family
 table = components.computed(tables.shrinkage, fit, context="computing shrinkage")
 if table is None:
     export_panel(fit, figures, key="export_shrinkage")
@@ -37,15 +38,12 @@ if table is None:
 
 # ------------------------------------------------------------------------------- the plot
 scale = "link"
-if kind in ("binomial", "poisson"):
-    names = ({"link": "log-odds (the model's scale)", "response": "probability"} if kind == "binomial"
-             else {"link": "log rate (the model's scale)", "response": "rate per unit of exposure"})
+if family.response:
+    names = {"link": f"{family.scale_title} (the model's scale)", "response": family.response_label}
     scale = st.radio("Scale", list(names), format_func=names.get, horizontal=True,
                      key="w_shrink_scale",
                      help="The model works on the link scale; the response scale is easier to read.")
-x_title = {"summary": "estimate", "gaussian": "group mean",
-           "binomial": "probability" if scale == "response" else "log-odds",
-           "poisson": "rate" if scale == "response" else "log rate"}.get(kind, "estimate")
+x_title = family.response_title if scale == "response" else family.scale_title
 
 st.subheader("Each group, before and after pooling")
 st.markdown(
@@ -145,7 +143,7 @@ st.subheader("Shrinkage table")
 st.caption("One row per group. no_pooling: the group's own estimate; partial_*: the posterior mean "
            "and 90% interval under partial pooling; complete_pooling: the value groups are pulled "
            "toward; shrinkage: share of the way moved; weight: w at tau's posterior mean."
-           + (" Columns ending in _response are on the response scale." if kind in ("binomial", "poisson") else ""))
+           + (" Columns ending in _response are on the response scale." if family.response else ""))
 st.dataframe(table, hide_index=True, width="stretch",
              column_config={c: st.column_config.NumberColumn(c, format="%.3g")
                             for c in table.columns if c not in ("group", "n")

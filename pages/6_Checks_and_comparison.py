@@ -111,8 +111,7 @@ if var_fit is not None:
     vd = components.computed(tables.variance, var_fit, context="splitting the variance")
     if vd is not None:
         share = vd.loc["share_between"]
-        kind = fit.data.kind.value
-        name = "intraclass correlation (ICC)" if kind == "gaussian" else "between-group share"
+        name = var_fit.spec.family.share_name
         if var_fit.spec.pooling.value == "complete":
             sentence = ("Complete pooling assumes the groups are identical, so the between-group "
                         "share is 0 by construction; fit partial pooling to estimate it.")
@@ -150,7 +149,7 @@ if new_fit is not None:
         pred = view["table"]
         theta, ynew = pred.loc["theta_new"], pred.loc["y_new"]
         resp = pred.loc["response_new"]
-        if fit.data.kind.value in ("binomial", "poisson"):
+        if new_fit.spec.family.response:
             first = (f"A new group's {view['x_title']} is likely between {resp['low']:.3g} and "
                      f"{resp['high']:.3g} (90%, mean {resp['mean']:.3g}); ")
         else:

@@ -93,8 +93,8 @@ def other_parameterization(fit: "Fit"):
 
 def _same_model_but_parameterization(a: "Fit", b: "Fit") -> bool:
     sa, sb = a.spec, b.spec
-    return (a.data.fingerprint == b.data.fingerprint and sa.likelihood == sb.likelihood
-            and sa.pooling == sb.pooling and sa.covariates == sb.covariates
+    return (a.data.fingerprint == b.data.fingerprint
+            and (sa.family, sa.pooling, sa.covariates) == (sb.family, sb.pooling, sb.covariates)
             and dict(a.priors) == dict(b.priors) and sa.parameterization != sb.parameterization
             and has_sampler_stats(b))
 

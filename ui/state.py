@@ -196,13 +196,13 @@ def default_spec_for(data: "GroupedData", previous: "ModelSpec | None" = None) -
     """A spec suited to ``data`` (keeping pooling and parameterization of ``previous``), with the
     data-scaled default priors written out explicitly."""
     from hiermod.priors import resolve_priors
-    from hiermod.spec import LIKELIHOODS_FOR_KIND, ModelSpec, Pooling, default_likelihood
+    from hiermod.spec import ModelSpec, Pooling, default_likelihood
 
     likelihood = default_likelihood(data.kind)
     pooling = Pooling.PARTIAL
     kwargs = {}
     if previous is not None:
-        if previous.likelihood in LIKELIHOODS_FOR_KIND[data.kind.value]:
+        if previous.family.kind == data.kind.value:
             likelihood = previous.likelihood
         pooling = previous.pooling
         kwargs["parameterization"] = previous.parameterization
