@@ -16,6 +16,7 @@ KIND_OF = {
     "student_t": "gaussian",
     "binomial": "binomial",
     "poisson": "poisson",
+    "negative_binomial": "poisson",
 }
 
 

@@ -8,7 +8,7 @@ from hiermod.priors import resolve_priors
 from hiermod.spec import ModelSpec
 from synthetic import simulate
 
-LIKELIHOODS = ["normal_known_se", "normal", "student_t", "binomial", "poisson"]
+LIKELIHOODS = ["normal_known_se", "normal", "student_t", "binomial", "poisson", "negative_binomial"]
 STRUCTURES = [("partial", "non_centered"), ("partial", "centered"), ("none", "centered"), ("complete", "centered")]
 
 

@@ -9,7 +9,7 @@ from hiermod.priors import resolve_priors
 from hiermod.spec import ModelSpec
 from synthetic import simulate
 
-LIKELIHOODS = ["normal_known_se", "normal", "student_t", "binomial", "poisson"]
+LIKELIHOODS = ["normal_known_se", "normal", "student_t", "binomial", "poisson", "negative_binomial"]
 
 
 @pytest.mark.parametrize("likelihood", LIKELIHOODS)
