@@ -26,17 +26,17 @@ POOLING_MODES = ("none", "complete", "partial")
 def fit_pooling_modes(data: "GroupedData", spec: "ModelSpec", modes=POOLING_MODES, **fit_kwargs) -> dict[str, "Fit"]:
     """Fit ``spec`` with no, complete and partial pooling: {"none": Fit, "complete": Fit, "partial": Fit}.
 
-    Each fit uses ``spec.replace(pooling=...)``, so priors that do not apply to a mode (tau under
-    complete pooling, mu under no pooling) are dropped and defaults fill the rest. ``fit_kwargs``
-    (chains, warmup, draws, seed, target_accept, method, progress, cancel ...) go to
-    :func:`hiermod.fit.fit` unchanged.
+    :func:`hiermod.orchestrate.fit_pooling_modes` with keyword arguments like :func:`hiermod.fit`:
+    the sampler settings (chains, warmup, draws, seed, target_accept, max_tree_depth), ``method``,
+    ``progress`` (one merged Progress over all the fits) and ``cancel``.
     """
-    from .fitting import fit as run_fit
+    from .orchestrate import fit_pooling_modes as run_modes
+    from .settings import SamplerSettings
 
-    unknown = [m for m in modes if str(m) not in POOLING_MODES]
-    if unknown:
-        raise SpecError(f"Unknown pooling mode(s) {', '.join(map(str, unknown))}; use none, complete, partial.")
-    return {str(m): run_fit(data, spec.replace(pooling=str(m)), **fit_kwargs) for m in modes}
+    method = fit_kwargs.pop("method", "nuts")
+    progress, cancel = fit_kwargs.pop("progress", None), fit_kwargs.pop("cancel", None)
+    return run_modes(data, spec, SamplerSettings(**fit_kwargs), modes=modes, method=method,
+                     progress=progress, cancel=cancel)
 
 
 def _pointwise_unit(fit: "Fit") -> tuple[str, bool]:

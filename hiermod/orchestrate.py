@@ -77,14 +77,17 @@ def fit_with_preview(data: "GroupedData", spec: "ModelSpec", settings: "SamplerS
 
 
 def fit_pooling_modes(data: "GroupedData", spec: "ModelSpec", settings: "SamplerSettings", *,
-                      modes: Iterable[str] = MODES, progress: Callable[[Progress], None] | None = None,
+                      modes: Iterable[str] = MODES, method: str = "nuts",
+                      progress: Callable[[Progress], None] | None = None,
                       cancel: Any = None, publish: Callable[[Any], None] | None = None,
                       cached: Mapping[str, "Fit"] | None = None,
                       done: Callable[[str, "Fit"], None] | None = None) -> dict[str, "Fit"]:
-    """NUTS fits of ``spec.replace(pooling=m)`` for every mode ``m``: {mode: Fit}, in ``modes`` order.
+    """Fits (``method``, NUTS by default) of ``spec.replace(pooling=m)`` for every mode ``m``:
+    {mode: Fit}, in ``modes`` order. Priors that do not apply to a mode (tau under complete pooling,
+    mu under no pooling) are dropped and defaults fill the rest.
 
     Modes in ``cached`` (mode -> Fit) are taken as they are, not fitted. When the exact method can
-    serve the model, ``publish`` first receives {mode: cached or exact Fit} so the three can be
+    serve the model (and ``method`` is not exact itself), ``publish`` first receives {mode: cached or exact Fit} so the three can be
     shown while NUTS runs. ``progress`` receives one merged :class:`Progress` over all the fits
     still to run (iterations done of the total, divergences summed); ``done(mode, fit)`` is called
     as each fit finishes.
@@ -97,7 +100,7 @@ def fit_pooling_modes(data: "GroupedData", spec: "ModelSpec", settings: "Sampler
         raise SpecError(f"Unknown pooling mode(s) {', '.join(unknown)}; use none, complete, partial.")
     specs = {m: spec.replace(pooling=m) for m in modes}
     fits = {m: f for m, f in (cached or {}).items() if m in specs}
-    if publish is not None and exact_available(data, spec):
+    if publish is not None and not method_info(method).exact and exact_available(data, spec):
         try:  # exact posteriors first: shown while NUTS checks them
             publish({m: fits.get(m) or _run(data, s, settings, "exact") for m, s in specs.items()})
         except Exception:  # noqa: BLE001 - NUTS still runs
@@ -121,7 +124,7 @@ def fit_pooling_modes(data: "GroupedData", spec: "ModelSpec", settings: "Sampler
                               eta_s=None,
                               message=f"Fit {i + 1} of {len(todo)}: {MODE_NAMES[mode]} ({p.phase})"))
 
-        result = _run(data, specs[mode], settings, "nuts", progress=report, cancel=cancel)
+        result = _run(data, specs[mode], settings, method, progress=report, cancel=cancel)
         if result.method_info.has_sampler_stats:
             divergences += int(result.idata.sample_stats["diverging"].values.sum())
         fits[mode] = result
