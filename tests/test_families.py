@@ -1,0 +1,64 @@
+"""The family registry: every entry is complete and consistent with NumPyro and scipy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hiermod import families
+from hiermod.kind_registry import KINDS
+from hiermod.spec import LIKELIHOODS_FOR_KIND, Likelihood, ModelSpec, default_likelihood
+from synthetic import simulate
+
+NAMES = list(families.FAMILIES)
+
+
+def test_likelihood_enum_is_the_registry():
+    assert [lk.value for lk in Likelihood] == NAMES
+    assert set(LIKELIHOODS_FOR_KIND) == set(KINDS)
+    for kind in KINDS:
+        assert families.for_kind(kind), f"no family fits {kind} data"
+        assert default_likelihood(kind).value == families.for_kind(kind)[0].name
+
+
+def test_unknown_likelihood_names_the_known_ones():
+    with pytest.raises(Exception) as info:
+        families.get("gamma")
+    assert all(name in str(info.value) for name in NAMES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_entry_is_complete(name):
+    f = families.get(name)
+    assert f.label and f.kind in KINDS and f.link in families.LINKS
+    assert set(f.rows) <= set(families.ROW_FIELDS) and set(f.row_defaults) <= set(f.rows)
+    assert "{eta}" in f.formula and "{eta}" in f.code
+    assert bool(f.response) == bool(f.response_code) == bool(f.response_title)
+    data = simulate(name)
+    m, s = f.data_scale(data)
+    assert np.isfinite(m) and s > 0
+    for p in f.params:
+        assert p.default(m, s).support == "positive"
+    est, se, pooled = f.group_estimates(data)
+    assert est.shape == se.shape == (data.n_groups,) and np.isfinite(pooled)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_draws_follow_the_log_density(name):
+    """Replicated data have the family's mean (inverse link times exposure or trials) within 5
+    Monte Carlo standard errors, and the log density is finite at them."""
+    f = families.get(name)
+    data = simulate(name)
+    spec = ModelSpec(name)
+    rows = {k: getattr(data, k) for k in families.ROW_FIELDS}
+    eta = np.full((4000, data.n_rows), 0.3)
+    params = {p.name: np.full((4000, 1), 3.0) for p in f.params}
+    draws = f.draw(eta.copy(), rows, params, np.random.default_rng(1))
+    assert draws.shape == eta.shape and np.all(np.isfinite(draws))
+    expected = f.inverse_link(eta[0])
+    for role, value in f.row_defaults.items():
+        expected = expected * np.asarray(rows[role])
+    se = draws.std(axis=0) / np.sqrt(draws.shape[0])
+    assert np.all(np.abs(draws.mean(axis=0) - expected) < 5 * se + 1e-12), spec
+    lp = f.log_likelihood(draws[:2].copy(), eta[:2].copy(), rows, {k: v[:2] for k, v in params.items()})
+    assert np.all(np.isfinite(lp))
