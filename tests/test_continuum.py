@@ -114,17 +114,17 @@ def _gaussian_fit_with_sigma(data, sigma: float, seed: int = 0):
 
 
 def test_dashboard_continuum_at_uses_one_se(radon):
-    """ui.results.continuum_at (the Shrinkage page's table at one tau) is the library's: the weight
+    """ui.tables.continuum_at (the Shrinkage page's table at one tau) is the library's: the weight
     and the estimate come from the same s_j even when the fit's sigma differs from the pooled sd."""
     import warnings
 
-    from ui import results
+    from ui import tables
 
     fit = _gaussian_fit_with_sigma(radon, sigma=3.0)
     tau = 0.2
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        table = results.continuum_at("radon-fake-sigma", fit, tau)
+        table = tables.continuum_at(fit, tau)
     w, ybar = table["weight_own_data"].to_numpy(float), table["no_pooling"].to_numpy(float)
     mu_tau = continuum_at(radon, fit, tau).attrs["mu_given_tau"]
     np.testing.assert_allclose(table["estimate_at_tau"].to_numpy(float), w * ybar + (1 - w) * mu_tau,
