@@ -378,10 +378,10 @@ def _no_sampler_verdict(fit: "Fit", total: int) -> Verdict:
     if info.approximate:
         return Verdict(
             "warning", "approximation",
-            f"These {total} draws come from an approximation of the posterior ({info.label}), not "
-            f"from the posterior itself. {info.returns} Intervals come out too narrow and group "
-            "estimates look more certain than they are. No sampler checks apply (there are no "
-            "chains, divergences or tree depths to check).",
+            f"This fit is an approximation of the posterior, not the posterior ({total} draws). "
+            f"{info.returns} Intervals come out too narrow and group estimates look more certain "
+            "than they are. No sampler checks apply (there are no chains, divergences or tree "
+            "depths to check).",
             "Use it as a first look; refit with NUTS (method='nuts') before trusting intervals.",
         )
     return Verdict(  # a sampler's fit whose statistics are missing (e.g. dropped from the file)

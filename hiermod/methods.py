@@ -97,7 +97,7 @@ METHODS: dict[str, Method] = {
             name="vi",
             label="Variational approximation (mean-field ADVI)",
             returns="Draws from a mean-field normal approximation fitted by stochastic variational "
-                    "inference: a fast first look that understates the posterior spread, most for "
+                    "inference, a fast first look that understates the posterior spread, most for "
                     "tau (the spread between groups).",
             exact=False,
             approximate=True,

@@ -102,6 +102,18 @@ def test_fit_exact_method(tmp_path):
     assert (out / "posterior.nc").is_file()
 
 
+def test_fit_vi_method_says_it_is_an_approximation(tmp_path):
+    out = tmp_path / "vi"
+    proc = run_cli("fit", EIGHT, "--method", "vi", "--chains", "2", "--draws", "200", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    warning = [line for line in proc.stdout.splitlines() if line.startswith("warning: --method vi")]
+    assert len(warning) == 1 and "approximation" in warning[0] and "understates uncertainty" in warning[0]
+    assert "tau" in warning[0]
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["method"] == "vi"
+    assert [v["level"] for v in summary["diagnostics"]["verdicts"]] == ["warning"]
+
+
 def test_fit_guesses_columns_and_reports_them(tmp_path):
     out = tmp_path / "guessed"
     proc = run_cli("fit", EIGHT, "--method", "exact", "--chains", "2", "--draws", "200", "--out", str(out))
