@@ -79,7 +79,9 @@ def fit_vi(data: "GroupedData", spec: "ModelSpec", settings: SamplerSettings, pr
         latent = Predictive(guide, params=params, num_samples=n)(jax.random.PRNGKey(settings.seed + 1), **kwargs)
         full = Predictive(model, posterior_samples=latent, return_sites=None)(
             jax.random.PRNGKey(settings.seed + 2), **kwargs)
-    flat = {k: np.asarray(v, dtype=float) for k, v in (full | latent).items() if k not in ("y", "y_within")}
+    merged = full | latent  # latent sites first, as in a NUTS fit (mu, tau, ... before theta, rate)
+    flat = {k: np.asarray(merged[k], dtype=float) for k in dict.fromkeys([*latent, *full])
+            if k not in ("y", "y_within")}
     idata = inference_data_from_draws(flat, data, spec, priors, settings, stream=3)
     total = time.perf_counter() - t0
     timings = {"compile_s": compiles.seconds, "compilations": float(compiles.count),
