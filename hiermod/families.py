@@ -211,12 +211,6 @@ class Family:
         raise NotImplementedError  # pragma: no cover
 
 
-def _summary_row_first(data: "GroupedData", values: np.ndarray) -> np.ndarray:
-    out = np.full(data.n_groups, np.nan)
-    out[np.asarray(data.group_idx)[::-1]] = np.asarray(values)[::-1]
-    return out
-
-
 # ------------------------------------------------------------------------- normal families
 
 

@@ -115,6 +115,7 @@ def test_cli_fits_negative_binomial(tmp_path):
 def test_app_offers_and_fits_negative_binomial():
     """Upload counts with an exposure, choose the negative binomial on the Model page, fit."""
     from streamlit.testing.v1 import AppTest
+    from test_app import _tiny_settings
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()
@@ -131,10 +132,7 @@ def test_app_offers_and_fits_negative_binomial():
     spec = at.session_state["hm_spec"]
     assert spec.likelihood.value == "negative_binomial" and "phi" in spec.prior_names()
     assert any(s.label == "Prior for phi" for s in at.selectbox)
-    at.number_input(key="w_chains").set_value(1)
-    at.number_input(key="w_warmup").set_value(100)
-    at.number_input(key="w_draws").set_value(100)
-    at.button(key="FormSubmitter:model_form-Apply").click().run()
+    _tiny_settings(at)
     at.switch_page("pages/3_Fit.py").run()
     at.button(key="w_fit").click().run()
     assert not at.exception, at.exception

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from hiermod.orchestrate import MODE_NAMES, MODES
+from hiermod.orchestrate import MODE_NAMES, MODES  # noqa: F401  (MODE_NAMES: pages read it here)
 from ui import cache, components, state
 from ui.job_slot import JobSlot, Wording, queue_text
 
