@@ -31,6 +31,8 @@ class ColumnMap:
     trials: str | None = None
     exposure: str | None = None
     covariates: tuple[str, ...] = ()
+    outer_groups: tuple[str, ...] = ()
+    """Grouping columns that enclose ``group``, outermost first (nested data); ``group`` is the innermost."""
 
     def __post_init__(self) -> None:
         try:
@@ -43,6 +45,13 @@ class ColumnMap:
             object.__setattr__(self, "covariates", (self.covariates,))
         else:
             object.__setattr__(self, "covariates", tuple(self.covariates))
+        outer = (self.outer_groups,) if isinstance(self.outer_groups, str) else tuple(self.outer_groups)
+        object.__setattr__(self, "outer_groups", outer)
+
+    @property
+    def group_columns(self) -> tuple[str, ...]:
+        """Every grouping column, outermost first."""
+        return self.outer_groups + (self.group,)
 
     def roles(self) -> dict[str, str]:
         """Role name -> column name for every single-column role that is set."""

@@ -30,6 +30,7 @@ from hiermod.columns import ColumnMap, DataKind
 from hiermod.errors import DataError
 from hiermod.kind_registry import ROLES, kind_info
 from hiermod.lazy_pandas import LazyPandas
+from hiermod.levels import GroupLevel, row_index
 from hiermod.limits import MAX_BYTES, MAX_COLUMNS, MAX_GROUPS, MAX_LABEL_CHARS, MAX_LISTED_ROWS, MAX_ROWS
 from hiermod.reading import Source, read_table
 
@@ -65,11 +66,18 @@ class GroupedData:
     X: np.ndarray
     covariate_names: tuple[str, ...]
     report: tuple[str, ...] = ()
+    levels: tuple[GroupLevel, ...] = ()
+    """The grouping levels, outermost first (:mod:`hiermod.levels`); one level unless nested."""
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         set_(self, "kind", DataKind(self.kind))
         set_(self, "labels", tuple(str(label) for label in self.labels))
+        if not self.levels:
+            set_(self, "levels", (GroupLevel(self.columns.group, self.labels),))
+        set_(self, "levels", tuple(self.levels))
+        if self.levels[-1].labels != self.labels:
+            raise ValueError("The innermost grouping level's labels must be the data's labels.")
         set_(self, "group_idx", _frozen(self.group_idx, np.int32))
         for name in ("y", "se", "trials", "exposure"):
             set_(self, name, _frozen(getattr(self, name), np.float64))
@@ -89,6 +97,15 @@ class GroupedData:
         return int(self.y.shape[0])
 
     @property
+    def group_columns(self) -> tuple[str, ...]:
+        """The grouping columns, outermost first."""
+        return tuple(level.column for level in self.levels)
+
+    def level_idx(self, k: int) -> np.ndarray:
+        """Rows -> group index at grouping level ``k`` (0: outermost; -1: innermost)."""
+        return row_index(self.levels, self.group_idx, k % len(self.levels))
+
+    @property
     def group_sizes(self) -> np.ndarray:
         """Rows per group, in label order."""
         return np.bincount(self.group_idx, minlength=self.n_groups)
@@ -99,7 +116,11 @@ class GroupedData:
         h = hashlib.sha256()
         meta = {"kind": self.kind.value, "labels": list(self.labels),
                 "covariates": list(self.covariate_names)}
+        if len(self.levels) > 1:
+            meta["levels"] = [[level.column, list(level.labels)] for level in self.levels]
         h.update(json.dumps(meta, ensure_ascii=False).encode("utf-8"))
+        for level in self.levels[1:]:
+            h.update(np.ascontiguousarray(level.parent, dtype="<i4").tobytes())
         for name in ("group_idx", "y", "se", "trials", "exposure", "X"):
             array = getattr(self, name)
             h.update(name.encode())
