@@ -20,7 +20,7 @@ from typing import Sequence
 from .errors import HiermodError
 from .families import FAMILIES
 from .kind_registry import KINDS
-from .terms import Parameterization, Pooling
+from .terms import Parameterization, Pooling, Population, SlopeCorrelation
 from .methods import METHODS, method_info
 from .settings import DEFAULT_TARGET_ACCEPT
 
@@ -31,6 +31,8 @@ _KINDS = tuple(KINDS)
 _LIKELIHOODS = tuple(FAMILIES)
 _POOLINGS = tuple(p.value for p in Pooling)
 _PARAMETERIZATIONS = tuple(p.value for p in Parameterization)
+_SLOPE_CORRELATIONS = tuple(c.value for c in SlopeCorrelation)
+_POPULATIONS = tuple(p.value for p in Population)
 
 
 class UsageError(HiermodError):
@@ -75,8 +77,19 @@ def build_parser() -> argparse.ArgumentParser:
                        help="observation model (default: the usual one for the data kind)")
     model.add_argument("--pooling", choices=_POOLINGS, default="partial",
                        help="how groups share information (default: partial)")
-    model.add_argument("--parameterization", choices=_PARAMETERIZATIONS, default="non_centered",
-                       help="partial pooling as theta ~ Normal(mu, tau) or mu + tau*z (default: non_centered)")
+    model.add_argument("--parameterization", type=_parameterizations, default=("non_centered",),
+                       metavar="{" + ",".join(_PARAMETERIZATIONS) + "}",
+                       help="partial pooling as theta ~ Normal(mu, tau) or mu + tau*z (default: "
+                            "non_centered); one per --group, comma-separated, e.g. centered,non_centered")
+    model.add_argument("--slope", action="append", default=[], metavar="COL",
+                       help="a row-level covariate whose effect varies by the innermost group (repeatable)")
+    model.add_argument("--slope-correlation", choices=_SLOPE_CORRELATIONS, default="lkj",
+                       help="intercept/slope correlation: an LKJ prior (default) or none (independent)")
+    model.add_argument("--population", choices=_POPULATIONS, default="normal",
+                       help="distribution of the group values: normal (default; on the link scale), "
+                            "beta (binomial: p_j ~ Beta(alpha, beta)) or gamma (poisson: rate_j ~ Gamma(alpha, beta))")
+    model.add_argument("--show-model", action="store_true",
+                       help="print the model in mathematical notation and stop (no fit, no --out needed)")
     model.add_argument("--prior", action="append", default=[], metavar="NAME=Family(args)",
                        help="a prior, e.g. --prior 'tau=HalfCauchy(5)' (repeatable; others get "
                             "data-scaled defaults)")
@@ -92,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     sampler.add_argument("--seed", type=int, default=0, metavar="N", help="default 0")
     sampler.add_argument("--target-accept", type=float, default=DEFAULT_TARGET_ACCEPT, metavar="X",
                          help=f"NUTS target acceptance in [0.5, 1); default {DEFAULT_TARGET_ACCEPT}")
-    p_fit.add_argument("--out", required=True, metavar="DIR", help="folder for the results (created)")
+    p_fit.add_argument("--out", metavar="DIR", help="folder for the results (created; required unless --show-model)")
 
     p_desc = sub.add_parser(
         "describe", help="show the column roles (guessed or given) and a per-group table",
@@ -109,7 +122,9 @@ def _add_data_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("data", metavar="DATA.csv",
                    help="CSV file (comma, semicolon or tab separated), or a sample data set name")
     cols = p.add_argument_group("columns (guessed when --group/--y are not given)")
-    cols.add_argument("--group", metavar="COL", help="column with the group labels")
+    cols.add_argument("--group", action="append", default=[], metavar="COL",
+                      help="column with the group labels; repeat for nested groups, outermost first "
+                           "(--group school --group class), up to 3")
     cols.add_argument("--y", metavar="COL", help="outcome column")
     roles = cols.add_mutually_exclusive_group()
     roles.add_argument("--se", metavar="COL", help="standard errors of y (summary data)")
@@ -155,7 +170,8 @@ def column_map(args, frame, registered=None):
         notes.append("using the sample data set's column roles")
     else:
         base = guess_columns(frame)
-    group = args.group or base.group
+    groups = tuple(args.group) or base.group_columns
+    group = groups[-1]
     y = args.y or base.y
     if not args.group:
         notes.append(f"guessed group column {group!r}")
@@ -177,7 +193,7 @@ def column_map(args, frame, registered=None):
                 guess = guess_columns(frame)
             except HiermodError:
                 guess = None
-        if guess is not None and guess.y == y and guess.group == group:
+        if guess is not None and guess.y == y and guess.group in groups:
             kind = guess.kind
             se, trials, exposure = guess.se, guess.trials, guess.exposure
             extra = ", ".join(f"{r} column {c!r}" for r, c in
@@ -191,8 +207,9 @@ def column_map(args, frame, registered=None):
         if getattr(args, role) and owner.name != kind.value:
             raise UsageError(f"--{role} is for {owner.name} data, but --kind is {kind.value}.")
     covariates = tuple(args.covariate)
+    covariates += tuple(x for x in getattr(args, "slope", ()) if x not in covariates)
     return ColumnMap(group=group, y=y, kind=kind, se=se, trials=trials, exposure=exposure,
-                     covariates=covariates), notes
+                     covariates=covariates, outer_groups=groups[:-1]), notes
 
 
 def _load(args):
@@ -206,7 +223,8 @@ def _load(args):
 
 
 def _describe_columns(columns) -> str:
-    roles = [f"group={columns.group!r}", f"y={columns.y!r}", f"kind={columns.kind.value}"]
+    groups = " > ".join(repr(g) for g in columns.group_columns)
+    roles = [f"group={groups}", f"y={columns.y!r}", f"kind={columns.kind.value}"]
     for role in ("se", "trials", "exposure"):
         value = getattr(columns, role)
         if value:
@@ -214,6 +232,43 @@ def _describe_columns(columns) -> str:
     if columns.covariates:
         roles.append("covariates=" + ", ".join(repr(c) for c in columns.covariates))
     return " ".join(roles)
+
+
+def _parameterizations(text: str) -> tuple[str, ...]:
+    """``centered`` or ``centered,non_centered`` (one per grouping column)."""
+    values = tuple(v.strip() for v in str(text).split(","))
+    bad = [v for v in values if v not in _PARAMETERIZATIONS]
+    if bad:
+        raise argparse.ArgumentTypeError(f"invalid choice: {bad[0]!r} (choose from "
+                                         f"{', '.join(_PARAMETERIZATIONS)}, comma-separated per --group)")
+    return values
+
+
+def model_spec(args, data, likelihood, priors):
+    """The ModelSpec the command line asks for: one level, or every --group nested."""
+    from .spec import ModelSpec
+
+    groups = data.group_columns if len(data.group_columns) > 1 else ()
+    levels = args.parameterization
+    n_levels = max(1, len(groups))
+    if len(levels) not in (1, n_levels):
+        raise UsageError(f"--parameterization has {len(levels)} values; give one, or one per --group ({n_levels}).")
+    return ModelSpec(likelihood, args.pooling, levels[0], priors=priors,
+                     covariates=tuple(c for c in data.covariate_names if c not in args.slope),
+                     groups=groups, level_parameterizations=levels if len(levels) > 1 else (),
+                     slopes=tuple(args.slope), slope_correlation=args.slope_correlation,
+                     population=args.population)
+
+
+def _hierarchy_text(spec) -> str:
+    parts = []
+    if spec.nested:
+        parts.append("levels " + " > ".join(t.factor for t in spec.terms))
+    if spec.slopes:
+        parts.append(f"varying slopes {', '.join(spec.slopes)} (correlation: {spec.slope_correlation.value})")
+    if spec.population.value != "normal":
+        parts.append(f"{spec.population.value} population")
+    return "".join(f"; {p}" for p in parts)
 
 
 def parse_priors(texts: Sequence[str]) -> dict:
@@ -256,8 +311,10 @@ def cmd_fit(args) -> int:
     from .spec import ModelSpec, default_likelihood
 
     priors = parse_priors(args.prior)  # before reading anything: bad prior text fails fast
-    out_dir = Path(args.out)
-    if out_dir.exists() and not out_dir.is_dir():
+    if not args.out and not args.show_model:
+        raise UsageError("the following arguments are required: --out (or --show-model to print the model only)")
+    out_dir = Path(args.out or ".")
+    if args.out and out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"--out {args.out!r} exists and is not a folder.")
     path, data, notes = _load(args)
     for note in notes:
@@ -265,8 +322,13 @@ def cmd_fit(args) -> int:
     for line in data.report:
         _print(f"data: {line}")
     likelihood = args.likelihood or default_likelihood(data.kind)
-    spec = ModelSpec(likelihood, args.pooling, args.parameterization, priors=priors,
-                     covariates=tuple(data.covariate_names))
+    spec = model_spec(args, data, likelihood, priors)
+    if args.show_model:
+        from .model_math import model_text
+        from .priors import resolve_priors
+
+        _print(model_text(spec, resolve_priors(data, spec), data))
+        return EXIT_OK
     _print(f"data: {path} ({data.n_rows} rows, {data.n_groups} groups; "
            f"{_describe_columns(data.columns)})")
     info = method_info(args.method)
@@ -277,7 +339,7 @@ def cmd_fit(args) -> int:
     else:
         what = f"{info.label}, {args.chains} x {args.draws} draws"
     _print(f"model: {spec.likelihood.value}, {spec.pooling.value} pooling, "
-           f"{spec.parameterization.value}; {what}")
+           f"{', '.join(t.parameterization.value for t in spec.terms)}{_hierarchy_text(spec)}; {what}")
     if info.approximate:
         _print(f"warning: --method {info.name} gives an approximation, not the posterior, and it "
                "understates uncertainty (most for tau, the spread between groups): intervals come "

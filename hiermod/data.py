@@ -16,6 +16,7 @@ keeps working. pandas is imported on first use (:mod:`hiermod.lazy_pandas`).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from hiermod.columns import ColumnMap, DataKind
 from hiermod.errors import DataError
 from hiermod.kind_registry import ROLES, kind_info
 from hiermod.lazy_pandas import LazyPandas
-from hiermod.levels import GroupLevel, row_index
+from hiermod.levels import GroupLevel, row_index, select_levels
 from hiermod.limits import MAX_BYTES, MAX_COLUMNS, MAX_GROUPS, MAX_LABEL_CHARS, MAX_LISTED_ROWS, MAX_ROWS
 from hiermod.reading import Source, read_table
 
@@ -104,6 +105,18 @@ class GroupedData:
     def level_idx(self, k: int) -> np.ndarray:
         """Rows -> group index at grouping level ``k`` (0: outermost; -1: innermost)."""
         return row_index(self.levels, self.group_idx, k % len(self.levels))
+
+    def for_groups(self, columns: tuple[str, ...]) -> "GroupedData":
+        """The data grouped by some of its grouping columns (outermost first): rows belong to the
+        groups of ``columns[-1]``; empty or all columns: this data itself."""
+        columns = tuple(columns)
+        if not columns or columns == self.group_columns:
+            return self
+        levels = select_levels(self.levels, columns)
+        innermost = self.group_columns.index(levels[-1].column)
+        mapping = dataclasses.replace(self.columns, group=columns[-1], outer_groups=tuple(columns[:-1]))
+        return dataclasses.replace(self, columns=mapping, labels=levels[-1].labels, levels=levels,
+                                   group_idx=row_index(self.levels, self.group_idx, innermost))
 
     @property
     def group_sizes(self) -> np.ndarray:

@@ -164,6 +164,8 @@ def unavailable_reason(data: "GroupedData", spec: ModelSpec) -> str | None:
     asks this before it runs."""
     if spec.covariates:
         return _EXACT_ONLY
+    if spec.nested:
+        return ("The exact method handles one grouping level; nested levels need NUTS (method='nuts').")
     if not spec.family.normal_known_se or data.se is None:
         names = " or ".join(f"'{f.name}'" for f in families.FAMILIES.values() if f.normal_known_se)
         return (

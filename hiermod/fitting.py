@@ -47,6 +47,7 @@ def fit(
                                int(max_tree_depth))
     check_compatible(spec, data)
     check_numeric_range(data)
+    data = data.for_groups(spec.groups)  # rows belong to the groups of the model's innermost level
     return method_info(method).run(data, spec, settings, progress=progress, cancel=cancel)
 
 

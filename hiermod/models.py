@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from . import families
+from . import families, populations
 from .errors import SpecError
 from .prior_families import to_numpyro
 from .priors import resolve_priors
 from .spec import Likelihood, ModelSpec, Parameterization, Pooling, Prior
-from .terms import GroupTerm
+from .terms import CORRELATION_PRIOR, GroupTerm
 
 if TYPE_CHECKING:  # pragma: no cover
     from .data import GroupedData
@@ -38,22 +38,32 @@ class Structure:
     """Everything about a model that changes its compiled code (not its numbers)."""
 
     likelihood: Likelihood
-    pooling: Pooling
-    parameterization: Parameterization
+    terms: tuple[GroupTerm, ...]
     families: tuple[tuple[str, str], ...]  # (prior name, family); beta covariates share "beta"
-    has_covariates: bool
+    covariates: tuple[str, ...] = ()
     aggregated: bool = False  # likelihood evaluated on per-group sufficient statistics
 
     @property
-    def terms(self) -> tuple[GroupTerm, ...]:
-        return (GroupTerm("group", self.pooling, self.parameterization),)
+    def has_covariates(self) -> bool:
+        return bool(self.covariates)
+
+    @property
+    def pooling(self) -> Pooling:
+        return self.terms[-1].pooling
+
+    @property
+    def parameterization(self) -> Parameterization:
+        return self.terms[-1].parameterization
 
 
 def can_aggregate(data: "GroupedData", spec: ModelSpec) -> bool:
     """True when the likelihood depends on each group only through a few sums (the family says
-    which: :attr:`hiermod.families.Family.aggregates`), there are no covariates and rows > groups.
+    which: :attr:`hiermod.families.Family.aggregates`), there are no covariates and rows > groups
+    (or always, for a Beta/Gamma population: its marginal density is written on the sums).
     The posterior is unchanged; a gradient costs O(groups) instead of O(rows).
     """
+    if spec.row_term.conjugate:
+        return True
     return not spec.covariates and data.n_rows > data.n_groups and spec.family.aggregates
 
 
@@ -70,31 +80,93 @@ def structure_of(spec: ModelSpec, priors: dict[str, Prior], aggregated: bool = F
         if not name.startswith("beta["):
             families[name] = prior.family
     if beta_families:
-        families["beta"] = beta_families.pop()
-    (term,) = spec.terms
-    return Structure(spec.likelihood, term.pooling, term.parameterization,
-                     tuple(sorted(families.items())), bool(spec.covariates), aggregated)
+        families["beta[]"] = beta_families.pop()
+    return Structure(spec.likelihood, spec.terms, tuple(sorted(families.items())), spec.covariates, aggregated)
 
 
 def _prior(families: dict[str, str], hyper: dict, name: str):
     return to_numpyro(families[name])(*hyper[name])
 
 
-def _term_effects(term: GroupTerm, families: dict[str, str], hyper: dict, n_groups: int):
-    """Sample one term's parameters and return its group effects theta (n_groups,)."""
+def _centred(term: GroupTerm, families: dict[str, str], hyper: dict, centre):
+    """The term's centre m_j: its own ``mu`` (sampled here) or the parent's effects ``centre``."""
+    import numpyro
+
+    if centre is not None:
+        return centre
+    return numpyro.sample(term.location, _prior(families, hyper, term.location))
+
+
+def _term_effects(term: GroupTerm, families: dict[str, str], hyper: dict, n_groups: int, centre=None,
+                  slope_means=None):
+    """Sample one term's parameters and return (its group effects theta (n_groups,), the slopes
+    (n_groups, k) or None). ``centre``: the parent's effects per group (nested terms);
+    ``slope_means``: the covariate coefficients beta[x] of the term's slopes."""
     import jax.numpy as jnp
     import numpyro
     import numpyro.distributions as dist
 
     if term.pooling == Pooling.NONE:
         with numpyro.plate(term.factor, n_groups):
-            return numpyro.sample(term.effect, _prior(families, hyper, term.effect))
-    mu = numpyro.sample(term.location, _prior(families, hyper, term.location))
+            return numpyro.sample(term.effect, _prior(families, hyper, term.effect)), None
+    m = _centred(term, families, hyper, centre)
     if term.pooling == Pooling.COMPLETE:
-        return numpyro.deterministic(term.effect, jnp.broadcast_to(mu, (n_groups,)))
+        return numpyro.deterministic(term.effect, jnp.broadcast_to(m, (n_groups,))), None
     tau = numpyro.sample(term.scale, _prior(families, hyper, term.scale))
+    if term.slopes:
+        return _slope_effects(term, families, hyper, n_groups, m, tau, slope_means)
     with numpyro.plate(term.factor, n_groups):
-        return numpyro.sample(term.effect, dist.Normal(mu, tau))
+        return numpyro.sample(term.effect, dist.Normal(m, tau)), None
+
+
+def _slope_effects(term: GroupTerm, families: dict[str, str], hyper: dict, n_groups: int, m, tau, slope_means):
+    """Varying intercepts and slopes: (theta_j, slope_j) ~ MVN((m_j, beta), diag(sd) R diag(sd)),
+    R ~ LKJ(eta) (or R = I), non-centered as theta_j = m_j + tau (z_j L^T)_0 with z_j ~ Normal(0, I)."""
+    import jax.numpy as jnp
+    import numpyro
+    import numpyro.distributions as dist
+
+    k = len(term.slopes)
+    sd = jnp.stack([tau] + [numpyro.sample(term.slope_scale(x), _prior(families, hyper, term.slope_scale(x)))
+                            for x in term.slopes])
+    if term.correlated:
+        eta = hyper[CORRELATION_PRIOR][0]
+        chol = numpyro.sample("corr_cholesky", dist.LKJCholesky(k + 1, eta))
+    else:
+        chol = jnp.eye(k + 1)
+    means = jnp.concatenate([jnp.broadcast_to(m, (n_groups,))[:, None],
+                             jnp.broadcast_to(slope_means, (n_groups, k))], axis=1)
+    if term.non_centered:  # L[0, 0] = 1, so z_j0 is the intercept's own standardized effect
+        with numpyro.plate(term.factor, n_groups):
+            z = numpyro.sample(f"{term.effect}_and_slopes_decentered",
+                               dist.Normal(0.0, 1.0).expand([k + 1]).to_event(1))
+        numpyro.deterministic(term.decentered, z[:, 0])
+        coef = means + (z @ chol.T) * sd
+    else:
+        with numpyro.plate(term.factor, n_groups):
+            coef = numpyro.sample(f"{term.effect}_coefficients",
+                                  dist.MultivariateNormal(means, scale_tril=sd[:, None] * chol))
+    theta = numpyro.deterministic(term.effect, coef[:, 0])
+    for i, x in enumerate(term.slopes):
+        numpyro.deterministic(term.slope_effect(x), coef[:, i + 1])
+        if term.correlated:
+            numpyro.deterministic(term.slope_correlation(x), (chol @ chol.T)[0, i + 1])
+    return theta, coef[:, 1:]
+
+
+def _population_effects(term: GroupTerm, families: dict[str, str], hyper: dict, y, rows: dict):
+    """Beta/Gamma population on group sums: (alpha, beta) with the closed-form marginal likelihood,
+    the group values from their exact conditional (:mod:`hiermod.populations`); returns theta."""
+    import numpyro
+
+    population = populations.get(term.population)
+    alpha = numpyro.sample("alpha", _prior(families, hyper, "alpha"))
+    beta = numpyro.sample("beta", _prior(families, hyper, "beta"))
+    total = rows[population.total]
+    with numpyro.plate(term.factor, y.shape[0]):
+        numpyro.sample("y", population.marginal(alpha, beta, total), obs=y)
+        value = numpyro.sample(population.value, population.conditional(alpha, beta, y, total))
+    return numpyro.deterministic(term.effect, population.link(value))
 
 
 @lru_cache(maxsize=None)
@@ -106,26 +178,47 @@ def build_model(structure: Structure) -> Callable:
 
     prior_families = dict(structure.families)
     family = families.get(structure.likelihood)
-    (term,) = structure.terms
+    terms = structure.terms
+    slope_columns = [structure.covariates.index(x) for x in terms[-1].slopes]
 
     def model(group_idx, group_template, hyper, y=None, se=None, trials=None, exposure=None, X=None,
-              counts=None, within=None):
-        theta = _term_effects(term, prior_families, hyper, group_template.shape[0])
+              counts=None, within=None, parents=(), templates=()):
+        rows = {"se": se, "trials": trials, "exposure": exposure, "counts": counts, "within": within}
+        if terms[-1].conjugate:
+            _population_effects(terms[-1], prior_families, hyper, y, rows)
+            return
+        beta = None
+        if slope_columns:  # the mean slopes are needed by the innermost term
+            beta = numpyro.sample("beta", _prior(prior_families, hyper, "beta[]").to_event(1))
+        centre, theta, slopes = None, None, None
+        for k, term in enumerate(terms):
+            n_k = templates[k].shape[0] if templates else group_template.shape[0]
+            if k > 0:
+                centre = theta[parents[k - 1]]
+            slope_means = beta[jnp_array(slope_columns)] if slope_columns else None
+            theta, slopes = _term_effects(term, prior_families, hyper, n_k, centre, slope_means)
         if family.response:
             numpyro.deterministic(family.response, family.numpyro_response(theta))
         eta = theta[group_idx]
         if structure.has_covariates:
-            beta = numpyro.sample("beta", _prior(prior_families, hyper, "beta").to_event(1))
+            if beta is None:
+                beta = numpyro.sample("beta", _prior(prior_families, hyper, "beta[]").to_event(1))
             eta = eta + X @ beta
+            if slopes is not None:  # X @ beta holds the mean slopes; add each group's deviation
+                eta = eta + ((slopes - beta[jnp_array(slope_columns)])[group_idx] * X[:, slope_columns]).sum(-1)
         params = {name: numpyro.sample(name, _prior(prior_families, hyper, name)) for name in family.param_names}
-        rows = {"se": se, "trials": trials, "exposure": exposure, "counts": counts, "within": within}
         observation = family.observe(eta, rows, params)
         with numpyro.plate("obs", group_idx.shape[0]):
             numpyro.sample("y", observation, obs=y)
 
-    if term.non_centered:
-        return reparam(model, config={term.effect: LocScaleReparam(centered=0)})
-    return model
+    config = {term.effect: LocScaleReparam(centered=0) for term in terms if term.non_centered and not term.slopes}
+    return reparam(model, config=config) if config else model
+
+
+def jnp_array(values):
+    import jax.numpy as jnp
+
+    return jnp.asarray(values, dtype=jnp.int32)
 
 
 def _jax_inputs(arrays: dict[str, np.ndarray]) -> dict:
@@ -143,7 +236,7 @@ def model_inputs(data: "GroupedData", spec: ModelSpec, priors: dict[str, Prior])
     hyper = {k: f32(p.args) for k, p in priors.items() if not k.startswith("beta[")}
     if spec.covariates:
         cols = [list(data.covariate_names).index(c) for c in spec.covariates]
-        hyper["beta"] = f32(np.array([priors[f"beta[{c}]"].args for c in spec.covariates]).T)
+        hyper["beta[]"] = f32(np.array([priors[f"beta[{c}]"].args for c in spec.covariates]).T)
     kwargs = {
         "group_idx": jnp.asarray(np.asarray(data.group_idx, dtype=np.int32)),
         "group_template": jnp.zeros(data.n_groups, dtype=jnp.float32),
@@ -153,6 +246,10 @@ def model_inputs(data: "GroupedData", spec: ModelSpec, priors: dict[str, Prior])
     kwargs.update(_jax_inputs(spec.family.model_rows(data)))
     if spec.covariates:
         kwargs["X"] = f32(np.asarray(data.X)[:, cols])
+    if spec.nested:
+        levels = data.levels[-len(spec.terms):]
+        kwargs["parents"] = tuple(jnp.asarray(level.parent) for level in levels[1:])
+        kwargs["templates"] = tuple(jnp.zeros(level.n_groups, dtype=jnp.float32) for level in levels)
     return kwargs
 
 
@@ -174,6 +271,7 @@ def prepare(data: "GroupedData", spec: ModelSpec, aggregate: bool = True
     With ``aggregate`` (default) and a likelihood that allows it, the data enter as per-group
     sufficient statistics; the posterior is the same.
     """
+    data = data.for_groups(spec.groups)
     priors = resolve_priors(data, spec)
     aggregated = aggregate and can_aggregate(data, spec)
     structure = structure_of(spec, priors, aggregated)

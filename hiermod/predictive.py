@@ -15,18 +15,28 @@ import numpy as np
 from . import priors as prior_lib
 from .families import ROW_FIELDS
 from .spec import ModelSpec, Pooling, Prior
-from .terms import GroupTerm
+from . import populations
+from .terms import CORRELATION_PRIOR, GroupTerm
 
 if TYPE_CHECKING:  # pragma: no cover
     from .data import GroupedData
 
 
 def linear_predictor(draws: dict[str, np.ndarray], data: "GroupedData", spec: ModelSpec) -> np.ndarray:
-    """eta (S, n_rows) from draws with leading dimension S (``theta`` (S, J), ``beta`` (S, k))."""
-    eta = np.asarray(draws["theta"], dtype=float)[:, np.asarray(data.group_idx)]
+    """eta (S, n_rows) from draws with leading dimension S: the innermost term's effects
+    (``theta`` (S, J)), plus x . beta (``beta`` (S, k)), plus each varying slope's deviation
+    (slope_x - beta[x]) x."""
+    term = spec.row_term
+    g = np.asarray(data.for_groups(spec.groups).group_idx)
+    eta = np.asarray(draws[term.effect], dtype=float)[:, g]
     if spec.covariates:
         cols = [list(data.covariate_names).index(c) for c in spec.covariates]
-        eta = eta + np.asarray(draws["beta"], dtype=float) @ np.asarray(data.X, dtype=float)[:, cols].T
+        beta = np.asarray(draws["beta"], dtype=float)
+        X = np.asarray(data.X, dtype=float)
+        eta = eta + beta @ X[:, cols].T
+        for x in term.slopes:
+            deviation = np.asarray(draws[term.slope_effect(x)], dtype=float) - beta[:, [spec.covariates.index(x)]]
+            eta += deviation[:, g] * X[:, list(data.covariate_names).index(x)]
     return eta
 
 
@@ -64,21 +74,90 @@ def to_response(spec: ModelSpec, theta: np.ndarray) -> np.ndarray:
     return spec.family.inverse_link(theta)
 
 
-def _term_prior_draws(term: GroupTerm, priors: dict[str, Prior], n: int, J: int,
-                      rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Prior draws of one term's parameters and effects, shaped (n,) and (n, J)."""
+def _term_prior_draws(term: GroupTerm, priors: dict[str, Prior], n: int, J: int, rng: np.random.Generator,
+                      centre: np.ndarray | None = None, slope_means: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Prior draws of one term's parameters and effects, shaped (n,) and (n, J) (the math:
+    :mod:`hiermod.terms`). ``centre`` (n, J): the parent's effects of each group (nested terms);
+    ``slope_means`` (n, k): beta[x] of the term's slopes."""
     if term.pooling == Pooling.NONE:
         return {term.effect: prior_lib.sample(priors[term.effect], rng, (n, J))}
-    out = {term.location: prior_lib.sample(priors[term.location], rng, n)}
+    if term.conjugate:
+        return _population_prior_draws(term, priors, n, J, rng)
+    out = {}
+    if centre is None:
+        out[term.location] = prior_lib.sample(priors[term.location], rng, n)
+        centre = out[term.location][:, None]
     if term.pooling == Pooling.COMPLETE:
-        out[term.effect] = np.repeat(out[term.location][:, None], J, axis=1)
+        out[term.effect] = np.broadcast_to(centre, (n, J)).copy()
         return out
     out[term.scale] = prior_lib.sample(priors[term.scale], rng, n)
+    if term.slopes:
+        out.update(_slope_prior_draws(term, priors, n, J, rng, centre, out[term.scale], slope_means))
+        return out
     z = rng.standard_normal((n, J))
-    out[term.effect] = out[term.location][:, None] + out[term.scale][:, None] * z
+    out[term.effect] = centre + out[term.scale][:, None] * z
     if term.non_centered:
         out[term.decentered] = z
     return out
+
+
+def _slope_prior_draws(term: GroupTerm, priors: dict[str, Prior], n: int, J: int, rng: np.random.Generator,
+                       centre: np.ndarray, tau: np.ndarray, slope_means: np.ndarray) -> dict[str, np.ndarray]:
+    """(theta_j, slope_j) = means + (z_j L^T) * sd, L the Cholesky factor of R ~ LKJ(eta) (or I)."""
+    k = len(term.slopes)
+    out = {term.slope_scale(x): prior_lib.sample(priors[term.slope_scale(x)], rng, n) for x in term.slopes}
+    sd = np.column_stack([tau] + [out[term.slope_scale(x)] for x in term.slopes])  # (n, k+1)
+    if term.correlated:
+        R = lkj_correlations(n, k + 1, priors[CORRELATION_PRIOR].args[0], rng)
+        chol = np.linalg.cholesky(R)
+    else:
+        chol = np.broadcast_to(np.eye(k + 1), (n, k + 1, k + 1))
+    z = rng.standard_normal((n, J, k + 1))
+    means = np.concatenate([np.broadcast_to(centre, (n, J))[..., None],
+                            np.broadcast_to(slope_means[:, None, :], (n, J, k))], axis=-1)
+    coef = means + np.einsum("njk,nlk->njl", z, chol) * sd[:, None, :]
+    out[term.effect] = coef[..., 0]
+    if term.non_centered:
+        out[term.decentered] = z
+    for i, x in enumerate(term.slopes):
+        out[term.slope_effect(x)] = coef[..., i + 1]
+        if term.correlated:
+            out[term.slope_correlation(x)] = R[:, 0, i + 1]
+    return out
+
+
+def _population_prior_draws(term: GroupTerm, priors: dict[str, Prior], n: int, J: int,
+                            rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """alpha, beta from their priors, the group values from the Beta/Gamma population, theta on the link scale."""
+    population = populations.get(term.population)
+    out = {name: prior_lib.sample(priors[name], rng, n) for name in ("alpha", "beta")}
+    with np.errstate(divide="ignore"):
+        value = np.clip(population.draw(out["alpha"], out["beta"], (n, J), rng), 1e-300, None)
+        if population.value == "p":
+            value = np.clip(value, None, 1 - 1e-16)
+        out[population.value] = value
+        out[term.effect] = population.link(value)
+    return out
+
+
+def lkj_correlations(n: int, dim: int, eta: float, rng: np.random.Generator) -> np.ndarray:
+    """n correlation matrices (n, dim, dim) from LKJ(eta), by the onion method (Lewandowski,
+    Kurowicka and Joe 2009): for dim 2, (r + 1) / 2 ~ Beta(eta, eta)."""
+    b = eta + (dim - 2) / 2
+    r = 2 * rng.beta(b, b, size=n) - 1
+    R = np.zeros((n, dim, dim))
+    R[:, 0, 0] = R[:, 1, 1] = 1
+    R[:, 0, 1] = R[:, 1, 0] = r
+    for k in range(2, dim):
+        b -= 0.5
+        y = rng.beta(k / 2, b, size=n)
+        u = rng.standard_normal((n, k))
+        u /= np.linalg.norm(u, axis=1, keepdims=True)
+        w = np.sqrt(y)[:, None] * u
+        z = np.einsum("nij,nj->ni", np.linalg.cholesky(R[:, :k, :k]), w)
+        R[:, :k, k] = R[:, k, :k] = z
+        R[:, k, k] = 1
+    return R
 
 
 MAX_ROW_VALUES = 20_000_000
@@ -92,18 +171,32 @@ def prior_draws(data: "GroupedData", spec: ModelSpec, priors: dict[str, Prior], 
     ``y`` is (m, n_rows), replicated data for the first m = min(n, MAX_ROW_VALUES // n_rows) (at
     least 1) parameter draws, so memory stays bounded for large data (1,000,000 rows: 20 data sets).
     """
-    J = data.n_groups
+    data = data.for_groups(spec.groups)
+    levels = data.levels[-len(spec.terms):]
     out: dict[str, np.ndarray] = {}
-    for term in spec.terms:
-        out.update(_term_prior_draws(term, priors, n, J, rng))
+    slopes = spec.row_term.slopes
+    if slopes:  # the mean slopes come before the term that varies them
+        out["beta"] = _beta_prior_draws(spec, priors, n, rng)
+    slope_means = out["beta"][:, [spec.covariates.index(x) for x in slopes]] if slopes else None
+    centre = None
+    for term, level in zip(spec.terms, levels):
+        if centre is not None:
+            centre = centre[:, level.parent]
+        out.update(_term_prior_draws(term, priors, n, level.n_groups, rng, centre, slope_means))
+        centre = out[term.effect]
     for name in spec.family.param_names:
         out[name] = prior_lib.sample(priors[name], rng, n)
-    if spec.covariates:
-        out["beta"] = np.column_stack([prior_lib.sample(priors[f"beta[{c}]"], rng, n) for c in spec.covariates])
+    if spec.covariates and not slopes:
+        out["beta"] = _beta_prior_draws(spec, priors, n, rng)
     response = response_scale(spec)
     if response:
-        out[response] = to_response(spec, out["theta"])
+        out[response] = to_response(spec, out[spec.row_term.effect])
     m = max(1, min(n, MAX_ROW_VALUES // max(1, data.n_rows)))
     first = {k: v[:m] for k, v in out.items()} if m < n else out
     out["y"] = draw_outcomes(first, data, spec, rng)
     return out
+
+
+def _beta_prior_draws(spec: ModelSpec, priors: dict[str, Prior], n: int, rng: np.random.Generator) -> np.ndarray:
+    """(n, k) draws of the covariate coefficients beta[x]."""
+    return np.column_stack([prior_lib.sample(priors[f"beta[{c}]"], rng, n) for c in spec.covariates])

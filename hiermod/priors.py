@@ -74,24 +74,31 @@ def default_priors(data: "GroupedData", spec: ModelSpec) -> dict[str, Prior]:
     family = spec.family
     m, s = family.data_scale(data)
     out: dict[str, Prior] = {}
+    slope_sds = {x: _sd(data, x) for x in spec.slopes}
     for term in spec.terms:
-        out.update(term.default_priors(m, s))
+        out.update(term.default_priors(m, s, slope_sds))
     out.update(family.default_priors(data))
     for cov in spec.covariates:
-        col = data.X[:, list(data.covariate_names).index(cov)]
-        sd_x = float(np.std(col, ddof=1)) if col.size > 1 else 1.0
-        out[f"beta[{cov}]"] = Prior("Normal", (0.0, nice(2.5 * s / (sd_x if sd_x > 0 else 1.0))))
+        out[f"beta[{cov}]"] = Prior("Normal", (0.0, nice(2.5 * s / _sd(data, cov))))
     return out
+
+
+def _sd(data: "GroupedData", covariate: str) -> float:
+    """Sample sd of a covariate (1 when it is constant or has one value)."""
+    col = data.X[:, list(data.covariate_names).index(covariate)]
+    sd_x = float(np.std(col, ddof=1)) if col.size > 1 else 1.0
+    return sd_x if sd_x > 0 else 1.0
 
 
 def resolve_priors(data: "GroupedData", spec: ModelSpec) -> dict[str, Prior]:
     """Defaults for ``data`` overridden by the spec's own priors (``beta`` applies to every covariate)."""
     priors = default_priors(data, spec)
     own = dict(spec.priors)
-    if "beta" in own:
+    shorthand = "beta" in own and "beta" not in priors  # "beta" names a population's parameter otherwise
+    if shorthand:
         for c in spec.covariates:
             priors[f"beta[{c}]"] = own["beta"]
-    priors.update({k: v for k, v in own.items() if k != "beta"})
+    priors.update({k: v for k, v in own.items() if not (shorthand and k == "beta")})
     return priors
 
 

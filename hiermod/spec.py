@@ -2,13 +2,14 @@
 
 A model is a family (the likelihood, :mod:`hiermod.families`) plus group terms
 (:mod:`hiermod.terms`) plus priors. :class:`ModelSpec` is a frozen, hashable dataclass, so it can
-serve as a cache key as it is; its ``pooling`` and ``parameterization`` describe its one group term
-(:attr:`ModelSpec.terms`). Prior text such as ``HalfCauchy(5)`` is parsed by a small grammar
+serve as a cache key as it is; its fields (grouping columns, pooling, parameterization per level,
+varying slopes, population) become its group terms (:attr:`ModelSpec.terms`). Prior text such as ``HalfCauchy(5)`` is parsed by a small grammar
 (:func:`hiermod.prior_families.parse_prior`), never by ``eval``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -17,7 +18,10 @@ from .errors import PriorError, SpecError
 from .families import Likelihood
 from .prior_families import (LOCATION_FAMILIES, PRIOR_FAMILIES, SCALE_FAMILIES, Prior,  # noqa: F401
                              PriorFamily, parse_prior)
-from .terms import GroupTerm, Parameterization, Pooling
+from . import populations
+from .terms import GroupTerm, Parameterization, Pooling, Population, SlopeCorrelation, group_terms  # noqa: F401
+
+MAX_GROUP_LEVELS = 3
 
 
 def _as_prior_items(priors: Mapping[str, Prior | str] | tuple) -> tuple[tuple[str, Prior], ...]:
@@ -27,11 +31,15 @@ def _as_prior_items(priors: Mapping[str, Prior | str] | tuple) -> tuple[tuple[st
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """What to fit: likelihood, pooling, parameterization, prior overrides and covariates.
+    """What to fit: likelihood, pooling, parameterization, prior overrides and covariates, and the
+    hierarchy: grouping columns (outermost first), varying slopes, the population of the effects.
 
     Priors not given here are filled with data-scaled defaults by :func:`resolve_priors`.
-    Prior names: ``mu``, ``tau``, ``sigma``, ``nu``, ``theta`` (no pooling), ``beta`` (every
-    covariate) or ``beta[<covariate>]`` (one covariate).
+    Prior names (:meth:`prior_names`): ``mu``, ``tau`` (``tau_<column>`` when nested), ``sigma``,
+    ``nu``, ``phi``, ``theta`` (no pooling), ``beta`` (every covariate) or ``beta[<covariate>]``,
+    ``tau_<x>`` and ``rho`` (varying slopes), ``alpha`` and ``beta`` (Beta/Gamma populations).
+    ``groups`` empty: one level over the data's group column. ``level_parameterizations``: one per
+    grouping column (empty: ``parameterization`` for every level).
     """
 
     likelihood: Likelihood
@@ -39,12 +47,19 @@ class ModelSpec:
     parameterization: Parameterization = Parameterization.NON_CENTERED
     priors: tuple[tuple[str, Prior], ...] = field(default=())
     covariates: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    level_parameterizations: tuple[Parameterization, ...] = ()
+    slopes: tuple[str, ...] = ()
+    slope_correlation: SlopeCorrelation = SlopeCorrelation.LKJ
+    population: Population = Population.NORMAL
 
     def __post_init__(self) -> None:
         for attr, enum in (
             ("likelihood", Likelihood),
             ("pooling", Pooling),
             ("parameterization", Parameterization),
+            ("slope_correlation", SlopeCorrelation),
+            ("population", Population),
         ):
             value = getattr(self, attr)
             try:
@@ -54,9 +69,10 @@ class ModelSpec:
                     f"Unknown {attr} '{value}'. Use one of: {', '.join(e.value for e in enum)}."
                 ) from None
         object.__setattr__(self, "priors", _as_prior_items(self.priors))
-        object.__setattr__(self, "covariates", tuple(str(c) for c in self.covariates))
+        self._check_hierarchy()
         allowed = set(self.prior_names())
         scales = set(self.scale_names())
+        correlations = set(self.correlation_names())
         for name, prior in self.priors:
             base = name.split("[", 1)[0]
             if name not in allowed and not (base == "beta" and self.covariates):
@@ -64,13 +80,47 @@ class ModelSpec:
                     f"This model has no parameter '{name}' to put a prior on; it has: "
                     f"{', '.join(sorted(allowed))}."
                 )
-            expected = "positive" if base in scales else "real"
+            expected = "correlation" if name in correlations else "positive" if base in scales else "real"
             if prior.support != expected:
-                kinds = SCALE_FAMILIES if expected == "positive" else LOCATION_FAMILIES
+                kinds = {"positive": SCALE_FAMILIES, "real": LOCATION_FAMILIES}.get(expected, ("LKJ",))
+                where = {"positive": "positive numbers", "real": "the real line"}.get(expected, "correlations")
                 raise PriorError(
-                    f"'{name}' needs a prior on {'positive numbers' if expected == 'positive' else 'the real line'}, "
-                    f"but {prior} is not one. Use one of: {', '.join(kinds)}."
+                    f"'{name}' needs a prior on {where}, but {prior} is not one. Use one of: {', '.join(kinds)}."
                 )
+
+    def _check_hierarchy(self) -> None:
+        """Normalise the hierarchy fields and refuse combinations the model cannot express."""
+        set_ = object.__setattr__
+        groups = (self.groups,) if isinstance(self.groups, str) else tuple(str(g) for g in self.groups)
+        slopes = (self.slopes,) if isinstance(self.slopes, str) else tuple(str(x) for x in self.slopes)
+        covariates = (self.covariates,) if isinstance(self.covariates, str) else tuple(str(c) for c in self.covariates)
+        set_(self, "groups", groups)
+        set_(self, "slopes", slopes)
+        set_(self, "covariates", covariates + tuple(x for x in slopes if x not in covariates))
+        if len(groups) > MAX_GROUP_LEVELS or len(set(groups)) != len(groups):
+            raise SpecError(f"Give one to {MAX_GROUP_LEVELS} different grouping columns (outermost first); "
+                            f"got {', '.join(map(repr, groups))}.")
+        if len(set(slopes)) != len(slopes):
+            raise SpecError(f"A slope covariate is listed twice: {', '.join(slopes)}.")
+        levels = self.level_parameterizations
+        levels = (levels,) if isinstance(levels, str) else tuple(levels)
+        try:
+            levels = tuple(Parameterization(p) for p in levels)
+        except ValueError as exc:
+            raise SpecError(f"{exc}. Use one of: {', '.join(p.value for p in Parameterization)}.") from None
+        if levels and len(levels) != max(1, len(groups)):
+            raise SpecError(f"Give one parameterization per grouping column ({max(1, len(groups))}); "
+                            f"got {len(levels)}.")
+        set_(self, "level_parameterizations", levels)
+        if self.population != Population.NORMAL:
+            needs = populations.get(self.population).likelihood
+            if needs != self.likelihood.value:
+                raise SpecError(f"A {self.population.value.title()} population describes {needs} data; "
+                                f"with the {self.likelihood.value} likelihood use --population normal.")
+            if self.covariates or len(groups) > 1:
+                raise SpecError(f"A {self.population.value.title()} population has no covariates, slopes or "
+                                "nested levels (its groups' values are Beta/Gamma draws, not a linear "
+                                "predictor). Use --population normal for those.")
 
     @property
     def family(self) -> "families.Family":
@@ -79,8 +129,19 @@ class ModelSpec:
 
     @property
     def terms(self) -> tuple[GroupTerm, ...]:
-        """The group terms: one, over the data's grouping column, with this spec's pooling."""
-        return (GroupTerm("group", self.pooling, self.parameterization),)
+        """The group terms, outermost first (:func:`hiermod.terms.group_terms`)."""
+        n_levels = max(1, len(self.groups))
+        levels = self.level_parameterizations or (self.parameterization,) * n_levels
+        return group_terms(self.groups, self.pooling, levels, self.slopes, self.slope_correlation, self.population)
+
+    @property
+    def nested(self) -> bool:
+        return len(self.terms) > 1
+
+    @property
+    def row_term(self) -> GroupTerm:
+        """The innermost term: the one whose effects enter each row's linear predictor."""
+        return self.terms[-1]
 
     def prior_names(self) -> tuple[str, ...]:
         """Names of the parameters that need a prior in this model: the terms', the family's,
@@ -94,21 +155,24 @@ class ModelSpec:
         """Parameters that live on positive numbers (term scales and the family's own parameters)."""
         return tuple(n for term in self.terms for n in term.scale_names()) + self.family.param_names
 
+    def correlation_names(self) -> tuple[str, ...]:
+        """Priors on correlation matrices (the LKJ concentration ``rho`` of varying slopes)."""
+        return tuple(n for term in self.terms for n in term.correlation_names())
+
     def with_priors(self, **priors: Prior | str) -> "ModelSpec":
         """A copy with these prior overrides added (``beta_x`` is not allowed; pass a dict)."""
         merged = dict(self.priors) | {k: parse_prior(v) for k, v in priors.items()}
-        return ModelSpec(self.likelihood, self.pooling, self.parameterization, _as_prior_items(merged), self.covariates)
+        return dataclasses.replace(self, priors=_as_prior_items(merged))
 
     def replace(self, **changes) -> "ModelSpec":
         """A copy with some fields changed (priors that no longer apply are dropped)."""
         changes = dict(changes)
         new_priors = changes.pop("priors", None)
-        fields = {
-            "likelihood": self.likelihood,
-            "pooling": self.pooling,
-            "parameterization": self.parameterization,
-            "covariates": self.covariates,
-        } | changes
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "priors"} | changes
+        if "groups" in changes and "level_parameterizations" not in changes:
+            fields["level_parameterizations"] = ()
+        if "slopes" in changes and "covariates" not in changes:
+            fields["covariates"] = tuple(c for c in self.covariates if c not in self.slopes)
         if new_priors is None:
             probe = ModelSpec(**fields)
             keep = set(probe.prior_names()) | ({"beta"} if probe.covariates else set())
@@ -123,6 +187,11 @@ class ModelSpec:
             "parameterization": self.parameterization.value,
             "priors": {k: str(v) for k, v in self.priors},
             "covariates": list(self.covariates),
+            "groups": list(self.groups),
+            "level_parameterizations": [p.value for p in self.level_parameterizations],
+            "slopes": list(self.slopes),
+            "slope_correlation": self.slope_correlation.value,
+            "population": self.population.value,
         }
 
     @classmethod
@@ -133,6 +202,11 @@ class ModelSpec:
             parameterization=d.get("parameterization", Parameterization.NON_CENTERED),
             priors=tuple((k, parse_prior(v)) for k, v in dict(d.get("priors", {})).items()),
             covariates=tuple(d.get("covariates", ())),
+            groups=tuple(d.get("groups", ())),
+            level_parameterizations=tuple(d.get("level_parameterizations", ())),
+            slopes=tuple(d.get("slopes", ())),
+            slope_correlation=d.get("slope_correlation", SlopeCorrelation.LKJ),
+            population=d.get("population", Population.NORMAL),
         )
 
 
@@ -160,11 +234,16 @@ def check_compatible(spec: ModelSpec, data) -> None:
             f"Covariate(s) {', '.join(missing)} are not in the loaded data; it has: "
             f"{', '.join(data.covariate_names) or 'none'}. Choose them when loading the data."
         )
-    if spec.pooling == Pooling.PARTIAL and data.n_groups < 2:
-        raise SpecError(
-            f"Partial pooling needs at least 2 groups; the data has {data.n_groups}. "
-            "Use complete pooling, or check the group column."
-        )
+    from .levels import select_levels  # numpy only
+
+    levels = select_levels(data.levels, spec.groups) if spec.groups else data.levels[-1:]
+    if spec.pooling == Pooling.PARTIAL:
+        for term, level in zip(spec.terms, levels[-len(spec.terms):]):
+            if level.n_groups < 2:
+                raise SpecError(
+                    f"Partial pooling needs at least 2 groups in {level.column!r}; the data has "
+                    f"{level.n_groups}. Use complete pooling, or check the group column."
+                )
 
 
 def default_likelihood(kind) -> Likelihood:

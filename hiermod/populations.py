@@ -1,0 +1,118 @@
+"""Conjugate populations of group values: Beta for binomial data, Gamma for poisson data.
+
+One entry per population says, in one place, the likelihood it belongs to, the name of its group
+values, the per-row total they are scaled by, and (with Y_j, T_j the group's sums of outcomes and
+totals: trials or exposure) the closed forms that make it conjugate:
+
+    beta:   p_j ~ Beta(alpha, beta);       Y_j | alpha, beta ~ BetaBinomial(T_j, alpha, beta)
+            p_j | alpha, beta, y ~ Beta(alpha + Y_j, beta + T_j - Y_j)
+    gamma:  rate_j ~ Gamma(alpha, beta);   Y_j | alpha, beta ~ GammaPoisson(alpha, beta / T_j)
+            (negative binomial), rate_j | alpha, beta, y ~ Gamma(alpha + Y_j, beta + T_j)
+
+The sampled model puts the marginal likelihood on (alpha, beta) and draws the group values from
+their exact conditional, so the sampler never meets the group values' funnel. ``theta`` (logit p /
+log rate) is kept for the readers shared with normal populations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ConjugatePopulation:
+    """A conjugate population (see the module docstring for the math)."""
+
+    name: str
+    likelihood: str
+    value: str  # name of the group values: p / rate
+    total: str  # the per-row field the values are scaled by: trials / exposure
+    label: str
+    value_label: str
+
+    def marginal(self, alpha, beta, total):
+        """NumPyro distribution of a group's summed outcome Y_j given (alpha, beta)."""
+        raise NotImplementedError
+
+    def conditional(self, alpha, beta, y, total):
+        """NumPyro distribution of the group values given (alpha, beta) and the data."""
+        raise NotImplementedError
+
+    def link(self, value):
+        """theta on the family's link scale (numpy or JAX arrays)."""
+        raise NotImplementedError
+
+    def draw(self, alpha: np.ndarray, beta: np.ndarray, size: tuple, rng: np.random.Generator) -> np.ndarray:
+        """Prior draws of the group values: (n, J) for alpha, beta of shape (n,)."""
+        raise NotImplementedError
+
+    def code(self) -> tuple[str, str]:
+        """NumPyro source of the marginal and the conditional (names alpha, beta, y, total)."""
+        raise NotImplementedError
+
+
+def _xp(value):
+    """numpy for numpy input, jax.numpy otherwise."""
+    if isinstance(value, (np.ndarray, np.generic, float, int)):
+        return np
+    import jax.numpy as jnp
+
+    return jnp
+
+
+class BetaPopulation(ConjugatePopulation):
+    def marginal(self, alpha, beta, total):
+        import numpyro.distributions as dist
+
+        return dist.BetaBinomial(alpha, beta, total_count=total)
+
+    def conditional(self, alpha, beta, y, total):
+        import numpyro.distributions as dist
+
+        return dist.Beta(alpha + y, beta + total - y)
+
+    def link(self, value):
+        xp = _xp(value)
+        return xp.log(value) - xp.log1p(-value)
+
+    def draw(self, alpha, beta, size, rng):
+        return rng.beta(np.asarray(alpha)[:, None], np.asarray(beta)[:, None], size=size)
+
+    def code(self):
+        return ("dist.BetaBinomial(alpha, beta, total_count=total)", "dist.Beta(alpha + y, beta + total - y)")
+
+
+class GammaPopulation(ConjugatePopulation):
+    def marginal(self, alpha, beta, total):
+        import numpyro.distributions as dist
+
+        return dist.GammaPoisson(alpha, beta / total)
+
+    def conditional(self, alpha, beta, y, total):
+        import numpyro.distributions as dist
+
+        return dist.Gamma(alpha + y, beta + total)
+
+    def link(self, value):
+        return _xp(value).log(value)
+
+    def draw(self, alpha, beta, size, rng):
+        return rng.gamma(np.asarray(alpha)[:, None], 1 / np.asarray(beta)[:, None], size=size)
+
+    def code(self):
+        return ("dist.GammaPoisson(alpha, beta / total)", "dist.Gamma(alpha + y, beta + total)")
+
+
+POPULATIONS: dict[str, ConjugatePopulation] = {
+    p.name: p for p in (
+        BetaPopulation("beta", "binomial", "p", "trials", "Beta", "probability"),
+        GammaPopulation("gamma", "poisson", "rate", "exposure", "Gamma", "rate"),
+    )
+}
+
+
+def get(name: str) -> ConjugatePopulation:
+    """The conjugate population called ``name`` (``beta`` or ``gamma``)."""
+    return POPULATIONS[str(name)]
