@@ -158,6 +158,8 @@ _REGISTRY: tuple[DatasetInfo, ...] = (
             + _EXAMPLE_MODELS + " (rat-tumors.csv)"
         ),
         licence=_BSD_EXAMPLE_MODELS,
+        population="beta",
+        notes="The Beta-population example: p_j ~ Beta(alpha, beta) (BDA3 Section 5.3).",
     ),
     DatasetInfo(
         name="surgical",
