@@ -224,3 +224,23 @@ def test_build_levels_first_seen_order_and_reused_labels():
     assert row_index(levels, idx, 0).tolist() == [0, 1, 0, 1]
     (reused,) = reused_labels(levels)
     assert (reused.label, reused.parents, reused.groups) == ("2", ("B", "A"), ("B/2", "A/2"))
+
+
+# ------------------------------------------------------------------ column guessing
+
+
+def test_guessing_never_nests_but_lists_candidate_grouping_columns():
+    from hiermod.column_guess import grouping_candidates, guess_columns
+
+    frame = pd.DataFrame({
+        "zone": ["N", "N", "S", "S"] * 5, "school": ["a", "b", "c", "d"] * 5,
+        "school_code": [1, 2, 3, 4] * 5, "class": [1, 2] * 10, "student": [f"p{i}" for i in range(20)],
+        "score": np.linspace(0, 1, 20)})
+    guessed = guess_columns(frame)
+    assert guessed.group == "school" and guessed.outer_groups == ()
+    # class is coded 1, 2 but named like a group; school_code only relabels school; student is an
+    # id per row; zone has the fewest values, so it comes first
+    assert grouping_candidates(frame, guessed) == ["zone", "class"]
+    assert grouping_candidates(frame) == ["zone", "class", "school", "school_code"]
+    nested = ColumnMap(group="class", outer_groups=("zone", "school"), y="score", kind="gaussian")
+    assert grouping_candidates(frame, nested) == []
