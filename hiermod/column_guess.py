@@ -200,7 +200,7 @@ def grouping_candidates(frame: pd.DataFrame, columns: ColumnMap | None = None) -
     """Columns that could be further grouping columns, fewest distinct values first: text columns,
     or whole-number columns named like a group, with 2 or more distinct values but fewer than half
     the rows (not an id per row). Columns ``columns`` already uses, and columns that only relabel
-    its group column (one value per group), are left out. Nesting is never
+    one of its grouping columns (one value per group), are left out. Nesting is never
     guessed: the user chooses which of these, if any, to use and in which order."""
     if not isinstance(frame, pd.DataFrame) or "delimiter" not in frame.attrs:
         frame = read_table(frame)
@@ -215,7 +215,7 @@ def grouping_candidates(frame: pd.DataFrame, columns: ColumnMap | None = None) -
         coded = num.usable and _is_counts(num.values) and _hint_score(name, _GROUP_HINTS) > 0
         distinct = frame[name].nunique(dropna=True)
         if (not num.usable or coded) and 2 <= distinct < max(len(frame) / 2, 2):
-            if columns is None or not _relabels(frame, name, columns.group):
+            if columns is None or not any(_relabels(frame, name, g) for g in columns.group_columns):
                 found.append((distinct, position, name))
     return [name for _, _, name in sorted(found)]
 
