@@ -194,3 +194,33 @@ def guess_columns(frame: pd.DataFrame) -> ColumnMap:
                        numeric[exposure].values if exposure else None)
     return ColumnMap(group=group, y=y, kind=kind,
                      **role_columns(kind, se=se, trials=trials, exposure=exposure))
+
+
+def grouping_candidates(frame: pd.DataFrame, columns: ColumnMap | None = None) -> list[str]:
+    """Columns that could be further grouping columns, fewest distinct values first: text columns,
+    or whole-number columns named like a group, with 2 or more distinct values but fewer than half
+    the rows (not an id per row). Columns ``columns`` already uses, and columns that only relabel
+    one of its grouping columns (one value per group), are left out. Nesting is never
+    guessed: the user chooses which of these, if any, to use and in which order."""
+    if not isinstance(frame, pd.DataFrame) or "delimiter" not in frame.attrs:
+        frame = read_table(frame)
+    used = set()
+    if columns is not None:
+        used = {*columns.roles().values(), *columns.covariates, *columns.group_columns}
+    found = []
+    for position, name in enumerate(frame.columns):
+        if name in used:
+            continue
+        num = to_numeric(frame, name)
+        coded = num.usable and _is_counts(num.values) and _hint_score(name, _GROUP_HINTS) > 0
+        distinct = frame[name].nunique(dropna=True)
+        if (not num.usable or coded) and 2 <= distinct < max(len(frame) / 2, 2):
+            if columns is None or not any(_relabels(frame, name, g) for g in columns.group_columns):
+                found.append((distinct, position, name))
+    return [name for _, _, name in sorted(found)]
+
+
+def _relabels(frame: pd.DataFrame, name: str, group: str) -> bool:
+    """True when ``name`` and ``group`` split the rows the same way (one-to-one values)."""
+    pairs = len(frame[[name, group]].dropna().drop_duplicates())
+    return pairs == frame[name].nunique() == frame[group].nunique()

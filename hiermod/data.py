@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
@@ -155,6 +155,56 @@ class GroupedData:
         return pd.DataFrame(out)
 
 
+    def at_level(self, k: int) -> "GroupedData":
+        """The same rows grouped by level ``k`` alone (its path labels; one level, no nesting)."""
+        k %= len(self.levels)
+        if k == len(self.levels) - 1 and len(self.levels) == 1:
+            return self
+        level = self.levels[k]
+        columns = replace(self.columns, group=level.column, outer_groups=())
+        return replace(self, columns=columns, labels=level.labels, group_idx=self.level_idx(k),
+                       levels=())
+
+    def level_summary(self, k: int = -1) -> pd.DataFrame:
+        """One row per group of level ``k``: group (path label), parent (nested levels), n (rows),
+        subgroups (groups of the next level; not for the innermost) and the estimate columns of
+        :meth:`group_summary`, computed from all the group's rows. Summary data pool the groups of
+        an outer level by precision (the kind's ``normal_estimates``)."""
+        k %= len(self.levels)
+        innermost = k == len(self.levels) - 1
+        view = self.at_level(k)
+        table = view.group_summary()
+        if k > 0:
+            table.insert(1, "parent", [self.levels[k - 1].labels[j] for j in self.levels[k].parent])
+        if not innermost:
+            subgroups = np.bincount(self.levels[k + 1].parent, minlength=self.levels[k].n_groups)
+            table.insert(table.columns.get_loc("n") + 1, "subgroups", subgroups)
+            info = kind_info(self.kind)
+            if info.one_row_per_group:
+                table["estimate"], table["se"] = info.normal_estimates(view)
+        return table
+
+    def tree_text(self) -> str:
+        """The tree of groups in one line: '8 school groups > 31 class groups > 412 rows'."""
+        parts = [f"{level.n_groups} {level.column} group{'' if level.n_groups == 1 else 's'}"
+                 for level in self.levels]
+        return " > ".join(parts + [f"{self.n_rows} row{'' if self.n_rows == 1 else 's'}"])
+
+    def tree_table(self) -> pd.DataFrame:
+        """One row per grouping level: column, groups, and the fewest and most subgroups (groups
+        of the next level, or rows for the innermost) per group."""
+        out = []
+        for k, level in enumerate(self.levels):
+            innermost = k + 1 == len(self.levels)
+            inner = self.group_idx if innermost else self.levels[k + 1].parent
+            counts = np.bincount(inner, minlength=level.n_groups)
+            out.append({"level": k + 1, "column": level.column, "groups": level.n_groups,
+                        "inside each": "rows" if innermost else f"{self.levels[k + 1].column} groups",
+                        "fewest": int(counts.min()) if counts.size else 0,
+                        "most": int(counts.max()) if counts.size else 0})
+        return pd.DataFrame(out)
+
+
 def load_data(source: Source, columns: ColumnMap | None = None) -> GroupedData:
     """Read and validate a table into :class:`GroupedData`; guess the columns when None.
 
@@ -170,7 +220,9 @@ def load_data(source: Source, columns: ColumnMap | None = None) -> GroupedData:
     if frame.attrs.get("encoding") in ("latin-1", "utf-16"):
         rows.report.append(f"Read the file as {frame.attrs['encoding']} text.")
     check.drop_empty_rows(frame, rows)
-    labels, changed = check.clean_labels(frame, columns.group)
+    labels, changed = {}, {}
+    for name in columns.group_columns:
+        labels[name], changed[name] = check.clean_labels(frame, name)
     numeric = check.numeric_roles(frame, columns, rows)
     check.handle_missing(labels, numeric, columns, rows)
     check.check_labels(labels, columns, rows)
@@ -180,10 +232,12 @@ def load_data(source: Source, columns: ColumnMap | None = None) -> GroupedData:
     if not keep.any():
         raise DataError("No rows are left after dropping rows with missing values. "
                         + " ".join(rows.report))
-    if changed:
-        rows.report.append(f"Removed surrounding spaces or control characters from "
-                           f"{check.plural(changed, 'group label')} in {columns.group!r}.")
-    label_tuple, group_idx = check.group_index(labels[keep], columns.group)
+    for name, count in changed.items():
+        if count:
+            rows.report.append(f"Removed surrounding spaces or control characters from "
+                               f"{check.plural(count, 'group label')} in {name!r}.")
+    levels, group_idx = check.group_levels(labels, rows)
+    rows.report.extend(check.nesting_report(levels))
     n = int(keep.sum())
 
     kind = columns.kind
@@ -199,7 +253,7 @@ def load_data(source: Source, columns: ColumnMap | None = None) -> GroupedData:
     return GroupedData(
         kind=kind,
         columns=columns,
-        labels=label_tuple,
+        labels=levels[-1].labels,
         group_idx=group_idx,
         y=role(columns.y),
         **{name: role(getattr(columns, name), info.role_default) if name == info.role else None
@@ -207,4 +261,5 @@ def load_data(source: Source, columns: ColumnMap | None = None) -> GroupedData:
         X=check.covariate_matrix(numeric, columns, keep),
         covariate_names=columns.covariates,
         report=tuple(rows.report),
+        levels=levels,
     )

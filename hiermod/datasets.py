@@ -7,7 +7,7 @@ licences are in ``sample_data/README.md``.
 
 >>> from hiermod import datasets
 >>> [d.name for d in datasets.list_datasets()]
-['eight_schools', 'efron_morris', 'rat_tumors', 'surgical', 'radon', 'simulated_schools']
+['eight_schools', 'efron_morris', 'rat_tumors', 'surgical', 'radon', 'simulated_schools', 'simulated_nested', 'simulated_slopes', 'simulated_rates']
 >>> data = datasets.load_dataset("eight_schools")     # a hiermod.data.GroupedData
 """
 
@@ -39,6 +39,7 @@ SAMPLE_DIR: Path = Path(__file__).resolve().parent.parent / "sample_data"
 """Folder holding the sample CSV files (``<repo>/sample_data``)."""
 
 SIMULATED_TRUTH_FILE = "simulated_schools_truth.json"
+HIERARCHIES_SCRIPT = "make_simulated_hierarchies.py"
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,10 @@ class DatasetInfo:
     sizes (checked by the tests). ``available_covariates`` are extra numeric columns a user
     may add as covariates; they are *not* in ``columns`` by default. ``holdout`` names the
     ``(successes, trials)`` columns of an out-of-sample target, when the data have one.
+    Nested data name their outer grouping columns in ``columns.outer_groups``; ``n_groups`` counts
+    the innermost groups. ``slopes`` (covariates whose effect may vary by group) and
+    ``population`` (``"normal"``, ``"beta"`` or ``"gamma"``) are suggestions for the model.
+    ``truth_file`` and ``generator`` name the true values and the script of a simulated data set.
     """
 
     name: str
@@ -66,6 +71,10 @@ class DatasetInfo:
     available_covariates: tuple[str, ...] = ()
     holdout: tuple[str, str] | None = None
     notes: str = ""
+    slopes: tuple[str, ...] = ()
+    population: str = "normal"
+    truth_file: str | None = None
+    generator: str | None = None
 
     @property
     def path(self) -> Path:
@@ -149,6 +158,8 @@ _REGISTRY: tuple[DatasetInfo, ...] = (
             + _EXAMPLE_MODELS + " (rat-tumors.csv)"
         ),
         licence=_BSD_EXAMPLE_MODELS,
+        population="beta",
+        notes="The Beta-population example: p_j ~ Beta(alpha, beta) (BDA3 Section 5.3).",
     ),
     DatasetInfo(
         name="surgical",
@@ -221,6 +232,89 @@ _REGISTRY: tuple[DatasetInfo, ...] = (
             "True values (mu, tau, sigma and each school's theta) are in "
             "simulated_schools_truth.json; see simulated_truth()."
         ),
+        truth_file=SIMULATED_TRUTH_FILE,
+        generator="make_simulated_schools.py",
+    ),
+    DatasetInfo(
+        name="simulated_nested",
+        title="Simulated classes in schools: two nested levels with known truth",
+        description=(
+            "Made-up test scores of 571 students in 33 classes of 8 schools (A to H). Each school "
+            "has 3 to 5 classes numbered from 1, so class '1' of school A and class '1' of school B "
+            "are different classes (written A/1 and B/1). The scores were generated with school "
+            "means spread around 60 points (standard deviation 6), class means spread around "
+            "their school's mean (standard deviation 3) and students spread around their class's "
+            "mean (standard deviation 10): a model with both levels can tell how much of the "
+            "variation lies between schools and how much between classes of the same school."
+        ),
+        filename="simulated_nested.csv",
+        columns=ColumnMap(group="class", outer_groups=("school",), y="score", kind=DataKind.GAUSSIAN),
+        likelihood="normal",
+        n_groups=33,
+        n_rows=571,
+        source="Simulated by sample_data/" + HIERARCHIES_SCRIPT + " (numpy, fixed seed)",
+        licence="Part of hiermod (same licence as the code)",
+        notes=(
+            "True values (mu, tau_school, tau_class, sigma, theta_school per school and "
+            "theta_class per class path) are in simulated_nested_truth.json; see "
+            "simulated_truth('simulated_nested')."
+        ),
+        truth_file="simulated_nested_truth.json",
+        generator=HIERARCHIES_SCRIPT,
+    ),
+    DatasetInfo(
+        name="simulated_slopes",
+        title="Simulated study hours: a slope that differs by school",
+        description=(
+            "Made-up test scores of 463 students in 20 schools, with the hours each student "
+            "studied (0 to 10). Scores rise by about 2 points per hour on average, but by more in "
+            "some schools and less in others (the slope varies by school with a standard deviation "
+            "of 1), and schools that start higher tend to gain less per hour (correlation -0.5 "
+            "between a school's starting level and its slope). A model with a varying slope for "
+            "hours can recover each school's line."
+        ),
+        filename="simulated_slopes.csv",
+        columns=ColumnMap(group="school", y="score", kind=DataKind.GAUSSIAN, covariates=("hours",)),
+        likelihood="normal",
+        n_groups=20,
+        n_rows=463,
+        source="Simulated by sample_data/" + HIERARCHIES_SCRIPT + " (numpy, fixed seed)",
+        licence="Part of hiermod (same licence as the code)",
+        slopes=("hours",),
+        notes=(
+            "True values (mu, beta[hours], tau, tau_hours, rho_hours, sigma, and each school's "
+            "theta and slope_hours) are in simulated_slopes_truth.json; see "
+            "simulated_truth('simulated_slopes'). theta is a school's expected score at 0 hours."
+        ),
+        truth_file="simulated_slopes_truth.json",
+        generator=HIERARCHIES_SCRIPT,
+    ),
+    DatasetInfo(
+        name="simulated_rates",
+        title="Simulated hospital death rates: counts with exposure",
+        description=(
+            "Made-up numbers of deaths in 25 hospitals, each with the patient-years of care it "
+            "gave (from about 100 to 5,000). Each hospital has its own true death rate, drawn "
+            "from a Gamma population with a mean of 1 death per 100 patient-years. Small "
+            "hospitals' raw rates (deaths / patient-years) are very noisy; a hierarchical Poisson "
+            "model shrinks them towards the common rate."
+        ),
+        filename="simulated_rates.csv",
+        columns=ColumnMap(group="hospital", y="deaths", kind=DataKind.POISSON,
+                          exposure="patient_years"),
+        likelihood="poisson",
+        n_groups=25,
+        n_rows=25,
+        source="Simulated by sample_data/" + HIERARCHIES_SCRIPT + " (numpy, fixed seed)",
+        licence="Part of hiermod (same licence as the code)",
+        population="gamma",
+        notes=(
+            "True values (alpha, beta of the Gamma population, shape and rate, and each "
+            "hospital's rate) are in simulated_rates_truth.json; see "
+            "simulated_truth('simulated_rates')."
+        ),
+        truth_file="simulated_rates_truth.json",
+        generator=HIERARCHIES_SCRIPT,
     ),
 )
 
@@ -260,8 +354,8 @@ def dataset_path(name: str) -> Path:
     path = SAMPLE_DIR / info.filename
     if not path.is_file():
         hint = (
-            "run `python sample_data/make_simulated_schools.py` to recreate it"
-            if info.name == "simulated_schools"
+            f"run `python sample_data/{info.generator}` to recreate it"
+            if info.generator
             else "restore it from the repository (git) or reinstall hiermod"
         )
         raise DataError(
@@ -279,18 +373,25 @@ def load_dataset(name: str) -> GroupedData:
     return load_data(dataset_path(info.name), info.columns)
 
 
-def simulated_truth() -> dict:
-    """The true parameters behind ``simulated_schools.csv``.
+def simulated_truth(name: str = "simulated_schools") -> dict:
+    """The true parameters behind a simulated data set (default ``simulated_schools.csv``).
 
-    Keys: ``mu``, ``tau``, ``sigma``, ``seed``, ``theta`` (school label -> true mean),
+    simulated_schools: ``mu``, ``tau``, ``sigma``, ``seed``, ``theta`` (school label -> true mean),
     ``sizes`` (school label -> number of students), ``n_schools``, ``n_students``,
-    ``realised_theta_mean``, ``realised_theta_sd`` and a ``description``.
+    ``realised_theta_mean``, ``realised_theta_sd`` and a ``description``. The others are described
+    in ``sample_data/README.md`` (names as the model's parameters: ``tau_school``,
+    ``theta_class`` keyed by path, ``slope_hours``, ``rho_hours``, ``rate``, ...).
     """
-    path = SAMPLE_DIR / SIMULATED_TRUTH_FILE
+    info = dataset_info(name)
+    if info.truth_file is None:
+        simulated = ", ".join(i.name for i in _REGISTRY if i.truth_file)
+        raise DataError(f"{info.name!r} is not simulated, so it has no true values; the simulated "
+                        f"data sets are {simulated}.")
+    path = SAMPLE_DIR / info.truth_file
     if not path.is_file():
         raise DataError(
-            f"The simulated-schools truth file was not found at {path}. To fix it, run "
-            "`python sample_data/make_simulated_schools.py`."
+            f"The truth file of {info.name!r} was not found at {path}. To fix it, run "
+            f"`python sample_data/{info.generator}`."
         )
     with path.open(encoding="utf-8") as handle:
         return json.load(handle)

@@ -74,3 +74,88 @@ def select_levels(levels: tuple[GroupLevel, ...], columns: tuple[str, ...]) -> t
         parent = None if position == 0 else ancestor_index(levels, k, keep[position - 1])
         out.append(GroupLevel(levels[k].column, levels[k].labels, parent))
     return tuple(out)
+
+
+def _first_seen(values: np.ndarray) -> tuple[tuple[str, ...], np.ndarray]:
+    """Distinct values in first-seen order and each entry's index into them."""
+    uniques, first, inverse = np.unique(values, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty(len(order), dtype=np.int32)
+    rank[order] = np.arange(len(order), dtype=np.int32)
+    return tuple(str(u) for u in uniques[order]), rank[inverse.reshape(-1)]
+
+
+def join_paths(label_columns: list[np.ndarray]) -> list[np.ndarray]:
+    """Per level, each row's path: its labels from the outermost column down, joined by "/"."""
+    paths = [np.asarray(label_columns[0], dtype=object)]
+    for labels in label_columns[1:]:
+        paths.append(np.array([f"{p}{PATH_SEPARATOR}{label}" for p, label in zip(paths[-1], labels)],
+                              dtype=object))
+    return paths
+
+
+def build_levels(columns: tuple[str, ...], label_columns: list[np.ndarray],
+                 row_numbers: np.ndarray | None = None) -> tuple[tuple[GroupLevel, ...], np.ndarray]:
+    """The levels of rows labelled by ``label_columns`` (one text array per grouping column,
+    outermost first) and each row's innermost group index.
+
+    Groups are label paths in first-seen order. Raises DataError when two different label paths
+    join to the same text (a label containing "/"), naming both; ``row_numbers`` (1-based) name rows.
+    """
+    paths = join_paths(label_columns)
+    levels, codes_above = [], None
+    for k, column in enumerate(columns):
+        labels, codes = _first_seen(paths[k])
+        parent = None
+        if k > 0:
+            parent = np.full(len(labels), -1, dtype=np.int32)
+            parent[codes] = codes_above
+            clash = np.flatnonzero(parent[codes] != codes_above)
+            if clash.size:
+                _refuse_clash(columns[:k + 1], label_columns, codes, codes_above, clash[0], row_numbers)
+        levels.append(GroupLevel(column, labels, parent))
+        codes_above = codes
+    return tuple(levels), codes_above
+
+
+def _refuse_clash(columns, label_columns, codes, codes_above, row, row_numbers) -> None:
+    """DataError: row ``row`` and another row have different labels but the same path."""
+    from .errors import DataError
+
+    other = int(np.flatnonzero((codes == codes[row]) & (codes_above != codes_above[row]))[0])
+    other, row = min(other, row), max(other, row)
+    first, second = ("(" + ", ".join(f"{c} {str(label_columns[i][r])!r}" for i, c in enumerate(columns)) + ")"
+                     for r in (other, row))
+    path = PATH_SEPARATOR.join(str(label_columns[i][row]) for i in range(len(columns)))
+    where = (f" (rows {int(row_numbers[other])} and {int(row_numbers[row])})"
+             if row_numbers is not None else "")
+    raise DataError(f"The groups {first} and {second}{where} both make the group path {path!r}, so "
+                    f"they cannot be told apart. Inner groups are written outer{PATH_SEPARATOR}inner: "
+                    f"remove or replace the {PATH_SEPARATOR!r} in these labels.")
+
+
+@dataclass(frozen=True)
+class ReusedLabel:
+    """An inner label that names groups under several enclosing groups (each a different group)."""
+
+    column: str
+    label: str
+    parent_column: str
+    parents: tuple[str, ...]
+    groups: tuple[str, ...]
+
+
+def reused_labels(levels: tuple[GroupLevel, ...]) -> list[ReusedLabel]:
+    """Inner labels that appear under two or more groups of the level above, level by level."""
+    out = []
+    for above, level in zip(levels, levels[1:]):
+        by_label: dict[str, list[int]] = {}
+        for j, path in enumerate(level.labels):
+            last = path[len(above.labels[level.parent[j]]) + len(PATH_SEPARATOR):]
+            by_label.setdefault(last, []).append(j)
+        for label, groups in by_label.items():
+            if len(groups) > 1:
+                out.append(ReusedLabel(level.column, label, above.column,
+                                       tuple(above.labels[level.parent[j]] for j in groups),
+                                       tuple(level.labels[j] for j in groups)))
+    return out

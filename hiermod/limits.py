@@ -11,3 +11,4 @@ MAX_GROUPS = 10_000
 MAX_COLUMNS = 500
 MAX_LABEL_CHARS = 200
 MAX_LISTED_ROWS = 5  # offending rows named in one message
+MAX_GROUP_LEVELS = 3  # grouping columns (nesting levels) in one data set

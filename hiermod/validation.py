@@ -20,6 +20,7 @@ from hiermod.columns import ColumnMap
 from hiermod.kind_registry import ROLES, kind_info, owner_of
 from hiermod.errors import DataError
 from hiermod.lazy_pandas import LazyPandas
+from hiermod.levels import PATH_SEPARATOR, GroupLevel, build_levels, reused_labels
 from hiermod.reading import NumericColumn, clean_text, columns_text, to_numeric
 
 pd = LazyPandas(globals())
@@ -51,7 +52,15 @@ def check_mapping(frame: pd.DataFrame, columns: ColumnMap) -> None:
                 f"Column {name!r} (the {role} column) is not in the table. "
                 f"Available columns: {columns_text(frame.columns)}."
             )
-    every = list(roles.values()) + list(columns.covariates)
+    for name in columns.outer_groups:
+        if name not in frame.columns:
+            raise DataError(f"Column {name!r} (an outer grouping column) is not in the table. "
+                            f"Available columns: {columns_text(frame.columns)}.")
+    if len(columns.group_columns) > limits.MAX_GROUP_LEVELS:
+        raise DataError(f"{len(columns.group_columns)} grouping columns were chosen "
+                        f"({', '.join(map(repr, columns.group_columns))}); at most "
+                        f"{limits.MAX_GROUP_LEVELS} can be nested. Choose fewer grouping columns.")
+    every = list(columns.outer_groups) + list(roles.values()) + list(columns.covariates)
     for name in every:
         if every.count(name) > 1:
             raise DataError(
@@ -142,16 +151,18 @@ def numeric_roles(frame: pd.DataFrame, columns: ColumnMap, rows: Rows) -> dict[s
     return converted
 
 
-def handle_missing(labels: np.ndarray, numeric: dict[str, NumericColumn], columns: ColumnMap,
-                    rows: Rows) -> None:
-    """Summary data: refuse any missing cell. Observation data: drop such rows with a report."""
+def handle_missing(labels: dict[str, np.ndarray], numeric: dict[str, NumericColumn],
+                   columns: ColumnMap, rows: Rows) -> None:
+    """Summary data: refuse any missing cell. Observation data: drop such rows with a report.
+    ``labels``: grouping column -> its labels (None where missing), outermost first."""
     summary = kind_info(columns.kind).one_row_per_group
-    missing_label = np.array([label is None for label in labels], dtype=bool)
-    if summary:
-        rows.refuse(missing_label, f"Group label missing in column {columns.group!r} in {{rows}}. "
-                    "Summary data have one row per group; fill in the label or delete the row.")
-    else:
-        rows.drop(missing_label, f"with a missing group label in {columns.group!r}")
+    for name, column_labels in labels.items():
+        missing_label = np.array([label is None for label in column_labels], dtype=bool)
+        if summary:
+            rows.refuse(missing_label, f"Group label missing in column {name!r} in {{rows}}. "
+                        "Summary data have one row per group; fill in the label or delete the row.")
+        else:
+            rows.drop(missing_label, f"with a missing group label in {name!r}")
     for name, num in numeric.items():
         if summary:
             rows.refuse(num.missing, f"Column {name!r} has missing values in {{rows}}. Summary "
@@ -161,22 +172,26 @@ def handle_missing(labels: np.ndarray, numeric: dict[str, NumericColumn], column
             rows.drop(num.missing, f"with a missing value in {name!r}")
 
 
-def check_labels(labels: np.ndarray, columns: ColumnMap, rows: Rows) -> None:
-    """Refuse labels longer than limits.MAX_LABEL_CHARS and duplicated groups in summary data."""
-    lengths = np.array([len(label) if label is not None else 0 for label in labels])
-    rows.refuse(lengths > limits.MAX_LABEL_CHARS,
-                f"Group labels in column {columns.group!r} are longer than {limits.MAX_LABEL_CHARS} "
-                "characters in {rows}. Use shorter labels (a name or a code).")
+def check_labels(labels: dict[str, np.ndarray], columns: ColumnMap, rows: Rows) -> None:
+    """Refuse labels longer than limits.MAX_LABEL_CHARS and, in summary data, a group (its
+    labels in every grouping column) on two rows. ``labels``: as for :func:`handle_missing`."""
+    for name, column_labels in labels.items():
+        lengths = np.array([len(label) if label is not None else 0 for label in column_labels])
+        rows.refuse(lengths > limits.MAX_LABEL_CHARS,
+                    f"Group labels in column {name!r} are longer than {limits.MAX_LABEL_CHARS} "
+                    "characters in {rows}. Use shorter labels (a name or a code).")
     if kind_info(columns.kind).one_row_per_group:
-        kept = pd.Series(labels[rows.keep])
+        kept = pd.DataFrame({name: values[rows.keep] for name, values in labels.items()})
         dup = kept.duplicated(keep=False).to_numpy()
         if dup.any():
-            mask = np.zeros(len(labels), dtype=bool)
+            mask = np.zeros(len(rows.keep), dtype=bool)
             mask[np.flatnonzero(rows.keep)[dup]] = True
-            first = kept[dup].iloc[0]
-            rows.refuse(mask, f"Group {first!r} appears more than once in column "
-                        f"{columns.group!r} in {{rows}}. Summary data have one row per group; "
-                        "combine the rows or use kind 'gaussian' for observation rows.")
+            first = PATH_SEPARATOR.join(kept[dup].iloc[0])
+            where = (f"column {columns.group!r}" if len(labels) == 1 else
+                     "columns " + ", ".join(map(repr, labels)))
+            rows.refuse(mask, f"Group {first!r} appears more than once in {where} in {{rows}}. "
+                        "Summary data have one row per group; combine the rows or use kind "
+                        "'gaussian' for observation rows.")
 
 
 def check_finite(numeric: dict[str, NumericColumn], rows: Rows) -> None:
@@ -209,15 +224,59 @@ def covariate_matrix(numeric: dict[str, NumericColumn], columns: ColumnMap,
     return np.column_stack(cols) if cols else np.zeros((int(keep.sum()), 0))
 
 
+def _check_group_count(n: int, group: str) -> None:
+    if n > limits.MAX_GROUPS:
+        raise DataError(
+            f"Column {group!r} has {n:,} different groups; the limit is "
+            f"{limits.MAX_GROUPS:,}. Check that it is the group column and not an id per row."
+        )
+
+
 def group_index(labels: np.ndarray, group: str) -> tuple[tuple[str, ...], np.ndarray]:
     """Labels in first-seen order and each row's index into them; refuse too many groups."""
     codes, uniques = pd.factorize(pd.Series(labels, dtype=object), sort=False)
-    if len(uniques) > limits.MAX_GROUPS:
-        raise DataError(
-            f"Column {group!r} has {len(uniques):,} different groups; the limit is "
-            f"{limits.MAX_GROUPS:,}. Check that it is the group column and not an id per row."
-        )
+    _check_group_count(len(uniques), group)
     return tuple(str(u) for u in uniques), codes.astype(np.int32)
+
+
+def group_levels(labels: dict[str, np.ndarray], rows: Rows) -> tuple[tuple[GroupLevel, ...], np.ndarray]:
+    """The grouping levels of the kept rows (:func:`hiermod.levels.build_levels`) and each kept
+    row's innermost group; refuse more than limits.MAX_GROUPS innermost groups."""
+    names = tuple(labels)
+    if len(names) == 1:
+        group_labels, group_idx = group_index(labels[names[0]][rows.keep], names[0])
+        return (GroupLevel(names[0], group_labels),), group_idx
+    kept = [labels[name][rows.keep] for name in names]
+    levels, group_idx = build_levels(names, kept, rows.numbers[rows.keep])
+    _check_group_count(levels[-1].n_groups, names[-1])
+    return levels, group_idx
+
+
+def _listed(values, limit: int = 3) -> str:
+    """'A, B, C' or 'A, B, C and 5 more'."""
+    values = list(values)
+    more = f" and {len(values) - limit} more" if len(values) > limit else ""
+    return ", ".join(values[:limit]) + more
+
+
+def nesting_report(levels: tuple[GroupLevel, ...], limit: int = 3) -> list[str]:
+    """Report lines for inner labels used under several outer groups (at most ``limit`` lines
+    per level, then one line counting the rest)."""
+    lines, reused = [], reused_labels(levels)
+    for column in dict.fromkeys(r.column for r in reused):
+        at_level = [r for r in reused if r.column == column]
+        for r in at_level[:limit]:
+            lines.append(f"Label {r.label!r} in column {r.column!r} appears under "
+                         f"{len(r.parents)} different {r.parent_column!r} groups "
+                         f"({_listed(r.parents)}); each is a different group "
+                         f"({_listed(r.groups)}).")
+        rest = at_level[limit:]
+        if rest:
+            lines.append(f"{plural(len(rest), 'more label')} in column {column!r} "
+                         f"({_listed(repr(r.label) for r in rest)}) "
+                         f"{'appears' if len(rest) == 1 else 'appear'} under more than one "
+                         f"{rest[0].parent_column!r} group; each of those is a different group too.")
+    return lines
 
 
 def drop_empty_rows(frame: pd.DataFrame, rows: Rows) -> None:

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from hiermod.column_guess import grouping_candidates
 from hiermod.data import ColumnMap, DataKind, guess_columns
 from hiermod.datasets import dataset_info, list_datasets
 from hiermod.kind_registry import role_columns
+from hiermod.limits import MAX_GROUP_LEVELS
 from ui import cache, components, state
 
 ss = st.session_state
@@ -50,7 +52,8 @@ def _use_sample(name: str) -> None:
     if err is not None:
         ss[state.DATA_ERROR] = components.error_message(err, "loading the sample data")
         return
-    state.set_data(data, info.title, {"kind": "sample", "name": name, "sig": sig})
+    state.set_data(data, info.title, {"kind": "sample", "name": name, "sig": sig,
+                                      "slopes": list(info.slopes)})
 
 
 def _use_upload(name: str, raw: bytes) -> None:
@@ -126,19 +129,27 @@ if frame is not None:
         return value if value in cols else NONE
 
     state.widget_default(k("kind"), current.kind.value if current else DataKind.GAUSSIAN.value)
-    state.widget_default(k("group"), pick(current.group if current else cols[0]))
+    state.widget_default(k("groups"), [c for c in (current.group_columns if current else cols[:1]) if c in cols])
     state.widget_default(k("y"), pick(current.y if current else (cols[1] if len(cols) > 1 else cols[0])))
     for role in ("se", "trials", "exposure"):
         state.widget_default(k(role), pick(getattr(current, role) if current else None))
     state.widget_default(k("covariates"), [c for c in (current.covariates if current else ()) if c in cols])
 
+    candidates, _ = components.guarded(grouping_candidates, frame, current, context="listing grouping columns")
     with st.form("columns_form", border=True):
         st.markdown("**Column roles** (guessed; correct them if needed)")
-        c1, c2, c3 = st.columns(3)
+        groups = st.multiselect(
+            f"Grouping columns (outermost first, up to {MAX_GROUP_LEVELS})", cols, key=k("groups"),
+            max_selections=MAX_GROUP_LEVELS,
+            help="One column, or nested ones in order: school, then class. An inner label under "
+                 "two outer groups names two groups (A/1 and B/1).")
+        if candidates:
+            st.caption("Other columns that could group the rows: "
+                       + components.md_escape(", ".join(candidates)) + ".")
+        c1, c2 = st.columns(2)
         kind = c1.selectbox("Kind of data", [k_.value for k_ in DataKind], key=k("kind"),
                             format_func=lambda v: f"{v}: {KIND_HELP[v]}")
-        group = c2.selectbox("Group column", [NONE] + cols, key=k("group"))
-        y = c3.selectbox("Outcome column (y)", [NONE] + cols, key=k("y"))
+        y = c2.selectbox("Outcome column (y)", [NONE] + cols, key=k("y"))
         c4, c5, c6 = st.columns(3)
         se = c4.selectbox("Standard error (summary data)", [NONE] + cols, key=k("se"))
         trials = c5.selectbox("Trials (binomial data)", [NONE] + cols, key=k("trials"))
@@ -150,11 +161,11 @@ if frame is not None:
         def opt(v):
             return None if v == NONE else v
 
-        if opt(group) is None or opt(y) is None:
-            ss[state.DATA_ERROR] = "Choose a group column and an outcome column."
+        if not groups or opt(y) is None:
+            ss[state.DATA_ERROR] = "Choose at least one grouping column and an outcome column."
         else:
             roles, err = components.guarded(
-                ColumnMap, group=group, y=y, kind=kind,
+                ColumnMap, group=groups[-1], outer_groups=tuple(groups[:-1]), y=y, kind=kind,
                 **role_columns(kind, se=opt(se), trials=opt(trials), exposure=opt(exposure)),
                 covariates=tuple(covariates), context="reading the column roles")
             if err is not None:
@@ -164,9 +175,10 @@ if frame is not None:
                 name = ss.get(state.FRAME_NAME) or "data"
                 sig = ss.get(state.FRAME_SIG)
                 kind_src = "sample" if sig.startswith("sample:") else "upload"
+                slopes = [c for c in (ss.get(state.DATA_SOURCE) or {}).get("slopes", []) if c in roles.covariates]
                 _try_load(frame, roles, sig, name,
                           {"kind": kind_src, "name": sig.split(":", 1)[1] if kind_src == "sample" else name,
-                           "sig": sig + ":" + repr(roles)})
+                           "sig": sig + ":" + repr(roles), "slopes": slopes})
         st.rerun()
 
 # ----------------------------------------------------------------------------------- preview
@@ -179,6 +191,23 @@ st.subheader("Loaded data")
 st.text(f"{ss.get(state.DATA_NAME) or 'data'}: {data.kind.value} data, {data.n_groups} groups, "
         f"{data.n_rows} rows" + (f", covariates: {', '.join(data.covariate_names)}" if data.covariate_names else ""))
 
+if len(data.levels) > 1:
+    st.markdown("**Tree of groups**")
+    st.text(data.tree_text())
+    st.dataframe(data.tree_table(), hide_index=True)
+
+if data.covariate_names:
+    source_now = ss.get(state.DATA_SOURCE) or {}
+    slopes_key = f"w_slopes_{data.fingerprint[:10]}"
+    state.widget_default(slopes_key, [c for c in source_now.get("slopes", []) if c in data.covariate_names])
+    slopes = st.multiselect(f"Slope covariates (effect varies by the innermost group, {data.levels[-1].column!r})",
+                            list(data.covariate_names), key=slopes_key,
+                            help="Each chosen covariate gets a slope per group (mean slope, its sd "
+                                 "and its correlation with the intercepts); the others have one "
+                                 "slope for all groups.")
+    if list(slopes) != list(source_now.get("slopes", [])):
+        state.set_data(data, ss.get(state.DATA_NAME) or "data", {**source_now, "slopes": list(slopes)})
+
 if data.report:
     with st.container(border=True):
         st.markdown("**Load report**: what was dropped or changed")
@@ -189,12 +218,15 @@ else:
 
 left, right = st.columns([1, 1])
 with left:
-    st.markdown("**Per-group summary**")
-    summary, err = components.guarded(data.group_summary, context="summarising the groups")
-    if err is not None:
-        components.show_error(err, "summarising the groups")
-    else:
-        st.dataframe(summary, hide_index=True, height=min(38 + 35 * len(summary), 400))
+    st.markdown("**Per-group summary**" + (" (one table per grouping level)" if len(data.levels) > 1 else ""))
+    tabs = st.tabs([f"{lv.column} ({lv.n_groups})" for lv in data.levels]) if len(data.levels) > 1 else [st.container()]
+    for level_k, tab in enumerate(tabs):
+        with tab:
+            summary, err = components.guarded(data.level_summary, level_k, context="summarising the groups")
+            if err is not None:
+                components.show_error(err, "summarising the groups")
+            else:
+                st.dataframe(summary, hide_index=True, height=min(38 + 35 * len(summary), 400))
 with right:
     if frame is not None:
         st.markdown("**Table preview** (first 20 rows)")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
+import sys
 from dataclasses import FrozenInstanceError
 from pathlib import Path
 
@@ -27,7 +28,11 @@ EXPECTED = {
     "surgical": (12, 12, DataKind.BINOMIAL, "binomial"),
     "radon": (85, 919, DataKind.GAUSSIAN, "normal"),
     "simulated_schools": (30, 975, DataKind.GAUSSIAN, "normal"),
+    "simulated_nested": (33, 571, DataKind.GAUSSIAN, "normal"),
+    "simulated_slopes": (20, 463, DataKind.GAUSSIAN, "normal"),
+    "simulated_rates": (25, 25, DataKind.POISSON, "poisson"),
 }
+HIERARCHIES = {"nested": "simulated_nested", "slopes": "simulated_slopes", "rates": "simulated_rates"}
 
 SHARED_COPIES = {
     "eight_schools.csv",
@@ -38,10 +43,11 @@ SHARED_COPIES = {
 }
 
 
-def _load_generator():
-    path = SAMPLE_DIR / "make_simulated_schools.py"
-    spec = importlib.util.spec_from_file_location("make_simulated_schools", path)
+def _load_generator(script: str = "make_simulated_schools"):
+    path = SAMPLE_DIR / f"{script}.py"
+    spec = importlib.util.spec_from_file_location(script, path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(script, module)  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
@@ -91,7 +97,7 @@ def test_mapped_columns_exist_in_file(name):
     with datasets.dataset_path(name).open(encoding="utf-8", newline="") as handle:
         header = next(csv.reader(handle))
     cm = info.columns
-    wanted = [cm.group, cm.y, cm.se, cm.trials, cm.exposure, *cm.covariates]
+    wanted = [*cm.group_columns, cm.y, cm.se, cm.trials, cm.exposure, *cm.covariates]
     wanted += list(info.available_covariates)
     if info.holdout:
         wanted += list(info.holdout)
@@ -116,7 +122,10 @@ def test_loads_with_documented_shape(name, loaded):
         assert np.all((data.y >= 0) & (data.y <= data.trials))
     if kind == DataKind.SUMMARY:
         assert data.se is not None and np.all(data.se > 0)
-    assert data.X.shape == (n_rows, 0)  # no covariate by default
+    info = datasets.dataset_info(name)
+    assert data.X.shape == (n_rows, len(info.columns.covariates))  # only the registered ones
+    assert data.group_columns == info.columns.group_columns
+    assert set(info.slopes) <= set(info.columns.covariates)
 
 
 def test_known_values(loaded):
@@ -204,3 +213,74 @@ def test_generator_writes_files(tmp_path):
     csv_path, json_path = gen.write(tmp_path)
     assert csv_path.read_bytes() == (SAMPLE_DIR / gen.CSV_NAME).read_bytes()
     assert json_path.read_bytes() == (SAMPLE_DIR / gen.TRUTH_NAME).read_bytes()
+
+
+# ------------------------------------------------------- nested, slopes and rates (simulated)
+
+
+def test_simulated_nested_matches_truth(loaded):
+    truth = datasets.simulated_truth("simulated_nested")
+    data = loaded["simulated_nested"]
+    assert (truth["mu"], truth["tau_school"], truth["tau_class"], truth["sigma"]) == (60, 6, 3, 10)
+    assert data.levels[0].labels == tuple(truth["theta_school"]) == tuple("ABCDEFGH")
+    assert data.labels == tuple(truth["theta_class"]) == tuple(truth["sizes"])
+    np.testing.assert_array_equal(data.group_sizes, list(truth["sizes"].values()))
+    parents = [data.levels[0].labels[j] for j in data.levels[1].parent]
+    assert parents == [path.split("/")[0] for path in data.labels]
+    classes_per_school = np.bincount(data.levels[1].parent)
+    assert classes_per_school.min() >= 3 and classes_per_school.max() <= 5
+    assert data.group_sizes.min() >= 10 and data.group_sizes.max() <= 25
+    # class labels restart in every school: the report says they are different classes
+    assert data.report[0].startswith("Label '1' in column 'class' appears under 8 different "
+                                     "'school' groups (A, B, C and 5 more)")
+    means = np.bincount(data.group_idx, weights=data.y) / data.group_sizes
+    z = (means - np.array(list(truth["theta_class"].values()))) / (10 / np.sqrt(data.group_sizes))
+    assert np.all(np.abs(z) < 5)
+
+
+def test_simulated_slopes_match_truth(loaded):
+    truth = datasets.simulated_truth("simulated_slopes")
+    data = loaded["simulated_slopes"]
+    assert truth["beta"] == {"hours": 2.0} and truth["rho_hours"] == -0.5
+    assert data.covariate_names == ("hours",) and datasets.dataset_info("simulated_slopes").slopes == ("hours",)
+    assert data.labels == tuple(truth["theta"]) == tuple(truth["slope_hours"])
+    theta = np.array(list(truth["theta"].values()))
+    slope = np.array(list(truth["slope_hours"].values()))
+    resid = data.y - theta[data.group_idx] - slope[data.group_idx] * data.X[:, 0]
+    assert abs(resid.std() - truth["sigma"]) < 1.0 and abs(resid.mean()) < 1.0
+    hours_sd = np.array([data.X[data.group_idx == j, 0].std() for j in range(data.n_groups)])
+    assert hours_sd.min() > 1  # hours vary within every school
+    assert truth["realised_rho_hours"] == pytest.approx(np.corrcoef(theta, slope)[0, 1], abs=1e-4)
+
+
+def test_simulated_rates_match_truth(loaded):
+    truth = datasets.simulated_truth("simulated_rates")
+    data = loaded["simulated_rates"]
+    assert (truth["alpha"], truth["beta"]) == (5.0, 500.0)
+    assert datasets.dataset_info("simulated_rates").population == "gamma"
+    assert data.labels == tuple(truth["rate"])
+    np.testing.assert_array_equal(data.exposure, list(truth["patient_years"].values()))
+    expected = np.array(list(truth["rate"].values())) * data.exposure
+    assert abs(data.y.sum() - expected.sum()) < 4 * np.sqrt(expected.sum())
+
+
+def test_truth_of_a_real_data_set_is_refused():
+    with pytest.raises(DataError, match="'radon' is not simulated"):
+        datasets.simulated_truth("radon")
+
+
+@pytest.mark.parametrize("key", list(HIERARCHIES))
+def test_hierarchies_are_deterministic_and_match_committed_files(key, tmp_path):
+    gen = _load_generator("make_simulated_hierarchies")
+    spec = gen.SETS[key]
+    header, rows, truth = spec.simulate(spec.seed)
+    assert spec.simulate(spec.seed) == (header, rows, truth)
+    assert spec.simulate(spec.seed + 1)[1] != rows
+    info = datasets.dataset_info(HIERARCHIES[key])
+    assert (spec.csv_name, spec.truth_name) == (info.filename, info.truth_file)
+    assert gen.csv_text(header, rows) == info.path.read_text(encoding="utf-8")
+    assert json.loads(gen.truth_text(truth)) == datasets.simulated_truth(info.name)
+    csv_path, json_path = gen.write(tmp_path, key)
+    assert csv_path.read_bytes() == info.path.read_bytes()
+    assert json_path.read_bytes() == (SAMPLE_DIR / info.truth_file).read_bytes()
+    assert info.path.stat().st_size < 100_000

@@ -72,15 +72,15 @@ def sample_data(name: str) -> "GroupedData":
 
 def _columns_tuple(columns: "ColumnMap") -> tuple:
     return (columns.group, columns.y, columns.kind.value, columns.se, columns.trials,
-            columns.exposure, tuple(columns.covariates))
+            columns.exposure, tuple(columns.covariates), tuple(columns.outer_groups))
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def _load_mapped(sig: str, columns: tuple, _frame: "pd.DataFrame") -> "GroupedData":
     from hiermod.data import ColumnMap, load_data
 
-    group, y, kind, se, trials, exposure, covariates = columns
-    return load_data(_frame, ColumnMap(group, y, kind, se, trials, exposure, covariates))
+    group, y, kind, se, trials, exposure, covariates, outer_groups = columns
+    return load_data(_frame, ColumnMap(group, y, kind, se, trials, exposure, covariates, outer_groups))
 
 
 def load_mapped(sig: str, frame: "pd.DataFrame", columns: "ColumnMap") -> "GroupedData":
