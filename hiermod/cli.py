@@ -329,8 +329,7 @@ def cmd_fit(args) -> int:
 
         _print(model_text(spec, resolve_priors(data, spec), data))
         return EXIT_OK
-    _print(f"data: {path} ({data.n_rows} rows, {data.n_groups} groups; "
-           f"{_describe_columns(data.columns)})")
+    _print(f"data: {path} ({data.tree_text()}; {_describe_columns(data.columns)})")
     info = method_info(args.method)
     if args.method == "exact":
         what = "exact posterior"
