@@ -35,6 +35,7 @@ and can tell whether it still matches the Model page with :func:`fit_is_current`
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
@@ -184,16 +185,20 @@ def set_data(data: "GroupedData", name: str, source: dict) -> None:
     """Install new good data; reset the model to the defaults for its kind when it changes."""
     ss = st.session_state
     old = ss.get(DATA)
+    old_slopes = (ss.get(DATA_SOURCE) or {}).get("slopes", [])
     ss[DATA] = data
     ss[DATA_NAME] = name
     ss[DATA_SOURCE] = source
     ss[DATA_ERROR] = None
-    if old is None or old.fingerprint != data.fingerprint:
-        ss[SPEC] = default_spec_for(data, ss.get(SPEC))
+    slopes = tuple(c for c in source.get("slopes", ()) if c in data.covariate_names)
+    if old is None or old.fingerprint != data.fingerprint or list(old_slopes) != list(slopes):
+        ss[SPEC] = default_spec_for(data, ss.get(SPEC), slopes)
 
 
-def default_spec_for(data: "GroupedData", previous: "ModelSpec | None" = None) -> "ModelSpec":
-    """A spec suited to ``data`` (keeping pooling and parameterization of ``previous``), with the
+def default_spec_for(data: "GroupedData", previous: "ModelSpec | None" = None,
+                     slopes: tuple[str, ...] = ()) -> "ModelSpec":
+    """A spec suited to ``data`` (keeping pooling and parameterization of ``previous``): every
+    grouping column of the data nested, ``slopes`` varying by the innermost group, and the
     data-scaled default priors written out explicitly."""
     from hiermod.priors import resolve_priors
     from hiermod.spec import ModelSpec, Pooling, default_likelihood
@@ -208,16 +213,15 @@ def default_spec_for(data: "GroupedData", previous: "ModelSpec | None" = None) -
         kwargs["parameterization"] = previous.parameterization
     if pooling == Pooling.PARTIAL and data.n_groups < 2:
         pooling = Pooling.COMPLETE
-    spec = ModelSpec(likelihood, pooling, covariates=tuple(data.covariate_names), **kwargs)
+    groups = data.group_columns if len(data.group_columns) > 1 else ()
+    spec = ModelSpec(likelihood, pooling, covariates=tuple(data.covariate_names), groups=groups,
+                     slopes=tuple(slopes), **kwargs)
     return with_priors(spec, resolve_priors(data, spec))
 
 
 def with_priors(spec: "ModelSpec", priors: dict) -> "ModelSpec":
     """``spec`` with exactly these priors (every name of ``spec.prior_names()``)."""
-    from hiermod.spec import ModelSpec
-
-    return ModelSpec(spec.likelihood, spec.pooling, spec.parameterization,
-                     tuple(priors.items()), spec.covariates)
+    return dataclasses.replace(spec, priors=tuple(priors.items()))
 
 
 def widget_default(key: str, value: Any) -> None:
