@@ -18,7 +18,7 @@ variance ``V = 1 / W`` (``W = sum w_j``). Hence
     p(tau | y) ∝ p(tau) * K(tau) * ∫ p(mu) Normal(mu | mu_hat, sqrt(V)) dmu,
     K(tau) = (2 pi)^(-(J-1)/2) prod(v_j)^(-1/2) V^(1/2) exp(-sum w_j (ybar_j - mu_hat)^2 / 2).
 
-The mu integral is closed form for ``mu ~ Normal(m0, s0)`` (the prior is one more observation:
+The mu integral is closed form for ``mu ~ Normal(m0, s0)`` without bounds (the prior is one more observation:
 ``Normal(mu_hat | m0, sqrt(s0^2 + V))``; ``mu | tau, y`` is normal with precision ``1/s0^2 + W``)
 and otherwise done by quadrature on a grid in mu (the union of a grid around ``mu_hat`` and one at
 the prior's quantiles, Gauss-Legendre in every interval), for every tau node (a 2-D tau x mu grid). Given (mu, tau),
@@ -29,13 +29,15 @@ with the shrinkage factor ``B_j = s_j^2 / (s_j^2 + tau^2)``,
 written so that tau -> 0 gives theta_j = mu without dividing by tau.
 
 tau is integrated on a uniform grid in ``log tau`` spanning the prior's quantiles 1e-10 .. 1 - 1e-10
-(for HalfCauchy(5) that is 1.6e-9 .. 3.2e10, far into the tail), with density ``p(tau | y) * tau`` and
+(for HalfCauchy(5) that is 1.6e-9 .. 3.2e10, far into the tail; a bounded prior's quantiles lie in
+its bounds, so the grid ends at them and never straddles a cut-off), with density ``p(tau | y) * tau`` and
 the trapezoid rule, which converges fast for smooth, decaying integrands on uniform grids. A coarse
 pass finds where the posterior mass lies; a fine pass of ``TAU_NODES`` nodes covers it. Posterior
 moments are exact grid integrals of the conditional moments, not averages of draws.
 
 Complete pooling is partial pooling at tau = 0 (a 1-D problem in mu). No pooling is one 1-D problem
-per group with prior ``theta``. Both are conjugate for a Normal prior and use the mu grid otherwise.
+per group with prior ``theta``. Both are conjugate for a Normal prior without bounds and use the mu
+grid otherwise (a bounded prior's quantile nodes put breakpoints at its bounds).
 """
 
 from __future__ import annotations
@@ -139,7 +141,7 @@ class ExactPosterior:
             cum /= cum[-1]
             return np.interp(np.log(np.maximum(x, 1e-300)), s, cum, left=0.0, right=1.0)
         prior = self.priors.get("theta" if self.pooling == Pooling.NONE else "mu")
-        if prior is None or prior.family != "Normal":
+        if prior is None or not _conjugate(prior):
             raise NotImplementedError("The exact CDF of mu/theta needs a Normal prior on mu (theta).")
         if name == "mu" and self.pooling != Pooling.NONE:
             if self.pooling == Pooling.COMPLETE:
@@ -224,6 +226,12 @@ def _prior_nodes(prior: Prior, n: int) -> np.ndarray:
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(3)
 
 
+def _conjugate(prior: Prior) -> bool:
+    """A Normal prior without bounds: the normal-normal closed forms apply (a bounded Normal is
+    a truncated normal, done by quadrature like every other family)."""
+    return prior.family == "Normal" and not prior.bounded
+
+
 def _product_grid(prior: Prior, m: np.ndarray, v: np.ndarray, n: int):
     """Quadrature for p(x) N(x | m_k, sqrt(v_k)), one row per k.
 
@@ -266,7 +274,7 @@ def _prior_times_normal(prior: Prior | None, m, v, n: int = MU_NODES):
     v = np.asarray(v, float)
     if prior is None:
         return np.zeros_like(m), m.copy(), v.copy()
-    if prior.family == "Normal":
+    if _conjugate(prior):
         m0, s0 = prior.args
         tot = s0**2 + v
         logz = -0.5 * (_LOG_2PI + np.log(tot)) - 0.5 * (m - m0) ** 2 / tot
@@ -423,7 +431,7 @@ def _sample_grid(x: np.ndarray, g: np.ndarray, rows: np.ndarray, rng: np.random.
 
 def _sample_prior_times_normal(prior: Prior, m: np.ndarray, v: np.ndarray, rng, chunk: int = 20_000):
     """One draw from p(x) N(x | m_k, sqrt(v_k)) / Z for each k (Normal prior: conjugate normal)."""
-    if prior.family == "Normal":
+    if _conjugate(prior):
         _, mean, var = _prior_times_normal(prior, m, v)
         return mean + np.sqrt(var) * rng.standard_normal(m.shape[0])
     out = np.empty(m.shape[0])
@@ -473,7 +481,7 @@ def _sample_complete(ep: ExactPosterior, n: int, rng) -> dict[str, np.ndarray]:
 def _sample_none(ep: ExactPosterior, n: int, rng) -> dict[str, np.ndarray]:
     prior = ep.priors["theta"]
     J = ep.y.shape[0]
-    if prior.family == "Normal":
+    if _conjugate(prior):
         z = rng.standard_normal((n, J), dtype=np.float32)
         z *= ep.sds["theta"].astype(np.float32)
         z += ep.means["theta"].astype(np.float32)

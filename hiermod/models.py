@@ -70,7 +70,7 @@ def can_aggregate(data: "GroupedData", spec: ModelSpec) -> bool:
 def structure_of(spec: ModelSpec, priors: dict[str, Prior], aggregated: bool = False) -> Structure:
     """The :class:`Structure` of ``spec`` with resolved ``priors``."""
     families: dict[str, str] = {}
-    beta_families = {p.family for k, p in priors.items() if k.startswith("beta[")}
+    beta_families = {p.structure_key for k, p in priors.items() if k.startswith("beta[")}
     if len(beta_families) > 1:
         raise SpecError(
             "All covariate slopes (beta) need the same prior family; got "
@@ -78,7 +78,7 @@ def structure_of(spec: ModelSpec, priors: dict[str, Prior], aggregated: bool = F
         )
     for name, prior in priors.items():
         if not name.startswith("beta["):
-            families[name] = prior.family
+            families[name] = prior.structure_key
     if beta_families:
         families["beta[]"] = beta_families.pop()
     return Structure(spec.likelihood, spec.terms, tuple(sorted(families.items())), spec.covariates, aggregated)
@@ -233,10 +233,10 @@ def model_inputs(data: "GroupedData", spec: ModelSpec, priors: dict[str, Prior])
     import jax.numpy as jnp
 
     f32 = lambda a: jnp.asarray(np.asarray(a, dtype=np.float32))  # noqa: E731
-    hyper = {k: f32(p.args) for k, p in priors.items() if not k.startswith("beta[")}
+    hyper = {k: f32(p.hyper_args) for k, p in priors.items() if not k.startswith("beta[")}
     if spec.covariates:
         cols = [list(data.covariate_names).index(c) for c in spec.covariates]
-        hyper["beta[]"] = f32(np.array([priors[f"beta[{c}]"].args for c in spec.covariates]).T)
+        hyper["beta[]"] = f32(np.array([priors[f"beta[{c}]"].hyper_args for c in spec.covariates]).T)
     kwargs = {
         "group_idx": jnp.asarray(np.asarray(data.group_idx, dtype=np.int32)),
         "group_template": jnp.zeros(data.n_groups, dtype=jnp.float32),

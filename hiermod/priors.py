@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import families
+from .errors import PriorError
 from .prior_families import Prior, nice, parse_prior, to_numpyro  # noqa: F401  (re-exported)
 from .spec import ModelSpec
 
@@ -55,12 +56,23 @@ def sample(prior: Prior | str, rng: np.random.Generator, size) -> np.ndarray:
 
 
 def plot_range(prior: Prior | str, mass: float = 0.98) -> tuple[float, float]:
-    """An x-range holding ``mass`` of the prior, for density previews."""
+    """An x-range holding ``mass`` of the prior, for density previews (positive support: from 0).
+
+    A bounded prior's range is widened to each bound lying within a quarter of the range's width
+    of it, plus 5% of the width beyond the bound, so the preview shows where the density is cut off.
+    """
     prior = parse_prior(prior)
     lo, hi = quantile(prior, [(1 - mass) / 2, (1 + mass) / 2])
     if prior.support == "positive":
         lo = 0.0
         hi = float(quantile(prior, mass))
+    width = hi - lo
+    if prior.lower is not None and prior.lower >= lo - width / 4:
+        lo = prior.lower - width / 20
+    if prior.upper is not None and prior.upper <= hi + width / 4:
+        hi = prior.upper + width / 20
+    if prior.support == "positive":
+        lo = max(lo, 0.0)
     return float(lo), float(hi)
 
 
@@ -91,7 +103,8 @@ def _sd(data: "GroupedData", covariate: str) -> float:
 
 
 def resolve_priors(data: "GroupedData", spec: ModelSpec) -> dict[str, Prior]:
-    """Defaults for ``data`` overridden by the spec's own priors (``beta`` applies to every covariate)."""
+    """Defaults for ``data`` overridden by the spec's own priors (``beta`` applies to every
+    covariate), checked by :func:`check_bounds`."""
     priors = default_priors(data, spec)
     own = dict(spec.priors)
     shorthand = "beta" in own and "beta" not in priors  # "beta" names a population's parameter otherwise
@@ -99,13 +112,76 @@ def resolve_priors(data: "GroupedData", spec: ModelSpec) -> dict[str, Prior]:
         for c in spec.covariates:
             priors[f"beta[{c}]"] = own["beta"]
     priors.update({k: v for k, v in own.items() if not (shorthand and k == "beta")})
+    check_bounds(data, spec, priors)
     return priors
 
 
+PLAUSIBLE_SCALES = 10.0
+"""A location parameter is plausibly within m +- PLAUSIBLE_SCALES * s of the data (link scale)."""
+MIN_SCALE_SHARE = 1e-6
+"""A group sd's upper bound below MIN_SCALE_SHARE * s excludes every plausible value."""
+
+
+def _plausible_ranges(data: "GroupedData", spec: ModelSpec) -> dict[str, tuple[float, float]]:
+    """Per location parameter, the values the data make plausible (link scale): the terms'
+    locations (mu; theta under no pooling) m +- 10 s, each beta[x] 0 +- 10 s / sd(x)."""
+    m, s = spec.family.data_scale(data)
+    out = {}
+    for term in spec.terms:
+        for name in set(term.prior_names()) - set(term.scale_names()):
+            out[name] = (m - PLAUSIBLE_SCALES * s, m + PLAUSIBLE_SCALES * s)
+    for cov in spec.covariates:
+        col = data.X[:, list(data.covariate_names).index(cov)]
+        sd_x = float(np.std(col, ddof=1)) if col.size > 1 else 1.0
+        reach = PLAUSIBLE_SCALES * s / (sd_x if sd_x > 0 else 1.0)
+        out[f"beta[{cov}]"] = (-reach, reach)
+    return out
+
+
+def check_bounds(data: "GroupedData", spec: ModelSpec, priors: dict[str, Prior]) -> None:
+    """Raise :class:`PriorError` when a bounded prior excludes every value the data make plausible:
+    a location parameter whose interval [lower, upper] misses its plausible range (above), or a
+    group sd (tau) whose upper bound is below 1e-6 s (``data_scale`` gives m and s)."""
+    _, s = spec.family.data_scale(data)
+    scale_words = f" ({families.LINKS[spec.family.link].scale_name})"
+    for name, (lo, hi) in _plausible_ranges(data, spec).items():
+        prior = priors.get(name)
+        if prior is None or not prior.bounded:
+            continue
+        lower, upper = prior.interval
+        if upper < lo or lower > hi:
+            which, value = ("upper", upper) if upper < lo else ("lower", lower)
+            raise PriorError(
+                f"The prior on '{name}', {prior}, has its {which} bound at {value:g}, but the data "
+                f"suggest '{name}' lies between about {lo:.3g} and {hi:.3g}{scale_words}, so the bounds "
+                f"exclude every plausible value. Move the bounds to overlap {lo:.3g} .. {hi:.3g}, or "
+                "remove the T(...) part."
+            )
+    for term in spec.terms:
+        for name in term.scale_names():
+            prior = priors.get(name)
+            if prior is not None and prior.upper is not None and prior.upper < MIN_SCALE_SHARE * s:
+                raise PriorError(
+                    f"The prior on '{name}', {prior}, has its upper bound at {prior.upper:g}, but the "
+                    f"data's scale is about {s:.3g}{scale_words}: a group sd below "
+                    f"{MIN_SCALE_SHARE * s:.3g} cannot be told from 0. Raise the upper bound (e.g. to "
+                    f"{nice(10 * s):g}) or remove the T(...) part."
+                )
+
+
 def density_table(prior: Prior | str, n: int = 200, mass: float = 0.98):
-    """A DataFrame (x, density) of ``prior`` over the range holding ``mass`` of it, for plots."""
+    """A DataFrame (x, density) of ``prior`` over the range holding ``mass`` of it, for plots.
+
+    A bounded prior gets two more points at each bound inside the range (the bound and the next
+    float outside it), so the cut-off is drawn as a vertical step.
+    """
     import pandas as pd
 
+    prior = parse_prior(prior)
     lo, hi = plot_range(prior, mass)
     x = np.linspace(lo, hi, n)
+    edges = [(prior.lower, -np.inf), (prior.upper, np.inf)]
+    steps = [v for b, away in edges if b is not None and lo < b < hi for v in (b, np.nextafter(b, away))]
+    if steps:
+        x = np.union1d(x, steps)
     return pd.DataFrame({"x": x, "density": density(prior, x)})
