@@ -10,7 +10,7 @@ import os
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .prior_families import PRIOR_FAMILIES
+from .prior_families import TRUNCATED_POSITIVE_SOURCE
 
 if TYPE_CHECKING:  # pragma: no cover
     from .result import Fit
@@ -163,10 +163,15 @@ def _prior_code(prior) -> str:
 def _beta_code(fit: "Fit") -> str:
     """A vector prior for the covariate slopes: one column of numbers per covariate."""
     priors = [fit.priors[f"beta[{c}]"] for c in fit.spec.covariates]
-    family = priors[0].family
-    columns = list(zip(*(p.args for p in priors)))  # one tuple per argument
+    columns = list(zip(*(p.hyper_args for p in priors)))  # one tuple per argument (and bound)
     args = [f"jnp.array([{', '.join(repr(float(x)) for x in col)}])" for col in columns]
-    return PRIOR_FAMILIES[family].code.format(*args) + ".to_event(1)"
+    return priors[0].code(tuple(args)) + ".to_event(1)"
+
+
+def _helper_code(fit: "Fit") -> str:
+    """The truncation class of bounded positive priors, when the model has one."""
+    needed = any(p.bounded and p.support == "positive" for p in fit.priors.values())
+    return TRUNCATED_POSITIVE_SOURCE if needed else ""
 
 
 def _numpyro_model_code(fit: "Fit") -> str:
@@ -294,6 +299,7 @@ SETTINGS = {_settings_literal(fit)}
 QUICK = dict(chains={QUICK_SETTINGS["chains"]}, warmup={QUICK_SETTINGS["warmup"]}, draws={QUICK_SETTINGS["draws"]})
 VAR_NAMES = {var_names!r}
 {_SCRIPT_MAIN_ARGS}
+{_helper_code(fit)}
 
 {_numpyro_model_code(fit)}
 
