@@ -15,10 +15,9 @@ posterior on the log scale often has an exponential tail towards 0):
 
 1. the mode of ``l`` (BFGS) and ``L`` from the Hessian there;
 2. a grid of step ``2 * step`` reaching ``COVARIANCE_TAIL`` (each axis probed from the mode outwards
-   until the weighted log density falls that far below its maximum, then widened while any face of
-   the box is not that far below) gives the posterior covariance of ``u``; ``L`` is re-made from it (so a
-   poor Hessian never leaves the grid too coarse), and a second such grid, reaching ``tail``, is laid
-   out with it;
+   until the weighted log density falls that far below its maximum) gives the posterior covariance of ``u``; ``L`` is re-made from it (so a
+   poor Hessian never leaves the grid too coarse), and a second such grid, reaching ``tail`` and
+   widened while any face of the box is within ``tail`` of the maximum, is laid out with it;
 3. the fine grid halves that step over the same box, evaluated only next to coarse nodes within
    ``tail + REFINE_MARGIN`` of the maximum (a box's corners carry no weight in 3-4 dimensions).
 
@@ -41,7 +40,7 @@ from scipy.special import logsumexp
 
 __all__ = ["GridProblem", "GridPosterior", "integrate", "max_difference", "STEP", "TAIL", "MAX_NODES"]
 
-STEP = 0.5          # node spacing in posterior standard deviations (whitened units)
+STEP = 0.4          # node spacing in posterior standard deviations (whitened units)
 TAIL = 20.0         # the grid reaches where log density is this far below its maximum
 MAX_NODES = 4_000_000
 CHUNK_CELLS = 262_144    # grid points x per-point array width evaluated at once (a few MB per array)
@@ -231,7 +230,7 @@ def _face_widening(box: _Box, face_max: np.ndarray, top: float, tail: float) -> 
     grow = face_max > top - tail
     if not grow.any():
         return False
-    extra = np.maximum(np.ceil(0.5 * np.stack([box.lo, box.hi], 1)), 2).astype(int)
+    extra = np.maximum(np.ceil(0.3 * np.stack([box.lo, box.hi], 1)), 2).astype(int)
     box.lo = box.lo + np.where(grow[:, 0], extra[:, 0], 0)
     box.hi = box.hi + np.where(grow[:, 1], extra[:, 1], 0)
     return True
@@ -348,6 +347,13 @@ def _probed_scan(problem: GridProblem, centre, L, step, tail, top) -> tuple[_Box
     return box, lp, top
 
 
+def _covariance_whitening(problem: GridProblem, centre, L, step, top) -> np.ndarray:
+    """Whitening from the posterior covariance on a probed box (not widened: only the bulk counts)."""
+    box = _Box(centre, L, step, *_probe(problem, centre, L, step, COVARIANCE_TAIL, top))
+    lp, _ = _log_weights(problem, box)
+    return _whitening_from_covariance(_covariance(box, lp))
+
+
 def integrate(problem: GridProblem, step: float = STEP, tail: float = TAIL) -> GridPosterior:
     """Grid posterior of ``problem`` (see the module docstring for the scheme)."""
     with np.errstate(all="ignore"):   # far probes overflow to -inf or nan: those nodes get weight 0
@@ -358,8 +364,7 @@ def _integrate(problem: GridProblem, step: float, tail: float) -> GridPosterior:
     mode = _find_mode(problem)
     top = float(problem.log_density(mode[None, :])[0])
     L = _whitening_from_precision(-_hessian(problem.log_density, mode))
-    box, lp, top = _probed_scan(problem, mode, L, 2 * step, min(tail, COVARIANCE_TAIL), top)
-    L = _whitening_from_covariance(_covariance(box, lp))
+    L = _covariance_whitening(problem, mode, L, 2 * step, top)
     box, lp, top = _probed_scan(problem, mode, L, 2 * step, tail, top)
     fine, flat = _refine(box, lp, top, tail)
     lp, sums = _moment_sums(problem, fine, flat, top)
