@@ -118,7 +118,7 @@ def _slope_prior_draws(term: GroupTerm, priors: dict[str, Prior], n: int, J: int
     coef = means + np.einsum("njk,nlk->njl", z, chol) * sd[:, None, :]
     out[term.effect] = coef[..., 0]
     if term.non_centered:
-        out[term.decentered] = z
+        out[term.decentered] = z[..., 0]  # L[0, 0] = 1: the intercept's own standardized effect
     for i, x in enumerate(term.slopes):
         out[term.slope_effect(x)] = coef[..., i + 1]
         if term.correlated:

@@ -132,7 +132,7 @@ def dims_and_coords(data: "GroupedData", spec: ModelSpec) -> tuple[dict[str, lis
     of varying-slope terms) and ``obs``."""
     data = data.for_groups(spec.groups)
     levels = data.levels[-len(spec.terms):]
-    dims: dict[str, list[str]] = {"beta": ["covariate"], "y": ["obs"]}
+    dims: dict[str, list[str]] = {"y": ["obs"]} | ({"beta": ["covariate"]} if spec.covariates else {})
     # numpy arrays, not lists: ArviZ deep-copies coords for every variable (15,000 copy calls, 20 ms
     # for 1,000 groups as a list)
     coords = {"covariate": np.asarray(spec.covariates, dtype=str), "obs": np.arange(data.n_rows)}

@@ -45,6 +45,9 @@ def _svi_runner(structure: Structure, steps: int):
     svi = SVI(model, guide, Adam(LEARNING_RATE), Trace_ELBO())
 
     def run(key, kwargs):
+        # the guide records the model afresh: a cached prototype trace would hold another fit's
+        # bounded supports (or tracers of this jit)
+        guide.prototype_trace = None
         state = svi.init(key, **kwargs)
 
         def body(_, s):
@@ -76,6 +79,7 @@ def fit_vi(data: "GroupedData", spec: "ModelSpec", settings: SamplerSettings, pr
         n = settings.chains * settings.draws
         from numpyro.infer import Predictive
 
+        guide.prototype_trace = None  # rebuilt outside jit, with this fit's prior bounds
         latent = Predictive(guide, params=params, num_samples=n)(jax.random.PRNGKey(settings.seed + 1), **kwargs)
         full = Predictive(model, posterior_samples=latent, return_sites=None)(
             jax.random.PRNGKey(settings.seed + 2), **kwargs)

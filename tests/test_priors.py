@@ -192,8 +192,6 @@ def test_nuts_honours_bounds(eight_schools):
     assert mu.min() >= 0 and mu.max() <= 20 and tau.max() <= 10
 
 
-@pytest.mark.xfail(strict=True, reason="hiermod/vi.py builds AutoNormal's prototype trace inside jit, so a "
-                   "support that depends on the bounds leaks a tracer (fix: reset guide.prototype_trace)")
 def test_vi_honours_bounds(eight_schools):
     import hiermod
 
