@@ -27,7 +27,7 @@ from .errors import SpecError
 from .prior_families import to_numpyro
 from .priors import resolve_priors
 from .spec import Likelihood, ModelSpec, Parameterization, Pooling, Prior
-from .terms import CORRELATION_PRIOR, GroupTerm
+from .terms import CHOLESKY_SITE, CORRELATION_PRIOR, GroupTerm
 
 if TYPE_CHECKING:  # pragma: no cover
     from .data import GroupedData
@@ -131,7 +131,7 @@ def _slope_effects(term: GroupTerm, families: dict[str, str], hyper: dict, n_gro
                             for x in term.slopes])
     if term.correlated:
         eta = hyper[CORRELATION_PRIOR][0]
-        chol = numpyro.sample("corr_cholesky", dist.LKJCholesky(k + 1, eta))
+        chol = numpyro.sample(CHOLESKY_SITE, dist.LKJCholesky(k + 1, eta))
     else:
         chol = jnp.eye(k + 1)
     means = jnp.concatenate([jnp.broadcast_to(m, (n_groups,))[:, None],

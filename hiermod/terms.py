@@ -63,6 +63,9 @@ POPULATIONS = tuple(p.value for p in Population)
 CORRELATION_PRIOR = "rho"
 """Prior name of the LKJ concentration of the intercept/slope correlation matrix."""
 
+CHOLESKY_SITE = "corr_cholesky"
+"""The sampled Cholesky factor of that matrix: internal (results report rho_x), left out of results."""
+
 
 @dataclass(frozen=True)
 class GroupTerm:
