@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -157,13 +157,7 @@ class GroupedData:
 
     def at_level(self, k: int) -> "GroupedData":
         """The same rows grouped by level ``k`` alone (its path labels; one level, no nesting)."""
-        k %= len(self.levels)
-        if k == len(self.levels) - 1 and len(self.levels) == 1:
-            return self
-        level = self.levels[k]
-        columns = replace(self.columns, group=level.column, outer_groups=())
-        return replace(self, columns=columns, labels=level.labels, group_idx=self.level_idx(k),
-                       levels=())
+        return self.for_groups((self.group_columns[k % len(self.levels)],))
 
     def level_summary(self, k: int = -1) -> pd.DataFrame:
         """One row per group of level ``k``: group (path label), parent (nested levels), n (rows),
