@@ -73,13 +73,23 @@ with c2:
     likelihood = st.selectbox("Likelihood", likelihoods, key="w_likelihood",
                               format_func=lambda name: families.get(name).label,
                               help=f"Likelihoods that suit {data.kind.value} data.")
+with c1:
+    population_choices = model_form.population_choices(likelihood)
+    population = Population.NORMAL.value
+    if len(population_choices) > 1:
+        population = st.radio(model_form.population_title(likelihood), population_choices, key="w_population",
+                              format_func=lambda name: model_form.population_text(likelihood, name),
+                              help="Beta / Gamma: the groups' values come from a conjugate population "
+                                   "(no covariates or nested levels).")
+with c2:
+    partial_normal = pooling == Pooling.PARTIAL and population == Population.NORMAL.value
     nested = len(groups) > 1
     level_params: tuple[str, ...] = ()
     if nested and pooling == Pooling.PARTIAL:
-        st.caption("Parameterization of each level (only matters for partial pooling)")
+        st.caption("Parameterization of each level")
         chosen_levels = []
         for col in groups:
-            key = f"w_param_{fp}_{col}"
+            key = f"w_param_{fp}_{col}"  # (nested levels have a normal population)
             state.widget_default(key, levels_now.get(col, spec.parameterization.value))
             chosen_levels.append(st.radio(f"Level {col!r}", [p.value for p in Parameterization], key=key,
                                           format_func=PARAM_TEXT.get, horizontal=True))
@@ -88,28 +98,24 @@ with c2:
     else:
         parameterization = st.radio("Parameterization", [p.value for p in Parameterization],
                                     key="w_param", format_func=PARAM_TEXT.get, horizontal=True,
-                                    disabled=pooling != Pooling.PARTIAL,
-                                    help="Only matters for partial pooling.")
+                                    disabled=not partial_normal,
+                                    help="Only matters for partial pooling with a normal population.")
         if nested:
             level_params = (parameterization,) * len(groups)
     covariate_choices = [c for c in data.covariate_names if c not in spec.slopes]
-    covariates = st.multiselect("Covariates", covariate_choices, key="w_covariates",
-                                help="Columns chosen as covariates on the Data page."
-                                     + (" Slope covariates are set there too." if spec.slopes else ""))
+    covariates = []
+    if covariate_choices:
+        covariates = st.multiselect("Covariates", covariate_choices, key="w_covariates",
+                                    help="Columns chosen as covariates on the Data page.")
     slope_correlation = spec.slope_correlation.value
     if spec.slopes:
         slope_correlation = st.radio(
             "Intercept/slope correlation", [c.value for c in SlopeCorrelation], key="w_slope_correlation",
             format_func={"lkj": "LKJ prior", "none": "none"}.get, horizontal=True,
-            help=f"Slopes varying by group: {', '.join(spec.slopes)} (chosen on the Data page). "
-                 "LKJ: a group's intercept and slope may be correlated.")
-    population_choices = model_form.population_choices(likelihood)
-    population = Population.NORMAL.value
-    if len(population_choices) > 1:
-        population = st.radio(model_form.population_title(likelihood), population_choices, key="w_population",
-                              format_func=lambda name: model_form.population_text(likelihood, name),
-                              help="Beta / Gamma: the groups' values come from a conjugate population "
-                                   "(no covariates or nested levels).")
+            help="LKJ: a group's intercept and slope may be correlated (an LKJ prior on the correlation); "
+                 "none: they vary independently.")
+        st.caption(components.md_escape(f"Slopes varying by {groups[-1]!r}: {', '.join(spec.slopes)} "
+                                        "(chosen on the Data page)."))
 
 wanted = dict(pooling=pooling, likelihood=likelihood, parameterization=parameterization,
               covariates=tuple(c for c in data.covariate_names if c in set(covariates) | set(spec.slopes)),
@@ -191,7 +197,7 @@ with st.form("model_form"):
             for col, side, value in ((cols[4], "lower", prior.lower), (cols[5], "upper", prior.upper)):
                 bkey = f"w_prior_{name}_{side}"
                 state.widget_default(bkey, model_form.bound_text(value))
-                col.text_input(f"{name}: {side} bound", key=bkey, placeholder="none",
+                col.text_input(f"{name}: {side}", key=bkey, placeholder="no bound",
                                help="Optional: the prior is cut off here and renormalised.")
     with st.expander("Advanced: sampler settings"):
         s1, s2, s3, s4, s5 = st.columns(5)

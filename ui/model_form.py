@@ -39,7 +39,7 @@ def population_text(likelihood, name: str) -> str:
         family = families.get(likelihood)
         return f"Normal on the {families.LINKS[family.link].scale_name} scale"
     pop = populations.get(name)
-    return f"{pop.label}: {pop.value}_j ~ {pop.label}(alpha, beta)"
+    return f"{pop.label} (conjugate): each group's {pop.value} ~ {pop.label}(alpha, beta)"
 
 
 def prior_families_for(spec: "ModelSpec", name: str) -> tuple[str, ...]:
