@@ -108,7 +108,9 @@ class Family:
     response scale, or None), ``aggregates`` (rows collapse into per-group sufficient statistics
     when there are no covariates), ``normal_known_se`` (the normal-normal model with an exact
     posterior), ``formula`` and ``code`` (the observation in words and as NumPyro source, with
-    ``{eta}`` for the linear predictor).
+    ``{eta}`` for the linear predictor), ``math_latex`` and ``math_text`` (the observation's
+    distribution written out for :mod:`hiermod.model_math`, LaTeX and plain text; ``{se_i}``,
+    ``{trials_i}``, ``{exposure_i}`` stand for the per-row data, filled with the user's columns).
     """
 
     name: str = ""
@@ -129,6 +131,8 @@ class Family:
     normal_known_se: bool = False
     formula: str = ""
     code: str = ""
+    math_latex: str = ""
+    math_text: str = ""
 
     # ------------------------------------------------------------------ names and scales
 
@@ -233,6 +237,8 @@ class NormalKnownSE(_NormalBase):
     rows = ("se",)
     normal_known_se = True
     formula = "Normal({eta}, se_i)"
+    math_latex = r"\mathrm{Normal}(\eta_i,\ {se_i})"
+    math_text = "Normal(eta_i, {se_i})"
     code = "dist.Normal({eta}, se)"
     ppc_statistic = "reported estimate"
     scale_title = "estimate"
@@ -287,6 +293,8 @@ class Normal(_NormalBase):
     params = (_SIGMA,)
     aggregates = True
     formula = "Normal({eta}, sigma)"
+    math_latex = r"\mathrm{Normal}(\eta_i, \sigma)"
+    math_text = "Normal(eta_i, sigma)"
     code = "dist.Normal({eta}, sigma)"
 
     def sufficient_statistics(self, data):
@@ -333,6 +341,8 @@ class StudentT(_NormalBase):
     params = (_SIGMA, FamilyParam("nu", "degrees of freedom (small: heavy tails)",
                                   lambda m, s: Prior("Gamma", (2.0, 0.1))))
     formula = "StudentT(nu, {eta}, sigma)"
+    math_latex = r"\mathrm{StudentT}(\nu, \eta_i, \sigma)"
+    math_text = "StudentT(nu, eta_i, sigma)"
     code = "dist.StudentT(nu, {eta}, sigma)"
 
     def observe(self, eta, rows, params):
@@ -380,6 +390,8 @@ class Binomial(Family):
     response_title = "probability"
     aggregates = True
     formula = "Binomial(trials_i, inv_logit({eta}))"
+    math_latex = r"\mathrm{Binomial}\left({trials_i},\ \mathrm{logit}^{-1}(\eta_i)\right)"
+    math_text = "Binomial({trials_i}, logit⁻¹(eta_i))"
     code = "dist.Binomial(total_count=trials, logits={eta})"
     ppc_statistic = "successes"
     ppc_sums = True
@@ -465,6 +477,8 @@ class Poisson(Family):
     response_title = "rate"
     aggregates = True
     formula = "Poisson(exposure_i * exp({eta}))"
+    math_latex = r"\mathrm{Poisson}\left({exposure_i}\, e^{\eta_i}\right)"
+    math_text = "Poisson({exposure_i} · exp(eta_i))"
     code = "dist.Poisson(jnp.exp({eta} + jnp.log(exposure)))"
     ppc_statistic = "events"
     ppc_sums = True
@@ -546,6 +560,8 @@ class NegativeBinomial(Poisson):
                           lambda m, s: Prior("Gamma", (2.0, 0.1))),)
     aggregates = False
     formula = "NegativeBinomial(mean = exposure_i * exp({eta}), dispersion = phi)"
+    math_latex = r"\mathrm{NegBinomial}\left(\mathrm{mean} = {exposure_i}\, e^{\eta_i},\ \phi\right)"
+    math_text = "NegBinomial(mean = {exposure_i} · exp(eta_i), dispersion phi)"
     code = "dist.NegativeBinomial2(jnp.exp({eta} + jnp.log(exposure)), phi)"
 
     def observe(self, eta, rows, params):

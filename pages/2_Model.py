@@ -1,4 +1,5 @@
-"""Model page: pooling, likelihood, parameterization, priors (with previews), sampler settings.
+"""Model page: structure (pooling, likelihood, grouping levels and their parameterizations, slope
+correlation, population), the model written out, priors (with bounds and previews), sampler settings.
 
 Structure choices (radio/selectbox) apply at once; priors and sampler settings sit in a form and
 apply on "Apply". Values are copied into ``hm_spec`` / ``hm_settings`` so they survive page changes.
@@ -12,9 +13,9 @@ import streamlit as st
 
 from hiermod.priors import data_scale, resolve_priors
 from hiermod import families
-from hiermod.spec import (LOCATION_FAMILIES, PRIOR_FAMILIES, SCALE_FAMILIES, Parameterization, Pooling,
-                          Prior, check_compatible)
-from ui import cache, components, state, tables
+from hiermod.model_math import model_latex
+from hiermod.spec import PRIOR_FAMILIES, Parameterization, Pooling, Population, SlopeCorrelation, check_compatible
+from ui import cache, components, model_form, state, tables
 from ui.figures import density_figure, prior_predictive_figure, show_figure
 
 ss = st.session_state
@@ -43,39 +44,99 @@ if spec is None or spec.family.kind != data.kind.value:
 # ------------------------------------------------------------------------------- structure
 st.subheader("Structure")
 likelihoods = [f.name for f in families.for_kind(data.kind)]
+fp = data.fingerprint[:10]  # widgets whose options depend on the data are keyed by it
+levels_now = model_form.level_parameterizations(spec)
 state.widget_default("w_pooling", spec.pooling.value)
 state.widget_default("w_likelihood", spec.likelihood.value)
 state.widget_default("w_param", spec.parameterization.value)
-state.widget_default("w_covariates", [c for c in spec.covariates if c in data.covariate_names])
+state.widget_default("w_covariates", [c for c in spec.covariates if c in data.covariate_names and c not in spec.slopes])
+state.widget_default(f"w_groups_{fp}", list(model_form.spec_groups(data, spec)))
+state.widget_default("w_slope_correlation", spec.slope_correlation.value)
+state.widget_default("w_population", spec.population.value)
 
 c1, c2 = st.columns(2)
 with c1:
     pooling = st.radio("Pooling", [p.value for p in Pooling], key="w_pooling",
                        format_func=POOLING_TEXT.get)
+    groups = model_form.spec_groups(data, spec)
+    if len(data.group_columns) > 1:
+        chosen = st.multiselect("Grouping levels (outermost first)", list(data.group_columns),
+                                key=f"w_groups_{fp}",
+                                help="Which grouping columns the model uses; each is a level nested in the "
+                                     "one before it.")
+        groups = model_form.ordered_groups(data, chosen)
+        if not groups:
+            st.warning("Choose at least one grouping level; the model keeps its current levels.",
+                       icon=":material/warning:")
+            groups = model_form.spec_groups(data, spec)
 with c2:
     likelihood = st.selectbox("Likelihood", likelihoods, key="w_likelihood",
                               format_func=lambda name: families.get(name).label,
                               help=f"Likelihoods that suit {data.kind.value} data.")
-    parameterization = st.radio("Parameterization", [p.value for p in Parameterization],
-                                key="w_param", format_func=PARAM_TEXT.get, horizontal=True,
-                                disabled=pooling != Pooling.PARTIAL,
-                                help="Only matters for partial pooling.")
-    covariates = st.multiselect("Covariates", list(data.covariate_names), key="w_covariates",
-                                help="Columns chosen as covariates on the Data page.")
-
-wanted = (pooling, likelihood, parameterization, tuple(covariates))
-if wanted != (spec.pooling.value, spec.likelihood.value, spec.parameterization.value, spec.covariates):
-    def _restructure():
-        new = spec.replace(pooling=pooling, likelihood=likelihood, parameterization=parameterization,
-                           covariates=tuple(covariates))
-        return state.with_priors(new, resolve_priors(data, new))
-
-    new_spec, err = components.guarded(_restructure, context="changing the model")
-    if err is not None:
-        components.show_error(err, "changing the model")
+with c1:
+    population_choices = model_form.population_choices(likelihood)
+    population = Population.NORMAL.value
+    if len(population_choices) > 1:
+        population = st.radio(model_form.population_title(likelihood), population_choices, key="w_population",
+                              format_func=lambda name: model_form.population_text(likelihood, name),
+                              help="Beta / Gamma: the groups' values come from a conjugate population "
+                                   "(no covariates or nested levels).")
+with c2:
+    partial_normal = pooling == Pooling.PARTIAL and population == Population.NORMAL.value
+    nested = len(groups) > 1
+    level_params: tuple[str, ...] = ()
+    if nested and pooling == Pooling.PARTIAL:
+        st.caption("Parameterization of each level")
+        chosen_levels = []
+        for col in groups:
+            key = f"w_param_{fp}_{col}"  # (nested levels have a normal population)
+            state.widget_default(key, levels_now.get(col, spec.parameterization.value))
+            chosen_levels.append(st.radio(f"Level {col!r}", [p.value for p in Parameterization], key=key,
+                                          format_func=PARAM_TEXT.get, horizontal=True))
+        level_params = tuple(chosen_levels)
+        parameterization = spec.parameterization.value
     else:
-        ss[state.SPEC] = new_spec
-        st.rerun()  # so the priors, previews and sidebar follow the new structure
+        parameterization = st.radio("Parameterization", [p.value for p in Parameterization],
+                                    key="w_param", format_func=PARAM_TEXT.get, horizontal=True,
+                                    disabled=not partial_normal,
+                                    help="Only matters for partial pooling with a normal population.")
+        if nested:
+            level_params = (parameterization,) * len(groups)
+    covariate_choices = [c for c in data.covariate_names if c not in spec.slopes]
+    covariates = []
+    if covariate_choices:
+        covariates = st.multiselect("Covariates", covariate_choices, key="w_covariates",
+                                    help="Columns chosen as covariates on the Data page.")
+    slope_correlation = spec.slope_correlation.value
+    if spec.slopes:
+        slope_correlation = st.radio(
+            "Intercept/slope correlation", [c.value for c in SlopeCorrelation], key="w_slope_correlation",
+            format_func={"lkj": "LKJ prior", "none": "none"}.get, horizontal=True,
+            help="LKJ: a group's intercept and slope may be correlated (an LKJ prior on the correlation); "
+                 "none: they vary independently.")
+        st.caption(components.md_escape(f"Slopes varying by {groups[-1]!r}: {', '.join(spec.slopes)} "
+                                        "(chosen on the Data page)."))
+
+wanted = dict(pooling=pooling, likelihood=likelihood, parameterization=parameterization,
+              covariates=tuple(c for c in data.covariate_names if c in set(covariates) | set(spec.slopes)),
+              groups=groups if len(data.group_columns) > 1 else (),
+              level_parameterizations=level_params, slope_correlation=slope_correlation, population=population)
+
+
+def _restructure():
+    new = spec.replace(**wanted)
+    if model_form.structure(new) == model_form.structure(spec):
+        return None
+    return state.with_priors(new, resolve_priors(data, new))
+
+
+new_spec, err = components.guarded(_restructure, context="changing the model")
+if err is not None:
+    components.show_error(err, "changing the model")
+    st.caption("The model keeps its previous structure.")
+elif new_spec is not None:
+    ss[state.SPEC] = new_spec
+    st.rerun()  # so the priors, previews and sidebar follow the new structure
 
 _, err = components.guarded(check_compatible, spec, data, context="checking the model")
 if err is not None:
@@ -90,37 +151,54 @@ def default_args(name: str, family: str) -> tuple[float, ...]:
     base = name.split("[", 1)[0]
     loc = 0.0 if base == "beta" else centre
     width = 2.5 * spread
-    scale = {"tau": spread, "sigma": 2.5 * spread, "nu": 20.0}.get(base, width)
+    scale = {"tau": spread, "sigma": 2.5 * spread, "nu": 20.0}.get(base.split("_", 1)[0], width)
     table = {
         "Normal": (loc, width), "StudentT": (3.0, loc, width), "Cauchy": (loc, width),
         "HalfNormal": (scale,), "HalfCauchy": (scale,), "HalfStudentT": (3.0, scale),
         "Exponential": (1.0 / scale,), "Gamma": (2.0, 2.0 / scale),
         "InverseGamma": (3.0, 2.0 * scale), "LogNormal": (math.log(scale), 1.0),
-        "Uniform": (0.0, 10.0 * scale),
+        "Uniform": (0.0, 10.0 * scale), "LKJ": (2.0,),
     }
     return tuple(float(f"{v:.3g}") for v in table[family])
 
 
-priors = resolve_priors(data, spec)
+priors = components.computed(resolve_priors, data, spec, context="reading the priors")
+if priors is None:
+    st.stop()
 names = list(spec.prior_names())
 settings = state.current_settings()
 
+# ------------------------------------------------------------------------------- the model
+with st.expander("The model", expanded=True, icon=":material/function:"):
+    latex = components.computed(model_latex, spec, priors, data, context="writing the model out")
+    if latex is not None:
+        st.latex(latex)
+        st.caption("Written from the choices above with your column names and priors; "
+                   "`python -m hiermod fit ... --show-model` prints the same model as text.")
+
 st.subheader("Priors and sampler settings")
 st.caption("Changes here take effect when you press **Apply**. After switching a prior's family, "
-           "press Apply, then adjust its numbers.")
+           "press Apply, then adjust its numbers. Bounds (optional) cut a prior to [lower, upper]; "
+           "leave them empty for none.")
 with st.form("model_form"):
     for name in names:
         prior = priors[name]
-        base = name.split("[", 1)[0]
-        families_of = list(SCALE_FAMILIES if base in spec.scale_names() else LOCATION_FAMILIES)
+        families_of = list(model_form.prior_families_for(spec, name))
         fkey = f"w_prior_family_{name}"
         state.widget_default(fkey, prior.family)
-        cols = st.columns([2, 1, 1, 1])
+        bounded = PRIOR_FAMILIES[prior.family].support != "correlation"
+        cols = st.columns([2, 1, 1, 1, 1, 1])
         cols[0].selectbox(f"Prior for {name}", families_of, key=fkey)
         for i, (arg, value) in enumerate(zip(PRIOR_FAMILIES[prior.family].arg_names, prior.args)):
             akey = f"w_prior_{name}_{prior.family}_{arg}"
             state.widget_default(akey, float(value))
             cols[i + 1].number_input(f"{name}: {arg}", key=akey, format="%g", step=None)
+        if bounded:
+            for col, side, value in ((cols[4], "lower", prior.lower), (cols[5], "upper", prior.upper)):
+                bkey = f"w_prior_{name}_{side}"
+                state.widget_default(bkey, model_form.bound_text(value))
+                col.text_input(f"{name}: {side}", key=bkey, placeholder="no bound",
+                               help="Optional: the prior is cut off here and renormalised.")
     with st.expander("Advanced: sampler settings"):
         s1, s2, s3, s4, s5 = st.columns(5)
         for key, value in (("chains", settings.chains), ("warmup", settings.warmup),
@@ -137,7 +215,7 @@ with st.form("model_form"):
 
 if applied:
     problems: list[str] = []
-    new_priors: dict[str, Prior] = {}
+    new_priors: dict = {}
     for name in names:
         old = priors[name]
         family = ss[f"w_prior_family_{name}"]
@@ -145,7 +223,11 @@ if applied:
             args = tuple(ss[f"w_prior_{name}_{old.family}_{a}"] for a in PRIOR_FAMILIES[old.family].arg_names)
         else:
             args = default_args(name, family)
-        prior, err = components.guarded(Prior, family, args, context="reading a prior")
+        takes_bounds = PRIOR_FAMILIES[family].support != "correlation"
+        lower = ss.get(f"w_prior_{name}_lower") if takes_bounds else None
+        upper = ss.get(f"w_prior_{name}_upper") if takes_bounds else None
+        prior, err = components.guarded(model_form.make_prior, family, args, lower, upper, name,
+                                        context="reading a prior")
         if err is not None:
             problems.append(f"{name}: {components.error_message(err)}")
         else:
@@ -158,12 +240,22 @@ if applied:
         target_accept=float(ss["w_target_accept"]), context="reading the sampler settings")
     if err is not None:
         problems.append(components.error_message(err))
+    candidate = None
+    if not problems:
+        def _with_new_priors():
+            new = state.with_priors(spec, new_priors)
+            resolve_priors(data, new)  # PriorError: bounds that exclude every plausible value
+            return new
+
+        candidate, err = components.guarded(_with_new_priors, context="checking the priors")
+        if err is not None:
+            problems.append(components.error_message(err))
     if problems:
         for p in problems:
             components.show_error(p)
         st.caption("Nothing was changed; the previous priors and settings are kept.")
     else:
-        ss[state.SPEC] = state.with_priors(spec, new_priors)
+        ss[state.SPEC] = candidate
         ss[state.SETTINGS] = new_settings
         st.rerun()
 

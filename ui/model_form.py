@@ -1,0 +1,98 @@
+"""The Model page's logic that is not layout: choices read from the registries, the structure the
+widgets ask for, and prior bounds typed as text. No widgets here (the page draws them)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from hiermod import families, populations
+from hiermod.errors import PriorError
+from hiermod.prior_families import CORRELATION_FAMILIES, LOCATION_FAMILIES, SCALE_FAMILIES, Prior
+from hiermod.terms import Population
+
+if TYPE_CHECKING:  # pragma: no cover
+    from hiermod.data import GroupedData
+    from hiermod.spec import ModelSpec
+
+# likelihood name -> the conjugate populations its registry entry in hiermod.populations names
+_POPULATIONS_BY_FAMILY: dict[str, list[str]] = {}
+for _pop in populations.POPULATIONS.values():
+    _POPULATIONS_BY_FAMILY.setdefault(_pop.likelihood, []).append(_pop.name)
+
+
+def population_choices(likelihood) -> list[str]:
+    """``normal`` plus the conjugate populations declared for this likelihood (may be just normal)."""
+    return [Population.NORMAL.value] + _POPULATIONS_BY_FAMILY.get(str(getattr(likelihood, "value", likelihood)), [])
+
+
+def population_title(likelihood) -> str:
+    """The radio's title: what the groups' values are (probabilities, rates)."""
+    names = _POPULATIONS_BY_FAMILY.get(str(getattr(likelihood, "value", likelihood)), [])
+    word = populations.get(names[0]).value_label if names else "value"
+    plural = word[:-1] + "ies" if word.endswith("y") else word + "s"
+    return f"Population of the groups' {plural}"
+
+
+def population_text(likelihood, name: str) -> str:
+    """A population's label: normal on the family's link scale, or the conjugate's own."""
+    if name == Population.NORMAL.value:
+        family = families.get(likelihood)
+        return f"Normal on the {families.LINKS[family.link].scale_name} scale"
+    pop = populations.get(name)
+    return f"{pop.label} (conjugate): each group's {pop.value} ~ {pop.label}(alpha, beta)"
+
+
+def prior_families_for(spec: "ModelSpec", name: str) -> tuple[str, ...]:
+    """The prior families a parameter may take, by its support."""
+    if name in spec.correlation_names():
+        return CORRELATION_FAMILIES
+    if name in spec.scale_names():
+        return SCALE_FAMILIES
+    return LOCATION_FAMILIES
+
+
+def ordered_groups(data: "GroupedData", chosen) -> tuple[str, ...]:
+    """The chosen grouping columns in the data's order (outermost first)."""
+    chosen = set(chosen)
+    return tuple(c for c in data.group_columns if c in chosen)
+
+
+def spec_groups(data: "GroupedData", spec: "ModelSpec") -> tuple[str, ...]:
+    """The grouping columns ``spec`` uses, written out (empty ``groups``: the innermost one)."""
+    return tuple(spec.groups) or data.group_columns[-1:]
+
+
+def level_parameterizations(spec: "ModelSpec") -> dict[str, str]:
+    """Grouping column -> the parameterization ``spec`` gives it."""
+    groups = spec.groups or ("",)
+    levels = spec.level_parameterizations or (spec.parameterization,) * len(groups)
+    return {g: p.value for g, p in zip(groups, levels)}
+
+
+def structure(spec: "ModelSpec") -> tuple:
+    """What ``spec`` fits, priors aside (to tell whether the widgets changed it): the likelihood,
+    covariates and group terms (so ``level_parameterizations`` () and the same choice written out
+    per level count as one structure)."""
+    return (spec.likelihood, spec.covariates, spec.terms, spec.pooling, spec.parameterization)
+
+
+def read_bound(text: str | None, side: str, name: str) -> float | None:
+    """A bound typed into the editor: empty is no bound; anything else must be a number."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise PriorError(f"{name}: the {side} bound '{text}' is not a number; type a number like 0 or 2.5, "
+                         "or leave it empty for no bound.") from None
+    return value
+
+
+def make_prior(family: str, args: tuple[float, ...], lower: str | None, upper: str | None, name: str) -> Prior:
+    """The prior the editor's fields describe (bounds as text, empty = none)."""
+    return Prior(family, args, read_bound(lower, "lower", name), read_bound(upper, "upper", name))
+
+
+def bound_text(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
