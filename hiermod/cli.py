@@ -260,17 +260,6 @@ def model_spec(args, data, likelihood, priors):
                      population=args.population)
 
 
-def _hierarchy_text(spec) -> str:
-    parts = []
-    if spec.nested:
-        parts.append("levels " + " > ".join(t.factor for t in spec.terms))
-    if spec.slopes:
-        parts.append(f"varying slopes {', '.join(spec.slopes)} (correlation: {spec.slope_correlation.value})")
-    if spec.population.value != "normal":
-        parts.append(f"{spec.population.value} population")
-    return "".join(f"; {p}" for p in parts)
-
-
 def parse_priors(texts: Sequence[str]) -> dict:
     """``["tau=HalfCauchy(5)", ...]`` -> {"tau": Prior}; raises PriorError on bad text."""
     from .errors import PriorError
@@ -337,8 +326,7 @@ def cmd_fit(args) -> int:
         what = f"NUTS, {args.chains} chains x ({args.warmup} warmup + {args.draws} draws)"
     else:
         what = f"{info.label}, {args.chains} x {args.draws} draws"
-    _print(f"model: {spec.likelihood.value}, {spec.pooling.value} pooling, "
-           f"{', '.join(t.parameterization.value for t in spec.terms)}{_hierarchy_text(spec)}; {what}")
+    _print(f"model: {spec.describe()}; {what}")
     if info.approximate:
         _print(f"warning: --method {info.name} gives an approximation, not the posterior, and it "
                "understates uncertainty (most for tau, the spread between groups): intervals come "

@@ -159,6 +159,25 @@ class ModelSpec:
         """Priors on correlation matrices (the LKJ concentration ``rho`` of varying slopes)."""
         return tuple(n for term in self.terms for n in term.correlation_names())
 
+    def describe(self) -> str:
+        """One line for people: likelihood, pooling, each level's parameterization, slopes, population."""
+        parts = [f"{self.likelihood.value}, {self.pooling.value} pooling"]
+        terms = self.terms
+        if self.nested:
+            parts.append("levels " + " > ".join(f"{t.factor} ({t.parameterization.value.replace('_', '-')})"
+                                                for t in terms))
+        elif self.row_term.conjugate:
+            parts.append(f"{self.population.value.title()} population")
+        elif self.pooling == Pooling.PARTIAL:
+            parts.append(terms[0].parameterization.value.replace("_", "-"))
+        if self.row_term.slopes:
+            parts.append(f"varying slopes: {', '.join(self.row_term.slopes)} "
+                         f"(correlation: {self.slope_correlation.value})")
+        common = [c for c in self.covariates if c not in self.row_term.slopes]
+        if common:
+            parts.append(f"covariates: {', '.join(common)}")
+        return ", ".join(parts)
+
     def with_priors(self, **priors: Prior | str) -> "ModelSpec":
         """A copy with these prior overrides added (``beta_x`` is not allowed; pass a dict)."""
         merged = dict(self.priors) | {k: parse_prior(v) for k, v in priors.items()}

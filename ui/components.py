@@ -88,12 +88,7 @@ def computed(fn: Callable[..., Any], *args: Any, context: str, **kwargs: Any) ->
 def describe_spec(spec) -> str:
     if spec is None:
         return "not chosen"
-    text = f"{spec.likelihood.value}, {spec.pooling.value} pooling"
-    if spec.pooling.value == "partial":
-        text += f", {spec.parameterization.value.replace('_', '-')}"
-    if spec.covariates:
-        text += f", covariates: {', '.join(spec.covariates)}"
-    return text
+    return spec.describe()
 
 
 def describe_settings(settings) -> str:
