@@ -4,6 +4,9 @@
 ``rank_table`` (one parameter or one entry of a vector parameter), ``energy_table`` (the energy
 and transition distributions behind BFMI). Everything here computes; nothing draws.
 :mod:`hiermod.diagnostics` re-exports all four.
+
+:func:`funnel_scales` lists a fit's funnels (:class:`FunnelScale`: each level's tau, each slope's
+tau_x, a Beta/Gamma population's concentration); ``funnel_table(fit, scale)`` draws one.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from .fit_draws import sample_stat as _stat
 if TYPE_CHECKING:  # pragma: no cover
     from .result import Fit
 
-__all__ = ["FunnelScale", "funnel_scales", "funnel_table", "trace_table", "rank_table", "energy_table"]
+__all__ = ["funnel_table", "trace_table", "rank_table", "energy_table"]
 
 
 def _list_names(names: list[str], limit: int = 3) -> str:

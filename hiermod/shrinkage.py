@@ -337,14 +337,16 @@ class PopulationMean:
     mean: Callable[[np.ndarray, np.ndarray], np.ndarray]
     weight: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (alpha, beta, total)
     text: str
+    weight_text: str
 
 
 POPULATION_MEANS: dict[str, PopulationMean] = {
     # p_j | y ~ Beta(alpha + Y, beta + N - Y): mean (alpha + Y) / (alpha + beta + N)
     "beta": PopulationMean(lambda a, b: a / (a + b), lambda a, b, n: n / (n + a + b),
-                           "alpha / (alpha + beta)"),
+                           "alpha / (alpha + beta)", "trials / (trials + alpha + beta)"),
     # rate_j | y ~ Gamma(alpha + Y, beta + E): mean (alpha + Y) / (beta + E)
-    "gamma": PopulationMean(lambda a, b: a / b, lambda a, b, e: e / (e + b), "alpha / beta"),
+    "gamma": PopulationMean(lambda a, b: a / b, lambda a, b, e: e / (e + b), "alpha / beta",
+                            "exposure / (exposure + beta)"),
 }
 
 
@@ -403,6 +405,7 @@ def _population_table(fit: "Fit", term, prob: float) -> pd.DataFrame:
         })
     out.attrs.update(hdi_prob=prob, kind=_kind(fit), pooling=_pooling(fit), complete_source="population",
                      covariate_adjustment="", population=term.population.value,
-                     population_mean=rule.text)
+                     population_mean=rule.text, population_weight=rule.weight_text,
+                     population_total=population.total, population_label=population.value_label)
     return out
 

@@ -81,6 +81,13 @@ def _adjusted(fit: "Fit", x: str) -> tuple[np.ndarray, np.ndarray, float, tuple[
     return X[:, names.index(x)], y, offset, others
 
 
+def _own_lines_apply(fit: "Fit") -> bool:
+    """Own least-squares lines are on the model's scale: row-level data with an identity link."""
+    from .kind_registry import kind_info
+
+    return fit.spec.family.link == "identity" and not kind_info(fit.data.kind).one_row_per_group
+
+
 def _own_lines(fit: "Fit", x: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per group: own intercept, own slope (NaN without a line), distinct x values, rows."""
     xs, y, _, _ = _adjusted(fit, x)
@@ -88,7 +95,7 @@ def _own_lines(fit: "Fit", x: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     J = fit.data.n_groups
     own_a, own_b = np.full(J, np.nan), np.full(J, np.nan)
     distinct = np.zeros(J, dtype=int)
-    normal_rows = fit.spec.family.kind == "gaussian"
+    normal_rows = _own_lines_apply(fit)
     for j in range(J):
         rows = idx == j
         distinct[j] = np.unique(xs[rows]).size
@@ -136,7 +143,7 @@ def slope_table(fit: "Fit", x: str | None = None, hdi_prob: float = 0.9) -> pd.D
     })
     notes = []
     missing = out.loc[~out["own_line"], "group"].astype(str).tolist()
-    if fit.spec.family.kind != "gaussian":
+    if not _own_lines_apply(fit):
         notes.append("Own least-squares lines are drawn for row-level normal data only; this fit's "
                      f"{fit.spec.family.name} outcome is on another scale.")
     elif missing:

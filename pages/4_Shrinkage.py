@@ -26,12 +26,13 @@ def slope_section(fit, term, figures: dict) -> None:
     if len(term.slopes) > 1:
         x = st.radio("Slope", list(term.slopes), horizontal=True, key="w_shrink_slope")
     st.subheader(f"Intercepts and slopes of {x}, before and after pooling")
-    st.markdown(components.md_escape(
-        f"Each group has its own line: an intercept (its value at {x} = 0) and a slope. Orange "
-        "circles: the line fitted to the group's rows alone (least squares). The arrow points to "
-        "the **partial-pooling** line (blue diamond, posterior means). The black cross is the "
-        "population's mean line and the dashed curves hold 50% and 90% of a population of groups "
-        "at the posterior means of tau, tau_" + x + " and their correlation rho_" + x + "."))
+    xe = components.md_escape(x)
+    st.markdown(
+        f"Each group has its own line: an intercept (its value at {xe} = 0) and a slope. Orange "
+        "circles: the line fitted to the group's rows alone (**least squares**). The arrow points "
+        "to the **partial-pooling** line (blue diamond, posterior means). The black cross is the "
+        "population's mean line; the dotted and dashed curves hold 50% and 90% of a population of "
+        f"groups at the posterior means of tau, tau\\_{xe} and their correlation rho\\_{xe}.")
     slope_t = components.computed(tables.slopes, fit, x, context="computing each group's lines")
     ellipse = components.computed(tables.slope_ellipse, fit, x, context="computing the population ellipse")
     if slope_t is None:
@@ -121,25 +122,24 @@ if with_slopes:
                "lines), so the arrows above are the better picture.")
 else:
     st.subheader("Each group, before and after pooling" if one_level and not population
-                 else "Each " + shown.title)
+                 else shown.title[:1].upper() + shown.title[1:])
 if population:
-    mean_text = table.attrs.get("population_mean", "the population mean")
+    a = {k: components.md_escape(v) for k, v in table.attrs.items() if isinstance(v, str)}
     st.markdown(
-        "Orange circles: each group's **raw " + ("proportion" if kind == "binomial" else "rate")
-        + "** (" + ("successes / trials" if kind == "binomial" else "events / exposure") + "). The "
-        "arrow points to the posterior mean of its " + str(term.population_value) + " (blue diamond, "
-        "with its 90% interval). The dashed line is the **population mean** "
-        + mean_text + " that every group is pulled toward: the "
-        + term.population.value.title() + " population has no tau; a group's weight on its own data "
-        "is its " + ("trials / (trials + alpha + beta)" if kind == "binomial" else
-                     "exposure / (exposure + beta)") + ".")
+        f"Orange circles: each group's **raw {a.get('population_label', 'value')}** "
+        f"({components.md_escape(fit.data.columns.y)} / {a.get('population_total', 'total')}). The "
+        f"arrow points to the posterior mean of its {term.population_value} (blue diamond, with its "
+        f"90% interval). The dashed line is the **population mean** {a.get('population_mean', '')} "
+        f"that every group is pulled toward. A {term.population.value.title()} population has no "
+        f"tau: a group's weight on its own data is {a.get('population_weight', '')}, so small "
+        "groups move most.")
 elif shown.parent_column is not None:
-    st.markdown(components.md_escape(
-        f"Orange circles: each {shown.column}'s **own estimate** (the mean of its rows); bigger "
-        f"circles are more precise. The arrow points to its **partial-pooling estimate** (blue "
-        f"diamond, with its 90% interval). The black ticks mark what each {shown.column} is pulled "
-        f"toward: the posterior mean of **its {shown.parent_column}** ({term.location}), not the "
-        f"grand mean."))
+    col, par = components.md_escape(shown.column), components.md_escape(shown.parent_column)
+    st.markdown(
+        f"Orange circles: each {col}'s **own estimate** (the mean of its rows); bigger circles are "
+        f"more precise. The arrow points to its **partial-pooling estimate** (blue diamond, with its "
+        f"90% interval). The black ticks mark what each {col} is pulled toward: the posterior mean "
+        f"of **its {par}** ({components.md_escape(term.location)}), not the grand mean.")
 else:
     st.markdown(
         "Orange circles: each group's **own estimate** (no pooling); bigger circles are more precise "
@@ -149,7 +149,8 @@ else:
 plot_title = None if one_level and not population else "Partial pooling pulls " + shown.title
 show_figure(shrinkage_plot, table, scale=scale, x_title=x_title, context="drawing the shrinkage plot",
             key="shrinkage_plot", figures=figures, export_as="Shrinkage plot", stretch=True,
-            **({"title": plot_title} if plot_title else {}))
+            **({"title": plot_title, "layout": dict(margin=dict(t=100), legend=dict(xanchor="left", x=0.0))}
+               if plot_title else {}))
 
 # -------------------------------------------------------------- shrinkage against precision
 st.subheader("Less information, more shrinkage")

@@ -84,7 +84,8 @@ def slope_shrinkage_plot(
         x=a, y=b, mode="markers", name="partial pooling (posterior mean)",
         marker=dict(symbol="diamond", size=9, color=color("partial")),
         customdata=custom, hovertemplate=hover))
-    apply_layout(fig, title, x_title=f"intercept (at {x} = 0)", y_title=f"slope of {x}", height=560)
+    apply_layout(fig, title, x_title=f"intercept (at {x} = 0)", y_title=f"slope of {x}", height=600)
+    fig.update_layout(margin=dict(t=120))  # two legend rows under the title
     return fig
 
 
@@ -128,10 +129,14 @@ def slope_lines_plot(
                 line=styles.get(line, dict(color=color("neutral"))), legendgroup=str(line),
                 showlegend=line not in shown, hoverinfo="skip"), row=r, col=c)
             shown.add(line)
-    apply_layout(fig, title, height=max(320, 190 * rows + 120))
+    height = max(320, 190 * rows + 140)
+    apply_layout(fig, title, height=height)
+    # the legend above the panel titles (plot area = height - top - bottom margins)
+    fig.update_layout(legend=dict(y=1.0 + 30 / (height - 110 - 60)))
     for c in range(1, cols + 1):
         fig.update_xaxes(title_text=safe_text(x), row=rows, col=c)
     for r in range(1, rows + 1):
         fig.update_yaxes(title_text=safe_text(y), row=r, col=1)
     fig.update_annotations(font_size=12)
+    fig.update_layout(margin=dict(t=110))  # the legend sits between the title and the panel titles
     return fig
