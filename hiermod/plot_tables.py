@@ -4,10 +4,14 @@
 ``rank_table`` (one parameter or one entry of a vector parameter), ``energy_table`` (the energy
 and transition distributions behind BFMI). Everything here computes; nothing draws.
 :mod:`hiermod.diagnostics` re-exports all four.
+
+:func:`funnel_scales` lists a fit's funnels (:class:`FunnelScale`: each level's tau, each slope's
+tau_x, a Beta/Gamma population's concentration); ``funnel_table(fit, scale)`` draws one.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,35 +34,144 @@ def _list_names(names: list[str], limit: int = 3) -> str:
     return ", ".join(names[:limit]) + f" and {len(names) - limit} more"
 
 
-def funnel_table(fit: "Fit") -> pd.DataFrame:
-    """Per draw x group: chain, draw, group, tau, log_tau, mu, theta, theta_decentered (NaN if
-    centered), theta_standardized ((theta - mu) / tau, for any parameterization), diverging.
+@dataclass(frozen=True)
+class FunnelScale:
+    """One funnel of a fit: a scale parameter and the group effects it spreads.
 
-    Needs a partial-pooling fit (only those have tau)."""
+    ``scale``: the posterior variable on the vertical axis (log scale); ``effect``: the group
+    effects (dim ``dim``); ``location``: what they are centred on ("mu", a parent's effect, or
+    "beta[x]" for slopes); ``decentered``: the standardized variable the non-centered sampler
+    works with (None: centered); ``coefficient``: its entry in a joint decentered variable;
+    ``title``: plain words for the page's selector; ``population``: Beta/Gamma analogue
+    (``scale`` is then "alpha + beta" or "alpha", a concentration: the funnel is upside down)."""
+
+    scale: str
+    effect: str
+    dim: str
+    location: str
+    decentered: str | None
+    title: str
+    coefficient: str | None = None
+    population: str | None = None
+
+
+# a conjugate population's concentration (how tightly its groups gather): the funnel's analogue of
+# 1 / tau. Beta: alpha + beta (prior sample size); Gamma: alpha (the shape: sd of log rate ~ 1/sqrt(alpha))
+_CONCENTRATION = {
+    "beta": ("alpha + beta", lambda a, b: a + b),
+    "gamma": ("alpha", lambda a, b: a),
+}
+
+
+def funnel_scales(fit: "Fit") -> list[FunnelScale]:
+    """Every funnel of a partial-pooling fit: each level's tau (outermost first), each slope's
+    tau_x, a Beta/Gamma population's concentration. Empty without partial pooling."""
     post = fit.idata.posterior
-    if "tau" not in post:
+    out: list[FunnelScale] = []
+    for term in fit.spec.terms:
+        if not term.partial:
+            continue
+        if term.conjugate:
+            name, _ = _CONCENTRATION[term.population.value]
+            out.append(FunnelScale(name, term.effect, term.dim, "population mean", None,
+                                   f"{term.population_value} against log({name}) (no tau: "
+                                   f"{term.population.value} population)", population=term.population.value))
+            continue
+        joint = f"{term.effect}_and_slopes_decentered"
+        decentered = term.decentered if term.decentered in post else None
+        out.append(FunnelScale(term.scale, term.effect, term.dim, term.location, decentered,
+                               f"{term.effect} against log {term.scale}"))
+        for x in term.slopes:
+            out.append(FunnelScale(term.slope_scale(x), term.slope_effect(x), term.dim, f"beta[{x}]",
+                                   joint if joint in post else None,
+                                   f"{term.slope_effect(x)} against log {term.slope_scale(x)}",
+                                   coefficient=x))
+    return out
+
+
+def _funnel_scale(fit: "Fit", scale: str | None) -> FunnelScale:
+    scales = funnel_scales(fit)
+    if not scales:
         raise SpecError(
             "The funnel plot needs the between-group spread tau, which only a partial-pooling fit "
             f"has; this fit uses {fit.spec.pooling.value} pooling. Fit with pooling='partial'."
         )
+    if scale is None:
+        return scales[0]
+    for s in scales:
+        if scale in (s.scale, s.effect):
+            return s
+    raise SpecError(f"This fit has no funnel for {scale!r}; it has {', '.join(s.scale for s in scales)}.")
+
+
+def _by_draw(fit: "Fit", name: str) -> np.ndarray:
+    """(chains, draws, ...) float array of a posterior variable; "beta[x]" picks one covariate."""
+    post = fit.idata.posterior
+    base, _, entry = name.partition("[")
+    arr = post[base]
+    if entry:
+        arr = arr.sel(covariate=entry[:-1])
+    return np.asarray(arr.values, dtype=float)
+
+
+def _location(fit: "Fit", fs: FunnelScale) -> np.ndarray:
+    """Per draw and group: what the group effects are centred on, (chains, draws, groups)."""
+    post = fit.idata.posterior
+    n_groups = post[fs.effect].shape[-1]
+    if fs.location in post and post[fs.location].ndim == 3:  # a parent level's effect
+        level = next(k for k, t in enumerate(fit.spec.terms) if t.effect == fs.effect)
+        data_levels = fit.data.levels[-len(fit.spec.terms):]
+        return np.asarray(post[fs.location].values, dtype=float)[..., data_levels[level].parent]
+    if fs.population:
+        from .populations import get
+        from .shrinkage import POPULATION_MEANS
+
+        mean = POPULATION_MEANS[fs.population].mean(_by_draw(fit, "alpha"), _by_draw(fit, "beta"))
+        return np.broadcast_to(get(fs.population).link(mean)[..., None], mean.shape + (n_groups,))
+    return np.broadcast_to(_by_draw(fit, fs.location)[..., None], post[fs.effect].shape)
+
+
+def _scale_draws(fit: "Fit", fs: FunnelScale) -> np.ndarray:
+    if fs.population:
+        return _CONCENTRATION[fs.population][1](_by_draw(fit, "alpha"), _by_draw(fit, "beta"))
+    return _by_draw(fit, fs.scale)
+
+
+def funnel_table(fit: "Fit", scale: str | None = None) -> pd.DataFrame:
+    """Per draw x group: chain, draw, group, tau, log_tau, mu, theta, theta_decentered (NaN if
+    centered), theta_standardized ((theta - mu) / tau, for any parameterization), diverging.
+
+    ``scale`` picks one funnel of :func:`funnel_scales` (a scale name such as "tau_class" or
+    "tau_hours", or its effect's name); default: the one-level fit's tau, else the outermost.
+    The columns keep their one-level names whatever the funnel: ``tau`` holds the chosen scale,
+    ``theta`` its effects, ``mu`` what they are centred on (the parent's effect, beta[x]);
+    ``attrs`` name them (scale, effect, decentered, location, title). A Beta/Gamma population
+    has no tau: ``tau`` holds its concentration (alpha + beta, or alpha) and ``theta`` logit p /
+    log rate (theta_standardized NaN): the same funnel upside down.
+
+    Needs a partial-pooling fit (only those have tau)."""
+    fs = _funnel_scale(fit, scale)
+    post = fit.idata.posterior
     n_chains, n_draws = _n_chains_draws(fit)
-    labels = [str(g) for g in post["theta"].coords["group"].values]
+    labels = [str(g) for g in post[fs.effect].coords[fs.dim].values]
     n_groups = len(labels)
-    theta = np.asarray(post["theta"].values, dtype=float)            # (c, d, g)
-    tau = np.asarray(post["tau"].values, dtype=float)[..., None]     # (c, d, 1)
-    mu = np.asarray(post["mu"].values, dtype=float)[..., None]
-    if "theta_decentered" in post:
-        dec = np.asarray(post["theta_decentered"].values, dtype=float)
+    theta = np.asarray(post[fs.effect].values, dtype=float)          # (c, d, g)
+    tau = _scale_draws(fit, fs)[..., None]                            # (c, d, 1)
+    mu = _location(fit, fs)
+    if fs.decentered is not None and fs.coefficient is not None:
+        dec = np.asarray(post[fs.decentered].sel(coefficient=fs.coefficient).values, dtype=float)
+    elif fs.decentered is not None:
+        dec = np.asarray(post[fs.decentered].values, dtype=float)
     else:
         dec = np.full_like(theta, np.nan)
     div = _stat(fit, "diverging")
     div = np.zeros((n_chains, n_draws), bool) if div is None else div.astype(bool)
     with np.errstate(divide="ignore", invalid="ignore"):
-        standardized = (theta - mu) / tau
+        standardized = (theta - mu) / tau if fs.population is None else np.full_like(theta, np.nan)
         log_tau = np.log(tau)
     shape = (n_chains, n_draws, n_groups)
     chain, draw, group = np.meshgrid(np.arange(n_chains), np.arange(n_draws), np.arange(n_groups), indexing="ij")
-    return pd.DataFrame({
+    out = pd.DataFrame({
         "chain": chain.ravel(),
         "draw": draw.ravel(),
         "group": np.asarray(labels, dtype=object)[group.ravel()],
@@ -70,6 +183,9 @@ def funnel_table(fit: "Fit") -> pd.DataFrame:
         "theta_standardized": standardized.ravel(),
         "diverging": np.broadcast_to(div[..., None], shape).ravel(),
     })
+    out.attrs.update(scale=fs.scale, effect=fs.effect, decentered=fs.decentered, location=fs.location,
+                     title=fs.title, population=fs.population)
+    return out
 
 
 def _param_draws(fit: "Fit", var: str) -> dict[str, np.ndarray]:

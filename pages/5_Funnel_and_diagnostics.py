@@ -56,31 +56,62 @@ elif sampled:
         "**funnel**. A sampler with one step size cannot follow the narrow neck, and reports "
         "**divergences** there (red crosses). The **non-centered** parameterization samples the "
         "standardized offset theta_decentered = (theta - mu) / tau instead, which has no funnel.")
+    scales = components.computed(tables.funnel_scales, fit, context="listing the funnels") or []
+    fs = scales[0] if scales else None
+    if len(scales) > 1:
+        pick = st.radio("Scale parameter", list(range(len(scales))), horizontal=True, key="w_funnel_scale",
+                        format_func=lambda k: scales[k].title,
+                        help="One funnel per scale parameter: each level's tau and each slope's tau.")
+        fs = scales[pick]
+    simple = len(fit.spec.terms) == 1 and not fit.spec.terms[0].slopes and fs is not None \
+        and fs.population is None
+    if fs is not None and fs.population is not None:
+        st.info(components.md_escape(
+            f"A {fs.population.title()} population has no tau: its spread is set by the "
+            f"concentration {fs.scale} (large: groups close together). The analogue of the funnel "
+            f"is {fs.effect} (on the link scale) against log({fs.scale}), upside down: the neck is "
+            "at the top. The sampler never meets it: the group values are drawn from their exact "
+            "conditional given alpha and beta."), icon=":material/info:")
+    if fs is not None:
+        coords = fit.idata.posterior[fs.effect].coords[fs.dim].values
+        labels = [str(g) for g in coords]
+        c1, c2 = st.columns(2)
+        with c1:
+            group = st.selectbox("Group", labels, key="w_funnel_group")
+        with c2:
+            if fs.decentered is not None:
+                axis = st.radio("Horizontal axis", ["theta_decentered", "theta"], horizontal=True,
+                                key="w_funnel_axis",
+                                format_func={"theta_decentered": "standardized offset (what is sampled)",
+                                             "theta": f"group effect {fs.effect}"}.get)
+                if fs.coefficient is not None:
+                    st.caption("With correlated slopes the sampler's standardized offsets are mixed "
+                               "by the correlation before scaling, so this is the slope's own "
+                               "offset before that mixing.")
+            else:
+                axis = "theta"
+                if fs.population is None:
+                    st.caption(f"This level is centered: the sampler works with {fs.effect} itself.")
+        rows = components.computed(tables.funnel_scale_rows, fit, fs.scale, group, context="building the funnel")
+        if rows is not None:
+            show_figure(funnel_plot, rows, group, x=axis, effect=fs.effect, scale=fs.scale,
+                        context="drawing the funnel", key="funnel_plot", figures=figures,
+                        export_as="Funnel", stretch=True)
     noncentered = fit.spec.parameterization.value == "non_centered"
-    labels = [str(g) for g in fit.data.labels]
-    c1, c2 = st.columns(2)
-    with c1:
-        group = st.selectbox("Group", labels, key="w_funnel_group")
-    with c2:
-        if noncentered:
-            axis = st.radio("Horizontal axis", ["theta_decentered", "theta"], horizontal=True,
-                            key="w_funnel_axis",
-                            format_func={"theta_decentered": "standardized offset (what is sampled)",
-                                         "theta": "group effect theta"}.get)
-        else:
-            axis = "theta"
-            st.caption("This fit is centered: the sampler works with theta itself.")
-    rows = components.computed(tables.funnel_rows, fit, group, context="building the funnel")
-    if rows is not None:
-        show_figure(funnel_plot, rows, group, x=axis, context="drawing the funnel", key="funnel_plot",
-                    figures=figures, export_as="Funnel", stretch=True)
+    group = group if fs is not None else None
 
     # side by side with the other parameterization
-    st.markdown("**Centered and non-centered, side by side**")
-    results.PARTNER.harvest()
-    results.PARTNER.status_box(results.partner_key(fit))
-    partner = results.partner_fit(fit)
-    if partner is not None:
+    if simple:
+        st.markdown("**Centered and non-centered, side by side**")
+        results.PARTNER.harvest()
+        results.PARTNER.status_box(results.partner_key(fit))
+        partner = results.partner_fit(fit)
+    else:
+        partner = None
+    if not simple:
+        st.caption("The side-by-side comparison with the other parameterization is offered for "
+                   "one-level models with a normal population.")
+    elif partner is not None:
         centered, other = (fit, partner) if not noncentered else (partner, fit)
         c_rows = components.computed(tables.funnel_rows, centered, group, context="building the funnel")
         n_rows = components.computed(tables.funnel_rows, other, group, context="building the funnel")
@@ -132,7 +163,8 @@ if sampled and summary is not None:
                 "counts where each chain's draws fall: flat bars mean the chains explore the same "
                 "region.")
     names = [str(n) for n in summary.index]
-    default = names.index("tau") if "tau" in names else 0
+    first_scale = next((n for n in fit.spec.scale_names() if n in names), None)
+    default = names.index(first_scale) if first_scale else 0
     param = st.selectbox("Parameter", names, index=default, key="w_trace_param")
     t1, t2 = st.columns(2)
     with t1:
@@ -167,32 +199,38 @@ if sampled and summary is not None:
 
 # ----------------------------------------------------------------------- tau: posterior vs prior
 if partial:
-    st.subheader("What the data say about tau")
-    has_exact = results.has_exact_tau(fit)
+    scale_names = [n for n in fit.spec.scale_names() if n in fit.idata.posterior]
+    scale_name = scale_names[0] if scale_names else "tau"
+    if len(scale_names) > 1:
+        scale_name = st.radio("Scale parameter", scale_names, horizontal=True, key="w_tau_param",
+                              help="Each level's tau, each slope's tau, a population's alpha and beta.")
+    st.subheader(f"What the data say about {scale_name}")
+    has_exact = results.has_exact_tau(fit) and scale_name == "tau"
     approximate = components.is_approximate(fit)
     st.markdown(
-        ("The histogram is the " + (f"{components.APPROXIMATION} of the posterior of tau"
-                                    if approximate else "posterior of tau")
-         + " (the spread between groups); the dashed line is its prior. Where they differ, the "
-         "data have taught the model something; where the posterior just follows the prior, tau "
-         "is decided by the prior.")
+        ("The histogram is the " + (f"{components.APPROXIMATION} of the posterior of {scale_name}"
+                                    if approximate else f"posterior of {scale_name}")
+         + (" (the spread between groups)" if scale_name.startswith("tau") else "")
+         + "; the dashed line is its prior. Where they differ, the "
+         "data have taught the model something; where the posterior just follows the prior, "
+         f"{scale_name} is decided by the prior.")
         + ((" The solid line is the exact posterior, computed without sampling: "
             + ("the approximation is narrower than it." if approximate else
                "the histogram should follow it.")) if has_exact else ""))
-    tau_prior = fit.priors.get("tau")
-    draws_tau = components.computed(tables.draws, fit, "tau", context="reading tau")
+    tau_prior = fit.priors.get(scale_name)
+    draws_tau = components.computed(tables.draws, fit, scale_name, context=f"reading {scale_name}")
     prior_curve = exact_curve = None
     if draws_tau is not None and tau_prior is not None:
         prior_curve = components.computed(tables.prior_density, str(tau_prior), 300, 0.995,
-                                          context="computing the prior of tau")
+                                          context=f"computing the prior of {scale_name}")
     if prior_curve is not None and has_exact:
         exact_curve = components.computed(tables.tau_exact, fit,
                                           context="computing the exact posterior of tau")
     if prior_curve is not None:
-        fig = show_figure(posterior_vs_prior_plot, draws_tau, prior_curve, exact_curve, "tau",
-                          context="drawing tau", key="tau_prior_plot", figures=figures,
-                          export_as="tau: posterior against prior", stretch=True)
+        fig = show_figure(posterior_vs_prior_plot, draws_tau, prior_curve, exact_curve, scale_name,
+                          context=f"drawing {scale_name}", key="tau_prior_plot", figures=figures,
+                          export_as=f"{scale_name}: posterior against prior", stretch=True)
         if fig is not None:
-            st.caption(components.md_escape(f"Prior: tau ~ {tau_prior}."))
+            st.caption(components.md_escape(f"Prior: {scale_name} ~ {tau_prior}."))
 
 export_panel(fit, figures, key="export_funnel")

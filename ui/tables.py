@@ -121,6 +121,44 @@ def shrinkage(fit: "Fit") -> "pd.DataFrame":
     return shrinkage_table(fit, hdi_prob=INTERVAL)
 
 
+def shrinkage_levels(fit: "Fit") -> list:
+    """hiermod.shrinkage.shrinkage_levels(fit): the levels the Shrinkage page can show."""
+    from hiermod.shrinkage import shrinkage_levels as levels
+
+    return levels(fit)
+
+
+@by_fit(max_entries=32)
+def shrinkage_at(fit: "Fit", level: int) -> "pd.DataFrame":
+    """shrinkage_table(fit, level=level) at the pages' interval."""
+    from hiermod.shrinkage import shrinkage_table
+
+    return shrinkage_table(fit, hdi_prob=INTERVAL, level=int(level))
+
+
+@by_fit(max_entries=16)
+def slopes(fit: "Fit", x: str) -> "pd.DataFrame":
+    """hiermod.slope_shrinkage.slope_table(fit, x) at the pages' interval."""
+    from hiermod.slope_shrinkage import slope_table
+
+    return slope_table(fit, x, hdi_prob=INTERVAL)
+
+
+@by_fit(max_entries=16)
+def slope_ellipse(fit: "Fit", x: str) -> "pd.DataFrame":
+    from hiermod.slope_shrinkage import slope_ellipse_table
+
+    return slope_ellipse_table(fit, x)
+
+
+@by_fit(max_entries=16)
+def slope_lines(fit: "Fit", x: str) -> tuple:
+    """(points, lines) of hiermod.slope_shrinkage.slope_lines_table."""
+    from hiermod.slope_shrinkage import slope_lines_table
+
+    return slope_lines_table(fit, x)
+
+
 @by_fit()
 def continuum(fit: "Fit") -> dict[str, Any]:
     """The pooling continuum of the fit's data and the posterior of tau to shade under it.
@@ -224,6 +262,24 @@ def funnel_rows(fit: "Fit", group: str) -> "pd.DataFrame":
 
     table = funnel_table(fit)
     return table[table["group"].astype(str) == str(group)].reset_index(drop=True)
+
+
+def funnel_scales(fit: "Fit") -> list:
+    """hiermod.plot_tables.funnel_scales(fit): one funnel per scale parameter."""
+    from hiermod.plot_tables import funnel_scales as scales
+
+    return scales(fit)
+
+
+@by_fit(max_entries=32)
+def funnel_scale_rows(fit: "Fit", scale: str, group: str) -> "pd.DataFrame":
+    """funnel_table(fit, scale) rows of one group (attrs kept: scale, effect, title)."""
+    from hiermod.plot_tables import funnel_table
+
+    table = funnel_table(fit, scale)
+    rows = table[table["group"].astype(str) == str(group)].reset_index(drop=True)
+    rows.attrs.update(table.attrs)
+    return rows
 
 
 @by_fit(max_entries=32)

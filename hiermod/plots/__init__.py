@@ -13,11 +13,14 @@ from hiermod.plots.diagnostics import energy_plot, posterior_vs_prior_plot, rank
 from hiermod.plots.funnel import funnel_pair, funnel_plot
 from hiermod.plots.priors import prior_density_plot, prior_predictive_plot
 from hiermod.plots.shrinkage import shrinkage_plot, shrinkage_vs_precision
+from hiermod.plots.slopes import slope_lines_plot, slope_shrinkage_plot
 from hiermod.plots.style import OKABE_ITO, ROLE_COLORS, PlotInputError, apply_layout, safe_text
 
 __all__ = [
     "shrinkage_plot",
     "shrinkage_vs_precision",
+    "slope_shrinkage_plot",
+    "slope_lines_plot",
     "continuum_plot",
     "funnel_plot",
     "funnel_pair",

@@ -73,20 +73,27 @@ def funnel_plot(
     decentered: bool = False,
     x: str | None = None,
     title: str | None = None,
+    effect: str = "theta",
+    scale: str = "tau",
 ) -> go.Figure:
     """Scatter of one group's theta (or theta_decentered) against log tau, divergences on top.
 
     ``group`` defaults to the first group in the table. ``x`` picks another column for the
     horizontal axis (``theta_standardized``, say); it overrides ``decentered``. The legend counts draws and
     divergent draws. Uses WebGL markers, so thousands of draws stay responsive.
+    ``effect`` and ``scale`` name what the table's ``theta`` and ``tau`` columns hold (another
+    level's effects, a slope, a population's concentration: :func:`hiermod.diagnostics.funnel_table`
+    with ``scale``) in the axis titles and the title.
     """
     group, rows, xs, ys, div, xcol = _select(funnel_table, group, decentered, "funnel_plot", x)
     label = safe_text(group)
     fig = go.Figure(list(_traces(rows, xs, ys, div, label)))
-    name = f"{xcol}[{group}]"
+    shown = str(effect) + xcol[len("theta"):] if xcol.startswith("theta") else xcol
+    name = f"{shown}[{group}]"
+    y_title = f"log {scale}" if " " not in str(scale) else f"log({scale})"
     if title is None:
-        title = f"Funnel: {name} against log tau"
-    apply_layout(fig, title, x_title=name, y_title="log tau", height=480)
+        title = f"Funnel: {name} against {y_title}"
+    apply_layout(fig, title, x_title=name, y_title=y_title, height=480)
     return fig
 
 
