@@ -46,7 +46,8 @@ LEVELS = ("ok", "warning", "problem")
 
 
 def _default_vars(fit: "Fit") -> list[str]:
-    return [v for v in fit.idata.posterior.data_vars if v != "theta_decentered"]
+    working = {name for term in fit.spec.terms for name in term.working_names()}
+    return [v for v in fit.idata.posterior.data_vars if v not in working]
 
 
 def _fmt(x: float, digits: int = 3) -> str:
@@ -97,7 +98,7 @@ def summary_table(fit: "Fit", var_names: list[str] | None = None, hdi_prob: floa
     Columns: mean, sd, hdi_low, hdi_high (``hdi_prob`` highest-density interval), mcse_mean,
     mcse_sd (Monte Carlo standard errors), ess_bulk, ess_tail (effective sample sizes), r_hat
     (rank-normalized split R-hat; NaN with a single chain). Default: every posterior variable
-    except ``theta_decentered``.
+    except the sampler's working variables (``theta_decentered`` ...: ``GroupTerm.working_names``).
     """
     import arviz as az
 

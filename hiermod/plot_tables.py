@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from . import populations
 from .errors import SpecError
 from .fit_draws import bfmi as _bfmi
 from .fit_draws import n_chains_draws as _n_chains_draws
@@ -55,14 +56,6 @@ class FunnelScale:
     population: str | None = None
 
 
-# a conjugate population's concentration (how tightly its groups gather): the funnel's analogue of
-# 1 / tau. Beta: alpha + beta (prior sample size); Gamma: alpha (the shape: sd of log rate ~ 1/sqrt(alpha))
-_CONCENTRATION = {
-    "beta": ("alpha + beta", lambda a, b: a + b),
-    "gamma": ("alpha", lambda a, b: a),
-}
-
-
 def funnel_scales(fit: "Fit") -> list[FunnelScale]:
     """Every funnel of a partial-pooling fit: each level's tau (outermost first), each slope's
     tau_x, a Beta/Gamma population's concentration. Empty without partial pooling."""
@@ -72,7 +65,7 @@ def funnel_scales(fit: "Fit") -> list[FunnelScale]:
         if not term.partial:
             continue
         if term.conjugate:
-            name, _ = _CONCENTRATION[term.population.value]
+            name = populations.get(term.population).concentration_text
             out.append(FunnelScale(name, term.effect, term.dim, "population mean", None,
                                    f"{term.population_value} against log({name}) (no tau: "
                                    f"{term.population.value} population)", population=term.population.value))
@@ -123,17 +116,15 @@ def _location(fit: "Fit", fs: FunnelScale) -> np.ndarray:
         data_levels = fit.data.levels[-len(fit.spec.terms):]
         return np.asarray(post[fs.location].values, dtype=float)[..., data_levels[level].parent]
     if fs.population:
-        from .populations import get
-        from .shrinkage import POPULATION_MEANS
-
-        mean = POPULATION_MEANS[fs.population].mean(_by_draw(fit, "alpha"), _by_draw(fit, "beta"))
-        return np.broadcast_to(get(fs.population).link(mean)[..., None], mean.shape + (n_groups,))
+        population = populations.get(fs.population)
+        mean = population.mean(_by_draw(fit, "alpha"), _by_draw(fit, "beta"))
+        return np.broadcast_to(population.link(mean)[..., None], mean.shape + (n_groups,))
     return np.broadcast_to(_by_draw(fit, fs.location)[..., None], post[fs.effect].shape)
 
 
 def _scale_draws(fit: "Fit", fs: FunnelScale) -> np.ndarray:
     if fs.population:
-        return _CONCENTRATION[fs.population][1](_by_draw(fit, "alpha"), _by_draw(fit, "beta"))
+        return populations.get(fs.population).concentration(_by_draw(fit, "alpha"), _by_draw(fit, "beta"))
     return _by_draw(fit, fs.scale)
 
 

@@ -52,6 +52,22 @@ class ConjugatePopulation:
         """NumPyro source of the marginal and the conditional (names alpha, beta, y, total)."""
         raise NotImplementedError
 
+    # the population's mean, each group's weight on its own data, and its concentration: the
+    # conditional posterior mean of a group value is weight * raw + (1 - weight) * mean exactly
+    mean_text: str = ""
+    weight_text: str = ""
+    concentration_text: str = ""
+
+    def mean(self, alpha, beta):
+        raise NotImplementedError
+
+    def weight(self, alpha, beta, total):
+        raise NotImplementedError
+
+    def concentration(self, alpha, beta):
+        """How tightly the groups gather (large: close together)."""
+        raise NotImplementedError
+
 
 def _xp(value):
     """numpy for numpy input, jax.numpy otherwise."""
@@ -83,6 +99,15 @@ class BetaPopulation(ConjugatePopulation):
     def code(self):
         return ("dist.BetaBinomial(alpha, beta, total_count=total)", "dist.Beta(alpha + y, beta + total - y)")
 
+    def mean(self, alpha, beta):
+        return alpha / (alpha + beta)
+
+    def weight(self, alpha, beta, total):  # p_j | y ~ Beta(alpha + Y, beta + N - Y)
+        return total / (total + alpha + beta)
+
+    def concentration(self, alpha, beta):
+        return alpha + beta
+
 
 class GammaPopulation(ConjugatePopulation):
     def marginal(self, alpha, beta, total):
@@ -104,11 +129,22 @@ class GammaPopulation(ConjugatePopulation):
     def code(self):
         return ("dist.GammaPoisson(alpha, beta / total)", "dist.Gamma(alpha + y, beta + total)")
 
+    def mean(self, alpha, beta):
+        return alpha / beta
+
+    def weight(self, alpha, beta, total):  # rate_j | y ~ Gamma(alpha + Y, beta + E)
+        return total / (total + beta)
+
+    def concentration(self, alpha, beta):
+        return alpha
+
 
 POPULATIONS: dict[str, ConjugatePopulation] = {
     p.name: p for p in (
-        BetaPopulation("beta", "binomial", "p", "trials", "Beta", "probability"),
-        GammaPopulation("gamma", "poisson", "rate", "exposure", "Gamma", "rate"),
+        BetaPopulation("beta", "binomial", "p", "trials", "Beta", "probability", "alpha / (alpha + beta)",
+                       "trials / (trials + alpha + beta)", "alpha + beta"),
+        GammaPopulation("gamma", "poisson", "rate", "exposure", "Gamma", "rate", "alpha / beta",
+                        "exposure / (exposure + beta)", "alpha"),
     )
 }
 

@@ -7,7 +7,7 @@ poisson tables add ``*_response`` columns on the probability / rate scale.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -27,8 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .data import GroupedData
     from .result import Fit
 
-__all__ = ["COVARIATE_ADJUSTMENT", "group_estimates", "shrinkage_table", "shrinkage_levels", "ShrinkageLevel",
-           "POPULATION_MEANS"]
+__all__ = ["COVARIATE_ADJUSTMENT", "group_estimates", "shrinkage_table", "shrinkage_levels", "ShrinkageLevel"]
 
 COVARIATE_ADJUSTMENT = (
     "no_pooling and pooled_data are covariate-adjusted: the group's own estimate minus xbar_j . beta_hat "
@@ -329,27 +328,6 @@ def shrinkage_table(fit: "Fit", hdi_prob: float = 0.9, complete_fit: "Fit | None
 # ------------------------------------------------------------------- Beta / Gamma populations
 
 
-@dataclass(frozen=True)
-class PopulationMean:
-    """A conjugate population's mean and each group's weight on its own data, given (alpha, beta):
-    the posterior mean of the group value is weight * raw + (1 - weight) * mean exactly."""
-
-    mean: Callable[[np.ndarray, np.ndarray], np.ndarray]
-    weight: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (alpha, beta, total)
-    text: str
-    weight_text: str
-
-
-POPULATION_MEANS: dict[str, PopulationMean] = {
-    # p_j | y ~ Beta(alpha + Y, beta + N - Y): mean (alpha + Y) / (alpha + beta + N)
-    "beta": PopulationMean(lambda a, b: a / (a + b), lambda a, b, n: n / (n + a + b),
-                           "alpha / (alpha + beta)", "trials / (trials + alpha + beta)"),
-    # rate_j | y ~ Gamma(alpha + Y, beta + E): mean (alpha + Y) / (beta + E)
-    "gamma": PopulationMean(lambda a, b: a / b, lambda a, b, e: e / (e + b), "alpha / beta",
-                            "exposure / (exposure + beta)"),
-}
-
-
 def _population_table(fit: "Fit", term, prob: float) -> pd.DataFrame:
     """Shrinkage of a Beta/Gamma population, on the probability / rate scale first.
 
@@ -363,11 +341,10 @@ def _population_table(fit: "Fit", term, prob: float) -> pd.DataFrame:
     ``se`` and ``precision`` are the link-scale ones of :func:`group_estimates`;
     ``shrinkage`` is measured on the response scale.
     """
-    data, family = fit.data, fit.spec.family
-    rule = POPULATION_MEANS[term.population.value]
+    data = fit.data
+    rule = population = populations.get(term.population)
     table = group_estimates(data)
     idx = np.asarray(data.group_idx)
-    population = populations.get(term.population)
     total = np.bincount(idx, _row_array(data, population.total), data.n_groups)
     events = np.bincount(idx, np.asarray(data.y, dtype=float), data.n_groups)
     alpha, beta = fit.draws("alpha").astype(float), fit.draws("beta").astype(float)
@@ -405,7 +382,7 @@ def _population_table(fit: "Fit", term, prob: float) -> pd.DataFrame:
         })
     out.attrs.update(hdi_prob=prob, kind=_kind(fit), pooling=_pooling(fit), complete_source="population",
                      covariate_adjustment="", population=term.population.value,
-                     population_mean=rule.text, population_weight=rule.weight_text,
+                     population_mean=rule.mean_text, population_weight=rule.weight_text,
                      population_total=population.total, population_label=population.value_label)
     return out
 

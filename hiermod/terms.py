@@ -187,6 +187,14 @@ class GroupTerm:
             names.extend(self.slope_correlation(x) for x in self.slopes)
         return tuple(names)
 
+    def working_names(self) -> tuple[str, ...]:
+        """The sampler's working variables (standardized effects, joint intercept/slope sites):
+        kept in results for the funnel plot, left out of summaries."""
+        names = [self.decentered]
+        if self.slopes:
+            names += [f"{self.effect}_coefficients", f"{self.effect}_and_slopes_decentered"]
+        return tuple(names)
+
     def default_priors(self, m: float, s: float, slope_sds: dict[str, float] | None = None) -> dict[str, Prior]:
         """Weakly informative priors on the outcome's link scale (centre m, scale s):
         mu, theta (no pooling) ~ Normal(m, 2.5 s), tau ~ HalfNormal(s), tau_x ~ HalfNormal(s / sd(x)),

@@ -154,37 +154,41 @@ show_figure(shrinkage_plot, table, scale=scale, x_title=x_title, context="drawin
 
 # -------------------------------------------------------------- shrinkage against precision
 st.subheader("Less information, more shrinkage")
-left, right = st.columns([3, 2])
-with left:
-    show_figure(shrinkage_vs_precision, table, context="drawing shrinkage against precision",
-                key="shrinkage_precision_plot", figures=figures, export_as="Shrinkage against precision",
-                stretch=True)
-with right:
-    story, err = components.guarded(results.precision_story, table, context="describing shrinkage")
-    if err is None and story:
-        most, least = story["most"], story["least"]
-        st.markdown(components.md_escape(
-            "Shrinkage is the share of the way each group moved from its own estimate to the "
-            "pooled one: 0% keeps its own estimate, 100% takes the pooled one."))
-        st.markdown(components.md_escape(
-            f"The least precise group, {least['group']} (se {least['se']:.3g}), moved "
-            f"{least['shrinkage']:.0%} of the way; the most precise, {most['group']} "
-            f"(se {most['se']:.3g}), moved {most['shrinkage']:.0%}. The model's expected "
-            f"shrinkage, 1 - w, rises from {most['expected']:.0%} to {least['expected']:.0%} "
-            f"as precision falls."))
-        if story["rank_corr"] is not None:
-            trend = ("rises as precision falls, as it should" if story["rank_corr"] < 0
-                     else "does not clearly rise as precision falls here")
-            st.caption(components.md_escape(
-                f"Across the groups measured shrinkage {trend} (rank correlation of precision "
-                f"and shrinkage {story['rank_corr']:+.2f})."))
-        if story["odd"]:
-            st.caption(components.md_escape(
-                "Measured shrinkage is noisy for groups whose own estimate is already close to "
-                f"the pooled one ({', '.join(story['odd'][:5])}): a small move is a large share "
-                "of a small distance."))
-    elif err is not None:
-        components.show_error(err, "describing shrinkage")
+if with_slopes:  # the intercepts' own estimates mix in the slopes: 'shrinkage' is not a share here
+    st.info("Shrinkage as a share of the way moved is shown for intercept-only models: with varying "
+            "slopes each group moves in two dimensions at once (the plot at the top).")
+else:
+    left, right = st.columns([3, 2])
+    with left:
+        show_figure(shrinkage_vs_precision, table, context="drawing shrinkage against precision",
+                    key="shrinkage_precision_plot", figures=figures, export_as="Shrinkage against precision",
+                    stretch=True)
+    with right:
+        story, err = components.guarded(results.precision_story, table, context="describing shrinkage")
+        if err is None and story:
+            most, least = story["most"], story["least"]
+            st.markdown(components.md_escape(
+                "Shrinkage is the share of the way each group moved from its own estimate to the "
+                "pooled one: 0% keeps its own estimate, 100% takes the pooled one."))
+            st.markdown(components.md_escape(
+                f"The least precise group, {least['group']} (se {least['se']:.3g}), moved "
+                f"{least['shrinkage']:.0%} of the way; the most precise, {most['group']} "
+                f"(se {most['se']:.3g}), moved {most['shrinkage']:.0%}. The model's expected "
+                f"shrinkage, 1 - w, rises from {most['expected']:.0%} to {least['expected']:.0%} "
+                f"as precision falls."))
+            if story["rank_corr"] is not None:
+                trend = ("rises as precision falls, as it should" if story["rank_corr"] < 0
+                         else "does not clearly rise as precision falls here")
+                st.caption(components.md_escape(
+                    f"Across the groups measured shrinkage {trend} (rank correlation of precision "
+                    f"and shrinkage {story['rank_corr']:+.2f})."))
+            if story["odd"]:
+                st.caption(components.md_escape(
+                    "Measured shrinkage is noisy for groups whose own estimate is already close to "
+                    f"the pooled one ({', '.join(story['odd'][:5])}): a small move is a large share "
+                    "of a small distance."))
+        elif err is not None:
+            components.show_error(err, "describing shrinkage")
 
 # ------------------------------------------------------------------------- pooling continuum
 st.subheader("The pooling continuum")
