@@ -49,7 +49,9 @@ def _level(fit: "Fit", level: str | int | None) -> tuple[np.ndarray, tuple[str, 
     into ``fit.data.levels``, outermost first; None: the innermost level, the model's groups)."""
     data = fit.data
     if level is None:
-        return np.asarray(data.group_idx), tuple(data.labels), data.levels[-1].column
+        levels = getattr(data, "levels", ())  # stand-ins of older callers may carry no levels
+        column = levels[-1].column if levels else str(getattr(getattr(data, "columns", None), "group", "group"))
+        return np.asarray(data.group_idx), tuple(data.labels), column
     columns = [lv.column for lv in data.levels]
     if isinstance(level, str):
         if level not in columns:
