@@ -20,18 +20,22 @@ from .model_comparison import (  # noqa: F401
     PARETO_K_MAX,
     POOLING_MODES,
     _pareto_warning,
+    compare_structures,
     fit_pooling_modes,
     forest_table,
+    loo_comparability,
     loo_table,
+    structure_alternatives,
 )
-from .new_group import new_group_draws, predict_new_group
+from .new_group import new_group_draws, new_group_levels, predict_new_group, predict_new_group_levels
 from .ppc import PPC_BLOCK_VALUES, ppc_summary, ppc_table  # noqa: F401
 from .shrinkage import COVARIATE_ADJUSTMENT, group_estimates, shrinkage_table  # noqa: F401
 from .table_helpers import _central, _hdi  # noqa: F401  (used by tests and older callers)
-from .variance import variance_decomposition
+from .variance import variance_decomposition, variance_draws
 
 __all__ = [
     "PARETO_K_MAX", "group_estimates", "shrinkage_table", "fit_pooling_modes", "loo_table",
     "forest_table", "new_group_draws", "predict_new_group", "variance_decomposition", "ppc_table",
-    "ppc_summary",
+    "ppc_summary", "compare_structures", "structure_alternatives", "loo_comparability",
+    "predict_new_group_levels", "new_group_levels", "variance_draws",
 ]

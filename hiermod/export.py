@@ -63,7 +63,8 @@ def _idata_for_export(fit: "Fit"):
 def write_netcdf(fit: "Fit", path: str | os.PathLike) -> Path:
     """Write the fit's InferenceData to ``path`` as netCDF (h5netcdf engine); returns the path.
 
-    Read it back with ``arviz.from_netcdf(path)``; group labels are the ``group`` coordinate.
+    Read it back with ``arviz.from_netcdf(path)``; group labels are the ``group`` coordinate (one
+    dimension per grouping level when nested: ``school``, ``class`` with "school/class" path labels).
     """
     path = Path(path)
     _idata_for_export(fit).to_netcdf(str(path), engine="h5netcdf")
@@ -92,18 +93,27 @@ def safe_csv_cell(value: Any) -> Any:
 
 
 def _split_name(name: str) -> tuple[str, str]:
-    """``"theta[A]"`` -> ``("theta", "A")``; ``"mu"`` -> ``("mu", "")``."""
+    """``"theta[A]"`` -> ``("theta", "A")``; ``"mu"`` -> ``("mu", "")``; ``"theta_class[A/1]"`` ->
+    ``("theta_class", "A/1")``; ``"theta[a[1]]"`` -> ``("theta", "a[1]")`` (variable names never
+    hold "[", so the first "[" ends the name and the label is everything up to the final "]")."""
     if "[" in name and name.endswith("]"):
         var, rest = name.split("[", 1)
         return var, rest[:-1]
     return name, ""
 
 
+def _summary_vars(fit: "Fit") -> list[str]:
+    """Every posterior variable but the sampler's internal coordinates: standardized effects
+    (``*_decentered``) and the Cholesky factor of the slope correlation (``rho_x`` reports it)."""
+    return [str(v) for v in fit.idata.posterior.data_vars
+            if not str(v).endswith("_decentered") and str(v) != "corr_cholesky"]
+
+
 def summary_table_frame(fit: "Fit"):
     """The summary table with ``parameter``, ``variable`` and ``label`` columns in front."""
     from .diagnostics import summary_table
 
-    table = summary_table(fit)
+    table = summary_table(fit, var_names=_summary_vars(fit))
     frame = table.reset_index(drop=True).copy()
     names = [str(n) for n in table.index]
     parts = [_split_name(n) for n in names]
@@ -116,8 +126,9 @@ def summary_table_frame(fit: "Fit"):
 def summary_csv(fit: "Fit") -> str:
     """The summary table as CSV, one row per parameter, with spreadsheet formulas neutralised.
 
-    Columns: parameter (``theta[A]``), variable (``theta``), label (``A``, the group label or
-    covariate name), then mean, sd, hdi_low, hdi_high, mcse_mean, mcse_sd, ess_bulk, ess_tail,
+    Columns: parameter (``theta[A]``, ``theta_class[A/1]``, ``slope_hours[S1]``, ``p[3]``),
+    variable (``theta``), label (``A``, the group label, inner levels as "outer/inner" paths, or
+    the covariate name), then mean, sd, hdi_low, hdi_high, mcse_mean, mcse_sd, ess_bulk, ess_tail,
     r_hat. Every text cell goes through :func:`safe_csv_cell`; numbers are written as numbers.
     """
     frame = summary_table_frame(fit)

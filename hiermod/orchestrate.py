@@ -105,7 +105,15 @@ def fit_pooling_modes(data: "GroupedData", spec: "ModelSpec", settings: "Sampler
             publish({m: fits.get(m) or _run(data, s, settings, "exact") for m, s in specs.items()})
         except Exception:  # noqa: BLE001 - NUTS still runs
             log.warning("Exact pooling comparison failed; continuing with NUTS", exc_info=True)
-    todo = [m for m in modes if m not in fits]
+    _fit_each(data, specs, settings, method, fits, MODE_NAMES, progress, cancel, done)
+    return {m: fits[m] for m in modes}
+
+
+def _fit_each(data, specs: Mapping[str, "ModelSpec"], settings: "SamplerSettings", method: str,
+              fits: dict, names: Mapping[str, str], progress=None, cancel=None, done=None) -> None:
+    """Fit every spec of ``specs`` not in ``fits`` yet (in order) into ``fits``, with ONE merged
+    Progress over them all and ``done(name, fit)`` as each finishes."""
+    todo = [m for m in specs if m not in fits]
     per = settings.chains * (settings.warmup + settings.draws)
     total = max(per * len(todo), 1)
     t0 = time.time()
@@ -122,7 +130,7 @@ def fit_pooling_modes(data: "GroupedData", spec: "ModelSpec", settings: "Sampler
             progress(Progress(phase=phase, done=min(offset + p.done, total), total=total,
                               divergences=divergences + p.divergences, elapsed_s=time.time() - t0,
                               eta_s=None,
-                              message=f"Fit {i + 1} of {len(todo)}: {MODE_NAMES[mode]} ({p.phase})"))
+                              message=f"Fit {i + 1} of {len(todo)}: {names.get(mode, mode)} ({p.phase})"))
 
         result = _run(data, specs[mode], settings, method, progress=report, cancel=cancel)
         if result.method_info.has_sampler_stats:
@@ -130,8 +138,26 @@ def fit_pooling_modes(data: "GroupedData", spec: "ModelSpec", settings: "Sampler
         fits[mode] = result
         if done is not None:
             done(mode, result)
-        log.info("Pooling modes: %s done (%s)", mode, {k: round(v, 3) for k, v in result.timings.items()})
-    return {m: fits[m] for m in modes}
+        log.info("Fits: %s done (%s)", mode, {k: round(v, 3) for k, v in result.timings.items()})
 
 
-__all__ = ["MODES", "MODE_NAMES", "exact_available", "fit_with_preview", "fit_pooling_modes"]
+def fit_structures(data: "GroupedData", specs: Mapping[str, "ModelSpec"], settings: "SamplerSettings", *,
+                   method: str = "nuts", progress: Callable[[Progress], None] | None = None,
+                   cancel: Any = None, cached: Mapping[str, "Fit"] | None = None,
+                   done: Callable[[str, "Fit"], None] | None = None) -> dict[str, "Fit"]:
+    """Fits of several model structures on the same data: {name: Fit} in ``specs`` order (e.g.
+    {"one level": spec.replace(groups=("class",)), "two levels": spec}). Names in ``cached`` are
+    taken as they are; ``progress`` receives one merged :class:`Progress` over the fits still to
+    run; ``done(name, fit)`` is called as each finishes."""
+    specs = dict(specs)
+    if not specs:
+        from .errors import SpecError
+
+        raise SpecError("Give at least one model structure to fit.")
+    fits = {m: f for m, f in (cached or {}).items() if m in specs}
+    _fit_each(data, specs, settings, method, fits, {}, progress, cancel, done)
+    return {m: fits[m] for m in specs}
+
+
+__all__ = ["MODES", "MODE_NAMES", "exact_available", "fit_with_preview", "fit_pooling_modes",
+           "fit_structures"]

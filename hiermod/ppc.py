@@ -44,7 +44,25 @@ def _group_sums(rep: np.ndarray, idx: np.ndarray, n_groups: int) -> np.ndarray:
     return out
 
 
-def ppc_table(fit: "Fit", hdi_prob: float = 0.9) -> pd.DataFrame:
+def _level(fit: "Fit", level: str | int | None) -> tuple[np.ndarray, tuple[str, ...], str]:
+    """Rows -> group index and the labels of grouping level ``level`` (a column name or an index
+    into ``fit.data.levels``, outermost first; None: the innermost level, the model's groups)."""
+    data = fit.data
+    if level is None:
+        levels = getattr(data, "levels", ())  # stand-ins of older callers may carry no levels
+        column = levels[-1].column if levels else str(getattr(getattr(data, "columns", None), "group", "group"))
+        return np.asarray(data.group_idx), tuple(data.labels), column
+    columns = [lv.column for lv in data.levels]
+    if isinstance(level, str):
+        if level not in columns:
+            raise SpecError(f"{level!r} is not a grouping level of this fit; it has: "
+                            f"{', '.join(map(repr, columns))}.")
+        level = columns.index(level)
+    k = int(level) % len(columns)
+    return np.asarray(data.level_idx(k)), tuple(data.levels[k].labels), columns[k]
+
+
+def ppc_table(fit: "Fit", hdi_prob: float = 0.9, level: str | int | None = None) -> pd.DataFrame:
     """Posterior predictive check per group: does the model reproduce each group's data?
 
     Statistic per group: mean of the rows (gaussian), the reported estimate (summary), the number
@@ -53,6 +71,11 @@ def ppc_table(fit: "Fit", hdi_prob: float = 0.9) -> pd.DataFrame:
     inside (observed within the interval), p_value (share of replications >= observed; near 0 or
     1 flags misfit). ``attrs["coverage"]`` is the share of groups inside (expect about
     ``hdi_prob``); :func:`ppc_summary` says it in words.
+
+    ``level``: the grouping level whose groups are checked (a column name, or an index into
+    ``fit.data.levels``, outermost first); None: the innermost groups. For an outer level
+    (schools of a school > class model) each group's statistic pools the rows of all its inner
+    groups. ``attrs["level"]`` names the level's column.
     """
     prob = _check_prob(hdi_prob)
     data = fit.data
@@ -60,8 +83,8 @@ def ppc_table(fit: "Fit", hdi_prob: float = 0.9) -> pd.DataFrame:
         raise SpecError("This fit has no posterior predictive draws to check against the data.")
     rep = fit.idata.posterior_predictive["y"].values
     rep = rep.reshape(-1, rep.shape[-1])                                # (S, n_rows), as stored
-    idx = np.asarray(data.group_idx)
-    n_groups = data.n_groups
+    idx, labels, column = _level(fit, level)
+    n_groups = len(labels)
     sums_rep = _group_sums(rep, idx, n_groups)                          # (S, n_groups)
     sums_obs = np.bincount(idx, np.asarray(data.y, float), n_groups)
     sizes = np.bincount(idx, minlength=n_groups).astype(float)
@@ -74,7 +97,7 @@ def ppc_table(fit: "Fit", hdi_prob: float = 0.9) -> pd.DataFrame:
     low, high = _central(stat_rep, prob, axis=0)
     inside = (stat_obs >= low) & (stat_obs <= high)
     out = pd.DataFrame({
-        "group": list(data.labels),
+        "group": list(labels),
         "n": sizes.astype(int),
         "statistic": statistic,
         "observed": stat_obs,
@@ -84,7 +107,7 @@ def ppc_table(fit: "Fit", hdi_prob: float = 0.9) -> pd.DataFrame:
         "inside": inside.astype(bool),
         "p_value": np.mean(stat_rep >= stat_obs[None, :], axis=0),
     })
-    out.attrs.update(coverage=float(inside.mean()) if n_groups else np.nan, hdi_prob=prob)
+    out.attrs.update(coverage=float(inside.mean()) if n_groups else np.nan, hdi_prob=prob, level=column)
     return out
 
 

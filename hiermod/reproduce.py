@@ -39,6 +39,11 @@ def reproduction_script(fit: "Fit", data_path: str | os.PathLike = "data.csv",
     raise HiermodError(f"Unknown script flavour {flavour!r}; use 'hiermod' or 'numpyro'.")
 
 
+def _tuple_literal(values) -> str:
+    """A tuple literal of text values, each through repr()."""
+    return "(" + "".join(f"{str(v)!r}, " for v in values) + ")"
+
+
 def _settings_literal(fit: "Fit") -> str:
     s = fit.settings
     return (f"dict(chains={int(s.chains)!r}, warmup={int(s.warmup)!r}, draws={int(s.draws)!r}, "
@@ -112,6 +117,7 @@ COLUMNS = ColumnMap(
     trials={columns.trials!r},
     exposure={columns.exposure!r},
     covariates={cov_literal},
+    outer_groups={_tuple_literal(getattr(columns, "outer_groups", ()))},
 )
 
 # The priors chosen explicitly (prior text is parsed by hiermod's grammar, never evaluated).
@@ -123,6 +129,11 @@ SPEC = ModelSpec(
     parameterization={spec.parameterization.value!r},
     priors={{name: parse_prior(text) for name, text in PRIORS.items()}},
     covariates={spec_cov_literal},
+    groups={_tuple_literal(spec.groups)},
+    level_parameterizations={_tuple_literal(p.value for p in spec.level_parameterizations)},
+    slopes={_tuple_literal(spec.slopes)},
+    slope_correlation={spec.slope_correlation.value!r},
+    population={spec.population.value!r},
 )
 
 # Every prior the original fit used (explicit ones plus data-scaled defaults), for checking.
@@ -174,48 +185,139 @@ def _helper_code(fit: "Fit") -> str:
     return TRUNCATED_POSITIVE_SOURCE if needed else ""
 
 
-def _numpyro_model_code(fit: "Fit") -> str:
-    from .spec import Parameterization, Pooling
+_LINK_CODE = {"p": "jnp.log({v}) - jnp.log1p(-{v})", "rate": "jnp.log({v})"}
+"""theta on the link scale from a Beta/Gamma population's values (logit p, log rate)."""
 
-    spec, priors = fit.spec, fit.priors
-    lines = ["def model(group_idx, n_groups, y=None, se=None, trials=None, exposure=None, X=None):"]
-    add = lines.append
-    if spec.pooling == Pooling.NONE:
-        add("    with numpyro.plate(\"group\", n_groups):")
-        add(f"        theta = numpyro.sample(\"theta\", {_prior_code(priors['theta'])})")
+
+def _term_code(fit: "Fit", k: int, add) -> None:
+    """Source lines sampling term ``k`` (outermost first) into ``theta``: its parameters and
+    effects, centred on ``mu`` or on the parent's effects ``theta[parents[k - 1]]``."""
+    from .spec import Pooling
+
+    term, priors = fit.spec.terms[k], fit.priors
+    n = f"sizes[{k}]"
+    plate = f"    with numpyro.plate({term.dim!r}, {n}):"
+    if term.pooling == Pooling.NONE:
+        add(plate)
+        add(f"        theta = numpyro.sample({term.effect!r}, {_prior_code(priors[term.effect])})")
+        return
+    if term.own_location:
+        add(f"    m = numpyro.sample({term.location!r}, {_prior_code(priors[term.location])})")
     else:
-        add(f"    mu = numpyro.sample(\"mu\", {_prior_code(priors['mu'])})")
-        if spec.pooling == Pooling.COMPLETE:
-            add("    theta = numpyro.deterministic(\"theta\", jnp.broadcast_to(mu, (n_groups,)))")
-        else:
-            add(f"    tau = numpyro.sample(\"tau\", {_prior_code(priors['tau'])})")
-            if spec.parameterization == Parameterization.NON_CENTERED:
-                add("    with numpyro.plate(\"group\", n_groups):")
-                add("        theta_decentered = numpyro.sample(\"theta_decentered\", dist.Normal(0.0, 1.0))")
-                add("    theta = numpyro.deterministic(\"theta\", mu + tau * theta_decentered)")
-            else:
-                add("    with numpyro.plate(\"group\", n_groups):")
-                add("        theta = numpyro.sample(\"theta\", dist.Normal(mu, tau))")
+        add(f"    m = theta[parents[{k - 1}]]")
+    if term.pooling == Pooling.COMPLETE:
+        add(f"    theta = numpyro.deterministic({term.effect!r}, jnp.broadcast_to(m, ({n},)))")
+        return
+    add(f"    tau = numpyro.sample({term.scale!r}, {_prior_code(priors[term.scale])})")
+    if term.slopes:
+        _slopes_code(fit, term, n, plate, add)
+    elif term.non_centered:
+        add(plate)
+        add(f"        z = numpyro.sample({term.decentered!r}, dist.Normal(0.0, 1.0))")
+        add(f"    theta = numpyro.deterministic({term.effect!r}, m + tau * z)")
+    else:
+        add(plate)
+        add(f"        theta = numpyro.sample({term.effect!r}, dist.Normal(m, tau))")
+
+
+def _slopes_code(fit: "Fit", term, n: str, plate: str, add) -> None:
+    """Varying intercepts and slopes: (theta_j, slope_j) ~ MVN((m_j, beta[x]), diag(sd) R diag(sd))."""
+    from .terms import CORRELATION_PRIOR
+
+    k = len(term.slopes)
+    scales = ", ".join(f"numpyro.sample({term.slope_scale(x)!r}, {_prior_code(fit.priors[term.slope_scale(x)])})"
+                       for x in term.slopes)
+    add(f"    sd = jnp.stack([tau, {scales}])")
+    if term.correlated:
+        eta = float(fit.priors[CORRELATION_PRIOR].args[0])
+        add(f"    chol = numpyro.sample(\"corr_cholesky\", dist.LKJCholesky({k + 1}, {eta!r}))")
+    else:
+        add(f"    chol = jnp.eye({k + 1})")
+    columns = [fit.spec.covariates.index(x) for x in term.slopes]
+    add(f"    slope_means = beta[jnp.array({columns!r})]")
+    add(f"    means = jnp.concatenate([jnp.broadcast_to(m, ({n},))[:, None], "
+        f"jnp.broadcast_to(slope_means, ({n}, {k}))], axis=1)")
+    if term.non_centered:
+        add(plate)
+        add(f"        z = numpyro.sample({term.effect + '_and_slopes_decentered'!r}, "
+            f"dist.Normal(0.0, 1.0).expand([{k + 1}]).to_event(1))")
+        add(f"    numpyro.deterministic({term.decentered!r}, z[:, 0])")
+        add("    coef = means + (z @ chol.T) * sd")
+    else:
+        add(plate)
+        add(f"        coef = numpyro.sample({term.effect + '_coefficients'!r}, "
+            "dist.MultivariateNormal(means, scale_tril=sd[:, None] * chol))")
+    add(f"    theta = numpyro.deterministic({term.effect!r}, coef[:, 0])")
+    add("    slopes = coef[:, 1:]")
+    for i, x in enumerate(term.slopes):
+        add(f"    numpyro.deterministic({term.slope_effect(x)!r}, coef[:, {i + 1}])")
+        if term.correlated:
+            add(f"    numpyro.deterministic({term.slope_correlation(x)!r}, (chol @ chol.T)[0, {i + 1}])")
+
+
+def _population_code(fit: "Fit", add) -> None:
+    """A Beta/Gamma population on group sums: marginal likelihood for (alpha, beta), the group
+    values from their exact conditional (hiermod.populations)."""
+    from . import populations
+
+    term, priors = fit.spec.row_term, fit.priors
+    population = populations.get(term.population)
+    marginal, conditional = population.code()
+    add(f"    alpha = numpyro.sample(\"alpha\", {_prior_code(priors['alpha'])})")
+    add(f"    beta = numpyro.sample(\"beta\", {_prior_code(priors['beta'])})")
+    add(f"    y = jax.ops.segment_sum(y_rows, idx, sizes[-1])")
+    add(f"    total = jax.ops.segment_sum({population.total}, idx, sizes[-1])")
+    add(f"    with numpyro.plate({term.dim!r}, sizes[-1]):")
+    add(f"        numpyro.sample(\"y\", {marginal}, obs=y)")
+    add(f"        value = numpyro.sample({population.value!r}, {conditional})")
+    add(f"    numpyro.deterministic({term.effect!r}, {_LINK_CODE[population.value].format(v='value')})")
+
+
+def _numpyro_model_code(fit: "Fit") -> str:
+    spec, priors = fit.spec, fit.priors
+    lines = ["def model(idx, sizes, parents=(), y=None, se=None, trials=None, exposure=None, X=None):",
+             '    """idx: each row\'s innermost group; sizes: groups per level (outermost first);',
+             '    parents[k - 1]: each group of level k\'s group in level k - 1."""']
+    add = lines.append
+    if spec.row_term.conjugate:
+        add("    y_rows = y")
+        _population_code(fit, add)
+        return "\n".join(lines)
+    slopes = spec.row_term.slopes and spec.row_term.partial
+    if spec.covariates and slopes:  # the mean slopes come before the term that varies them
+        add(f"    beta = numpyro.sample(\"beta\", {_beta_code(fit)})")
+    add("    slopes = None")
+    for k in range(len(spec.terms)):
+        _term_code(fit, k, add)
     family = spec.family
     if family.response:
         add(f"    numpyro.deterministic(\"{family.response}\", {family.response_code})")
-    add("    eta = theta[group_idx]")
+    add("    eta = theta[idx]")
     if spec.covariates:
-        add(f"    beta = numpyro.sample(\"beta\", {_beta_code(fit)})")
+        if not slopes:
+            add(f"    beta = numpyro.sample(\"beta\", {_beta_code(fit)})")
         add("    eta = eta + X @ beta")
+        if slopes:
+            columns = [spec.covariates.index(x) for x in spec.row_term.slopes]
+            add(f"    varying = jnp.array({columns!r})")
+            add("    eta = eta + ((slopes - beta[varying])[idx] * X[:, varying]).sum(-1)")
     for name in family.param_names:
         add(f"    {name} = numpyro.sample(\"{name}\", {_prior_code(priors[name])})")
     observation = family.code.format(eta="eta")
-    add("    with numpyro.plate(\"obs\", group_idx.shape[0]):")
+    add("    with numpyro.plate(\"obs\", idx.shape[0]):")
     add(f"        numpyro.sample(\"y\", {observation}, obs=y)")
     return "\n".join(lines)
 
 
 def _model_text(fit: "Fit") -> list[str]:
-    """The model in words for the script's docstring (no user text: only enum values and numbers)."""
+    """The model in words for the script's docstring (no user text: only enum values and numbers;
+    levels and slopes are numbered, not named, because their names are column names)."""
     from .spec import Parameterization, Pooling
 
     spec, priors = fit.spec, fit.priors
+    terms = spec.terms
+    if len(terms) > 1 or terms[-1].slopes or terms[-1].conjugate:
+        return _structure_text(fit)
     out = []
     for name in spec.prior_names():
         if not name.startswith("beta["):
@@ -237,12 +339,75 @@ def _model_text(fit: "Fit") -> list[str]:
     return out
 
 
+def _structure_text(fit: "Fit") -> list[str]:
+    """Nested levels, varying slopes, Beta/Gamma populations in words (see _model_text)."""
+    from .terms import CORRELATION_PRIOR
+
+    spec, priors = fit.spec, fit.priors
+    term = spec.row_term
+    if term.conjugate:
+        return [f"    alpha ~ {priors['alpha']},  beta ~ {priors['beta']}",
+                f"    group values ~ {term.population.value.title()}(alpha, beta)   (population)",
+                f"    y_i ~ {spec.family.formula.format(eta='theta[group_i]')},  theta = link(group value)",
+                "    (sampled on group sums: marginal likelihood, then the exact conditional)"]
+    out = []
+    for k, t in enumerate(spec.terms):
+        centre = "mu" if t.own_location else f"the level-{k} effect of its parent"
+        way = "non-centered" if t.non_centered else "centered"
+        out.append(f"    level {k + 1}: effects ~ Normal({centre}, scale {k + 1})   ({t.pooling.value} pooling, {way})")
+        if t.own_location and t.partial:
+            out.append(f"      mu ~ {priors[t.location]}")
+        if t.partial:
+            out.append(f"      scale {k + 1} ~ {priors[t.scale]}")
+        for i, x in enumerate(t.slopes):
+            out.append(f"      slope {i + 1} varies by group, its scale ~ {priors[t.slope_scale(x)]}")
+        if t.slopes:
+            out.append("      intercept and slopes jointly normal; correlation "
+                       + (f"~ {priors[CORRELATION_PRIOR]}" if t.correlated else "none (R = I)"))
+    for name in spec.family.param_names:
+        out.append(f"    {name} ~ {priors[name]}")
+    if spec.covariates:
+        out.append("    beta (one per covariate) ~ " + ", ".join(
+            str(priors[f"beta[{c}]"]) for c in spec.covariates))
+    eta = "theta[group_i]" + (" + x_i . slope[group_i]" if term.slopes else "") + (
+        " + x_i . beta" if spec.covariates else "")
+    out.append(f"    y_i ~ {spec.family.formula.format(eta=eta)}")
+    return out
+
+
 def _default_role_code(role: str | None) -> str:
     """Code giving every row one trial (binomial 0/1 rows) or exposure 1 (poisson) when no column."""
     if role is None:
         return ""
     return (f"    if {role!r} not in arrays:\n"
             f"        arrays[{role!r}] = f32(np.ones(len(frame)))\n")
+
+
+def _script_dims(fit: "Fit") -> tuple[dict[str, list[str]], list[str]]:
+    """ArviZ dims of the NumPyro script's sites, and the summary's variable names (the fit's)."""
+    spec, family = fit.spec, fit.spec.family
+    dims: dict[str, list[str]] = {}
+    for term in spec.terms:
+        names = [term.effect, term.population_value, *(term.slope_effect(x) for x in term.slopes)]
+        if term.non_centered:
+            names.append(term.decentered)
+        dims.update({name: [term.dim] for name in names if name})
+        if term.slopes and term.partial:
+            dims[f"{term.effect}_and_slopes_decentered" if term.non_centered
+                 else f"{term.effect}_coefficients"] = [term.dim, "coefficient"]
+    if family.response:
+        dims.setdefault(family.response, [spec.row_term.dim])
+    if spec.covariates:
+        dims["beta"] = ["covariate"]
+    names: list[str] = []
+    for term in spec.terms:
+        names.extend(term.parameter_names())
+    names.extend(family.param_names)
+    if spec.covariates:
+        names.append("beta")
+    if family.response:
+        names.append(family.response)
+    return dims, list(dict.fromkeys(names))
 
 
 def _numpyro_script(fit: "Fit", data_path: str) -> str:
@@ -255,17 +420,13 @@ def _numpyro_script(fit: "Fit", data_path: str) -> str:
     roles_literal = "{" + ", ".join(f"{k!r}: {str(v)!r}" for k, v in role_columns.items()) + "}"
     cov_literal = "[" + ", ".join(repr(str(c)) for c in spec.covariates) + "]"
     labels_literal = "[" + ", ".join(repr(str(label)) for label in fit.data.labels) + "]"
+    group_columns = tuple(getattr(columns, "outer_groups", ())) + (columns.group,)
+    groups_literal = "[" + ", ".join(repr(str(c)) for c in group_columns) + "]"
+    level_dims = "[" + ", ".join(repr(str(t.dim)) for t in spec.terms) + "]"
+    coefficients = next((("intercept",) + t.slopes for t in spec.terms if t.slopes and t.partial), ())
+    coef_literal = "[" + ", ".join(repr(str(c)) for c in coefficients) + "]"
     needs = next(iter(family.row_defaults), None)
-    dims = {"theta": ["group"]}
-    if spec.pooling.value == "partial" and spec.parameterization.value == "non_centered":
-        dims["theta_decentered"] = ["group"]
-    if family.response:
-        dims[family.response] = ["group"]
-    if spec.covariates:
-        dims["beta"] = ["covariate"]
-    var_names = [v for v in ("mu", "tau", *family.param_names, "beta", "theta", family.response)
-                 if v == "theta" or v in dims or v in spec.prior_names()
-                 or (v == "beta" and spec.covariates)]
+    dims, var_names = _script_dims(fit)
     model_words = "\n".join(_model_text(fit))
     return f'''#!/usr/bin/env python
 """Refit a hierarchical model exported by hiermod {__version__}, in plain NumPyro.
@@ -293,7 +454,12 @@ from numpyro.infer import MCMC, NUTS
 DATA_PATH = {data_path!r}
 COLUMNS = {roles_literal}
 COVARIATES = {cov_literal}
-# Group labels of the original fit, in first-seen order.
+# Grouping columns, outermost first; a group of an inner column is its path "outer/inner".
+GROUP_COLUMNS = {groups_literal}
+# The model's levels (innermost last) are the last len(LEVEL_DIMS) grouping columns.
+LEVEL_DIMS = {level_dims}
+COEFFICIENTS = {coef_literal}
+# Group labels of the original fit (innermost level), in first-seen order.
 EXPECTED_LABELS = {labels_literal}
 SETTINGS = {_settings_literal(fit)}
 QUICK = dict(chains={QUICK_SETTINGS["chains"]}, warmup={QUICK_SETTINGS["warmup"]}, draws={QUICK_SETTINGS["draws"]})
@@ -305,17 +471,30 @@ VAR_NAMES = {var_names!r}
 
 
 def load(path):
-    """Read the CSV (comma, semicolon or tab) and keep complete rows of the columns used."""
+    """Read the CSV (comma, semicolon or tab) and keep complete rows of the columns used.
+    Returns the model's keyword arguments and each model level's labels (outermost first)."""
     frame = pd.read_csv(path, sep=None, engine="python", encoding="utf-8-sig")
-    used = list(COLUMNS.values()) + COVARIATES
+    used = list(dict.fromkeys(GROUP_COLUMNS + list(COLUMNS.values()) + COVARIATES))
     missing = [c for c in used if c not in frame.columns]
     if missing:
         sys.exit("Columns not in the file: " + ", ".join(repr(c) for c in missing))
     frame = frame[used].dropna()
-    labels = frame[COLUMNS["group"]].map(
-        lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)).str.strip()
-    codes, uniques = pd.factorize(labels)
-    arrays = {{"group_idx": jnp.asarray(codes.astype(np.int32)), "n_groups": len(uniques)}}
+    text = lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+    paths, codes, labels = None, [], []
+    for column in GROUP_COLUMNS:
+        part = frame[column].map(text).str.strip()
+        paths = part if paths is None else paths + "/" + part
+        level_codes, uniques = pd.factorize(paths)
+        codes.append(level_codes.astype(np.int32))
+        labels.append([str(u) for u in uniques])
+    codes, labels = codes[-len(LEVEL_DIMS):], labels[-len(LEVEL_DIMS):]
+    parents = []
+    for k in range(1, len(codes)):
+        parent = np.zeros(len(labels[k]), dtype=np.int32)
+        parent[codes[k]] = codes[k - 1]
+        parents.append(jnp.asarray(parent))
+    arrays = {{"idx": jnp.asarray(codes[-1]), "sizes": tuple(len(u) for u in labels),
+               "parents": tuple(parents)}}
     f32 = lambda a: jnp.asarray(np.asarray(a, dtype=np.float32))
     arrays["y"] = f32(frame[COLUMNS["y"]])
     for role in ("se", "trials", "exposure"):
@@ -323,13 +502,13 @@ def load(path):
             arrays[role] = f32(frame[COLUMNS[role]])
 {_default_role_code(needs)}    if COVARIATES:
         arrays["X"] = f32(frame[COVARIATES].to_numpy(dtype=float))
-    return arrays, [str(u) for u in uniques]
+    return arrays, labels
 
 
 def main(argv=None):
     args = parse_args(argv)
-    arrays, labels = load(find_data(args.data))
-    if labels != EXPECTED_LABELS:
+    arrays, levels = load(find_data(args.data))
+    if levels[-1] != EXPECTED_LABELS:
         print("Note: the group labels differ from the original fit's.", file=sys.stderr)
     settings = dict(SETTINGS, **QUICK) if args.quick else dict(SETTINGS)
     kernel = NUTS(model, target_accept_prob=settings["target_accept"],
@@ -337,12 +516,14 @@ def main(argv=None):
     mcmc = MCMC(kernel, num_warmup=settings["warmup"], num_samples=settings["draws"],
                 num_chains=settings["chains"], chain_method="sequential", progress_bar=False)
     mcmc.run(jax.random.PRNGKey(settings["seed"]), **arrays)
-    idata = az.from_numpyro(mcmc, coords={{"group": labels, "covariate": COVARIATES}},
+    coords = dict(zip(LEVEL_DIMS, levels), covariate=COVARIATES, coefficient=COEFFICIENTS)
+    idata = az.from_numpyro(mcmc, coords=coords,
                             dims={dims!r}, log_likelihood=False)
-    table = az.summary(idata, var_names=VAR_NAMES, hdi_prob=0.94)
+    table = az.summary(idata, var_names=VAR_NAMES, hdi_prob=0.94, round_to="none")
     if args.summary_csv:
         table.to_csv(args.summary_csv)
-    with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_rows", 500):
+    with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_rows", 500,
+                           "display.precision", 4):
         print(table.to_string())
     print("divergences:", int(np.asarray(mcmc.get_extra_fields()["diverging"]).sum()))
 

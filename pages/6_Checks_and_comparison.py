@@ -1,5 +1,7 @@
-"""Checks and comparison: posterior predictive check, no / complete / partial pooling side by side
-(one background job), variance split between and within groups, a new group's prediction."""
+"""Checks and comparison: posterior predictive check (per grouping level), no / complete / partial
+pooling side by side (one background job), other model structures by LOO (one level against all,
+common against varying slopes, normal against Beta/Gamma population; another background job),
+variance split between levels and within groups, a new group's prediction at each level."""
 
 from __future__ import annotations
 
@@ -23,7 +25,14 @@ st.header("Does the model reproduce the data?")
 st.markdown("For every group the model simulates many replicated data sets. If the observed value "
             "sits inside the middle 90% of the simulated ones, the model can produce data like "
             "these; groups outside are worth a closer look.")
-result = components.computed(tables.ppc, fit, context="checking the predictions")
+level_columns = [level.column for level in fit.data.levels]
+if len(level_columns) > 1:
+    ppc_level = st.radio("Check the groups of", level_columns, index=len(level_columns) - 1,
+                         horizontal=True, key="w_ppc_level",
+                         help="An outer level pools the rows of all its inner groups.")
+    result = components.computed(tables.ppc_level, fit, ppc_level, context="checking the predictions")
+else:
+    result = components.computed(tables.ppc, fit, context="checking the predictions")
 if result is not None:
     ppc, summary = result
     c1, c2 = st.columns([1, 3])
@@ -93,6 +102,52 @@ else:
                 st.success("All Pareto k values are below 0.7: the LOO estimates are reliable.",
                            icon=":material/check_circle:")
 
+# ------------------------------------------------------------------ other structures
+structures = cmp.structure_specs(fit.spec)
+if structures:
+    names = list(structures)
+    st.header("A simpler structure?")
+    st.markdown(components.md_escape(
+        f"Does the extra structure earn its keep? The button fits {' and '.join(names)} to the same "
+        "rows (with this fit's sampler settings, in the background) and compares them by LOO: "
+        "the expected log score on a left-out observation."))
+    skey = cmp.structure_key(fit.data, fit.spec, fit.settings)
+    srunning = cmp.STRUCT.running()
+    if st.button("Compare structures", key="w_compare_structures", icon=":material/account_tree:",
+                 disabled=srunning):
+        cmp.start_structures(fit)
+        st.rerun()
+    cmp.structures_monitor()
+    cmp.STRUCT.status_box(skey)
+    sfits = cmp.structure_fits(skey)
+    if sfits is None:
+        if not srunning:
+            st.caption("Press the button to see the structures' LOO comparison.")
+    else:
+        got = components.computed(tables.structure_loo, sfits, context="computing LOO")
+        if got is not None:
+            sloo, reason = got
+            if reason:
+                st.warning(components.md_escape("These fits cannot be compared by LOO: " + reason),
+                           icon=":material/warning:")
+            else:
+                best = str(sloo.index[0])
+                st.markdown(components.md_escape(
+                    f"Best expected predictive accuracy: {best}. A difference in elpd smaller than "
+                    "about twice its standard error (dse) is not a clear win; then the simpler "
+                    "structure predicts as well."))
+                cols = [c for c in ("elpd_loo", "p_loo", "elpd_diff", "dse", "weight", "n_bad_pareto_k",
+                                    "max_pareto_k") if c in sloo.columns]
+                st.dataframe(sloo[cols].round(3))
+                for m, w in zip(sloo.index, sloo["warning"]):
+                    if w:
+                        st.warning(components.md_escape(f"{m}: {w}"), icon=":material/warning:")
+        ftable = components.computed(tables.forest, sfits, context="comparing the estimates")
+        if ftable is not None:
+            show_figure(forest_plot, ftable, title="The structures compared, group by group",
+                        x_title=f"{fit.data.levels[-1].column} effects (model scale), 90% interval", context="drawing the comparison", key="structure_forest_chart",
+                        figures=figures, export_as="Structures compared")
+
 # ---------------------------------------------------------------------- variance split
 st.header("How much of the variation is between groups?")
 var_fit = fit
@@ -125,10 +180,27 @@ if var_fit is not None:
         c1, c2 = st.columns([1, 3])
         c1.metric(name[0].upper() + name[1:], f"{share['mean']:.2f}")
         c2.markdown(components.md_escape(sentence))
+        levels = vd.attrs.get("levels") or ()
+        if levels:
+            cols = st.columns(len(levels) + 1)
+            for col, lv in zip(cols, levels):
+                row = vd.loc[f"share_{lv}"]
+                col.metric(f"Share at the {lv} level", f"{row['mean']:.0%}",
+                           help=f"90% interval {row['low']:.0%} to {row['high']:.0%}")
+            row = vd.loc["share_within"]
+            cols[-1].metric("Share within groups", f"{row['mean']:.0%}",
+                            help=f"90% interval {row['low']:.0%} to {row['high']:.0%}")
+            st.caption("Each share is computed per posterior draw (they add up to 100% in every draw); "
+                       "the numbers are posterior means.")
+        if var_fit.spec.row_term.slopes:
+            st.caption("With varying slopes the groups' spread depends on the covariate; the split is "
+                       "taken at its mean (see “What the parts are”).")
         with st.expander("What the parts are"):
             for comp, note in vd["note"].items():
                 st.markdown(components.md_escape(f"{comp}: {note}"))
-        show_figure(variance_plot, vd, context="drawing the variance split", key="variance_chart",
+            st.dataframe(vd.drop(columns="note").round(4))
+        spreads = vd.loc[[r for r in vd.index if not r.startswith("share_") or r == "share_between"]]
+        show_figure(variance_plot, spreads, context="drawing the variance split", key="variance_chart",
                     figures=figures, export_as="Variance between and within groups")
 
 # ---------------------------------------------------------------------------- new group
@@ -144,7 +216,7 @@ if pooling == "none":
     if new_fit is not None:
         st.caption("Below: the prediction of the partial-pooling fit of the comparison.")
 if new_fit is not None:
-    view = components.computed(tables.new_group_view, new_fit, context="predicting a new group")
+    view = components.computed(tables.new_group_view_any, new_fit, context="predicting a new group")
     if view is not None:
         pred = view["table"]
         theta, ynew = pred.loc["theta_new"], pred.loc["y_new"]
@@ -166,8 +238,35 @@ if new_fit is not None:
         show_figure(new_group_plot, view["rows"], observed=view["observed"], labels=view["labels"],
                     x_title=view["x_title"], context="drawing the prediction", key="new_group_chart",
                     figures=figures, export_as="A new group")
+        if new_fit.spec.covariates:
+            st.caption("The new group's effect and observation are at covariate values 0 (its "
+                       "expected outcome at x = 0); varying slopes' new-group slopes are in the table.")
         with st.expander("Prediction table"):
             st.dataframe(pred)
+    if len(new_fit.spec.terms) > 1 and new_fit.spec.pooling.value == "partial":
+        st.subheader("A new group at each level")
+        outer = new_fit.data.levels[-2]
+        parent = st.selectbox(f"A new {new_fit.spec.row_term.factor} inside the {outer.column}",
+                              outer.labels, key="w_new_group_parent")
+        levels_table = components.computed(tables.new_group_levels, new_fit, outer.column, parent,
+                                           context="predicting new groups at each level")
+        if levels_table is not None:
+            st.markdown(components.md_escape(
+                f"A new {new_fit.spec.terms[0].factor} is drawn from the population of "
+                f"{new_fit.spec.terms[0].factor}s (mu and {new_fit.spec.terms[0].scale}), then groups "
+                f"inside it; a new {new_fit.spec.row_term.factor} in an existing {outer.column} is "
+                f"centred on that {outer.column}'s estimate and spreads only by "
+                f"{new_fit.spec.row_term.scale}, so it is known more precisely."))
+            for i, (scenario, rows) in enumerate(levels_table.groupby("scenario", sort=False)):
+                rows = rows.set_index("quantity")
+                shown_rows = rows.loc[[q for q in rows.index if q != "response_new"
+                                       or new_fit.spec.family.response]]
+                show_figure(new_group_plot, shown_rows.drop(columns=["scenario", "level"]),
+                            title=scenario[0].upper() + scenario[1:], x_title="model scale / outcome",
+                            context="drawing the prediction", key=f"new_group_level_chart_{i}",
+                            figures=figures, export_as=f"A {scenario}")
+            with st.expander("Prediction table, every level"):
+                st.dataframe(levels_table, hide_index=True)
 
 # ------------------------------------------------------------------------------- export
 export_panel(fit, figures, key="export_checks")

@@ -19,7 +19,17 @@ Key                 Type                          Meaning
 ``hm_cmp_t0``       float | None                  time.time() when it was started
 ``hm_cmp_results``  OrderedDict[tuple, dict]      finished comparisons {"none", "complete", "partial"}
 ``hm_cmp_status``   dict | None                   {"status", "message", "seconds", "key"}
+``hm_struct_job``   hiermod.jobs.Job | None       the running structure comparison of this session
+``hm_struct_key``   tuple | None                  its key (see :func:`structure_key`)
+``hm_struct_t0``    float | None                  time.time() when it was started
+``hm_struct_results`` OrderedDict[tuple, dict]    finished structure comparisons {name: Fit}
+``hm_struct_status`` dict | None                  {"status", "message", "seconds", "key"}
 ``hm_learn_story``  str                           the story chosen on the Learn page
+
+* Structure comparison: :func:`start_structures` fits the simpler structure(s) of
+  :func:`hiermod.model_comparison.structure_alternatives` (one level against all levels, a common
+  slope against varying slopes, a normal population against Beta/Gamma) with
+  :func:`hiermod.orchestrate.fit_structures` in the :data:`STRUCT` job slot, the same way.
 """
 
 from __future__ import annotations
@@ -49,6 +59,11 @@ CMP_T0 = "hm_cmp_t0"
 CMP_RESULTS = "hm_cmp_results"
 CMP_STATUS = "hm_cmp_status"
 LEARN_STORY = "hm_learn_story"
+STRUCT_JOB = "hm_struct_job"
+STRUCT_KEY = "hm_struct_key"
+STRUCT_T0 = "hm_struct_t0"
+STRUCT_RESULTS = "hm_struct_results"
+STRUCT_STATUS = "hm_struct_status"
 
 MAX_SESSION_COMPARISONS = 3
 LEARN_SETTINGS = dict(chains=4, warmup=500, draws=500, seed=0)
@@ -98,11 +113,11 @@ def _all_cached(data, spec, settings) -> dict | None:
     return {m: ready[m] for m in MODES} if len(ready) == len(MODES) else None
 
 
-def _remember(key: tuple, fits: dict) -> None:
+def _remember(key: tuple, fits: dict, slot: str = CMP_RESULTS) -> None:
     ss = st.session_state
-    results = ss.get(CMP_RESULTS)
+    results = ss.get(slot)
     if results is None:
-        results = ss[CMP_RESULTS] = OrderedDict()
+        results = ss[slot] = OrderedDict()
     results[key] = fits
     results.move_to_end(key)
     while len(results) > MAX_SESSION_COMPARISONS:
@@ -152,6 +167,89 @@ def comparison_monitor(interval: float = 0.5) -> None:
     """Live progress + Cancel of this session's comparison."""
     CMP.monitor(_progress_text, interval=interval, cancel_label="Cancel comparison",
                 cancel_key="w_cancel_compare")
+
+
+# --------------------------------------------------------------------- structure comparison
+
+
+def structure_specs(spec: "ModelSpec") -> dict[str, "ModelSpec"]:
+    """{name: spec} of the structures compared with ``spec`` (itself included); empty: none."""
+    from hiermod.model_comparison import structure_alternatives
+
+    return structure_alternatives(spec)
+
+
+def structure_key(data: "GroupedData", spec: "ModelSpec", settings: "SamplerSettings") -> tuple:
+    """Key of the structure comparison of (data, spec, settings)."""
+    return ("structures",) + state.fit_key(data, spec, settings)
+
+
+def _cached_structures(data, specs: dict, settings, own: "Fit | None" = None) -> dict:
+    """The structures already fitted: ``own`` (the page's fit) for its own spec, others from the
+    process-wide fit cache."""
+    store = cache.fit_cache()
+    found = {name: own for name, spec in specs.items() if own is not None and spec == own.spec}
+    for name, spec in specs.items():
+        got = found.get(name) or store.get(state.fit_key(data, spec, settings))
+        if got is not None:
+            found[name] = got
+    return found
+
+
+def _structures_task(data, specs, settings, own, *, progress, cancel, publish):
+    """Worker thread (no Streamlit): the structures not cached yet, each kept in the fit cache."""
+    from hiermod.orchestrate import fit_structures
+
+    cache.heavy_imports()
+
+    def keep(name, result):
+        cache.fit_cache().put(state.fit_key(data, specs[name], settings), result)
+
+    return fit_structures(data, specs, settings, progress=progress, cancel=cancel,
+                          cached=_cached_structures(data, specs, settings, own), done=keep)
+
+
+def _all_structures_cached(data, specs, settings, own) -> dict | None:
+    ready = _cached_structures(data, specs, settings, own)
+    return {n: ready[n] for n in specs} if len(ready) == len(specs) else None
+
+
+STRUCT = JobSlot((STRUCT_JOB, STRUCT_KEY, STRUCT_T0, STRUCT_STATUS),
+                 Wording(what="the structure comparison",
+                         from_cache="Loaded from the cache (these fits were made before).",
+                         done="The structure fits are done.",
+                         cancelled="The structure comparison was cancelled.",
+                         failed="The structure comparison failed."),
+                 store=lambda key, fits: _remember(key, fits, STRUCT_RESULTS))
+"""This session's structure comparison (Checks page)."""
+
+
+def start_structures(fit: "Fit") -> None:
+    """Button handler: fit the structures compared with ``fit``'s (the fit itself is reused; the
+    others are fitted to ``fit.data``, whose levels hold every grouping column of the spec)."""
+    data, spec, settings = fit.data, fit.spec, fit.settings
+    specs = structure_specs(spec)
+    key = structure_key(data, spec, settings)
+    STRUCT.start(key, lambda: _all_structures_cached(data, specs, settings, fit),
+                 _structures_task, data, specs, settings, fit,
+                 label=f"structure comparison ({len(specs)} fits) on {data.n_rows} rows")
+
+
+def structure_fits(key: tuple) -> dict | None:
+    """The finished structure comparison for ``key``: this session's, else the fit cache's."""
+    got = (st.session_state.get(STRUCT_RESULTS) or {}).get(key)
+    if got is not None:
+        return got
+    _, data_fp, spec, settings = key
+    store = cache.fit_cache()
+    fits = {n: store.get((data_fp, s, settings)) for n, s in structure_specs(spec).items()}
+    return fits if fits and all(f is not None for f in fits.values()) else None
+
+
+def structures_monitor(interval: float = 0.5) -> None:
+    """Live progress + Cancel of this session's structure comparison."""
+    STRUCT.monitor(_progress_text, interval=interval, cancel_label="Cancel structure comparison",
+                   cancel_key="w_cancel_structures")
 
 
 # ---------------------------------------------------------------------------------- stories

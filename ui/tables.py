@@ -447,3 +447,54 @@ def prior_predictive(data: "GroupedData", spec: "ModelSpec", n: int = 200, seed:
     import json
 
     return _prior_predictive(data.fingerprint, json.dumps(spec.to_dict(), sort_keys=True), n, seed, data)
+
+
+# ------------------------------------------------- checks for nested levels, slopes, populations
+
+
+@by_fit(resource=True)
+def ppc_level(fit: "Fit", level: str) -> tuple:
+    """(hiermod.compare.ppc_table at grouping level ``level``, ppc_summary) at the 90% level."""
+    from hiermod.compare import ppc_summary, ppc_table
+
+    t = ppc_table(fit, hdi_prob=INTERVAL, level=level)
+    return t, ppc_summary(t)
+
+
+@by_fit(max_entries=32, resource=True)
+def new_group_levels(fit: "Fit", parent_column: str | None, parent: str | None) -> "pd.DataFrame":
+    """hiermod.compare.predict_new_group_levels: a new group at each level (a new group of the
+    level below ``parent_column`` sits in its group ``parent``)."""
+    from hiermod.compare import predict_new_group_levels
+
+    parents = {parent_column: parent} if parent_column and parent else None
+    return predict_new_group_levels(fit, prob=INTERVAL, parents=parents)
+
+
+@by_fits()
+def structure_loo(fits: dict) -> tuple:
+    """(hiermod.compare.loo_table of fits of different structures, None) or (None, the reason
+    they are not comparable)."""
+    from hiermod.compare import loo_comparability, loo_table
+
+    reason = loo_comparability(fits)
+    return (None, reason) if reason else (loo_table(fits), None)
+
+
+@by_fit(resource=True)
+def new_group_view_any(fit: "Fit") -> dict:
+    """:func:`new_group_view` for every structure: nested fits (whose shrinkage table is not
+    per level yet) get the prediction rows with the innermost groups' own means as the rug
+    (identity-link families) or no rug (response-scale families)."""
+    if not fit.spec.nested:
+        return new_group_view(fit)
+    from hiermod.compare import predict_new_group
+
+    pred = predict_new_group(fit, prob=INTERVAL)
+    family = fit.spec.family
+    if family.response:
+        return {"table": pred, "rows": pred.loc[["response_new"]], "observed": None, "labels": None,
+                "x_title": family.response_label}
+    summary = fit.data.group_summary()
+    return {"table": pred, "rows": pred.loc[[q for q in pred.index if q != "response_new"]],
+            "observed": summary["estimate"], "labels": summary["group"], "x_title": "outcome"}
