@@ -114,7 +114,10 @@ class GroupedData:
             return self
         levels = select_levels(self.levels, columns)
         innermost = self.group_columns.index(levels[-1].column)
-        mapping = dataclasses.replace(self.columns, group=columns[-1], outer_groups=tuple(columns[:-1]))
+        # the column map keeps every column of the innermost label's path (labels stay "outer/inner")
+        path = self.columns.group_columns
+        mapping = dataclasses.replace(self.columns, group=columns[-1],
+                                      outer_groups=path[:path.index(columns[-1])])
         return dataclasses.replace(self, columns=mapping, labels=levels[-1].labels, levels=levels,
                                    group_idx=row_index(self.levels, self.group_idx, innermost))
 

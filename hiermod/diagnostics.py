@@ -46,7 +46,7 @@ LEVELS = ("ok", "warning", "problem")
 
 
 def _default_vars(fit: "Fit") -> list[str]:
-    working = {name for term in fit.spec.terms for name in term.working_names()}
+    working = fit.spec.working_names()
     return [v for v in fit.idata.posterior.data_vars if v not in working]
 
 

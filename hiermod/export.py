@@ -103,10 +103,10 @@ def _split_name(name: str) -> tuple[str, str]:
 
 
 def _summary_vars(fit: "Fit") -> list[str]:
-    """Every posterior variable but the sampler's internal coordinates: standardized effects
-    (``*_decentered``) and the Cholesky factor of the slope correlation (``rho_x`` reports it)."""
-    return [str(v) for v in fit.idata.posterior.data_vars
-            if not str(v).endswith("_decentered") and str(v) != "corr_cholesky"]
+    """Every posterior variable but the sampler's working variables (:meth:`ModelSpec.working_names`:
+    standardized effects, joint intercept/slope sites, the slope correlation's Cholesky factor)."""
+    working = fit.spec.working_names()
+    return [str(v) for v in fit.idata.posterior.data_vars if str(v) not in working]
 
 
 def summary_table_frame(fit: "Fit"):

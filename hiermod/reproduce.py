@@ -10,7 +10,6 @@ import os
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .prior_families import TRUNCATED_POSITIVE_SOURCE
 
 if TYPE_CHECKING:  # pragma: no cover
     from .result import Fit
@@ -182,7 +181,11 @@ def _beta_code(fit: "Fit") -> str:
 def _helper_code(fit: "Fit") -> str:
     """The truncation class of bounded positive priors, when the model has one."""
     needed = any(p.bounded and p.support == "positive" for p in fit.priors.values())
-    return TRUNCATED_POSITIVE_SOURCE if needed else ""
+    if not needed:
+        return ""
+    from .truncated import source
+
+    return source()
 
 
 _LINK_CODE = {"p": "jnp.log({v}) - jnp.log1p(-{v})", "rate": "jnp.log({v})"}
@@ -265,7 +268,7 @@ def _population_code(fit: "Fit", add) -> None:
     marginal, conditional = population.code()
     add(f"    alpha = numpyro.sample(\"alpha\", {_prior_code(priors['alpha'])})")
     add(f"    beta = numpyro.sample(\"beta\", {_prior_code(priors['beta'])})")
-    add(f"    y = jax.ops.segment_sum(y_rows, idx, sizes[-1])")
+    add("    y = jax.ops.segment_sum(y_rows, idx, sizes[-1])")
     add(f"    total = jax.ops.segment_sum({population.total}, idx, sizes[-1])")
     add(f"    with numpyro.plate({term.dim!r}, sizes[-1]):")
     add(f"        numpyro.sample(\"y\", {marginal}, obs=y)")
@@ -423,6 +426,8 @@ def _numpyro_script(fit: "Fit", data_path: str) -> str:
     group_columns = tuple(getattr(columns, "outer_groups", ())) + (columns.group,)
     groups_literal = "[" + ", ".join(repr(str(c)) for c in group_columns) + "]"
     level_dims = "[" + ", ".join(repr(str(t.dim)) for t in spec.terms) + "]"
+    model_columns = [level.column for level in fit.data.levels[-len(spec.terms):]]
+    model_levels = [group_columns.index(c) for c in model_columns]
     coefficients = next((("intercept",) + t.slopes for t in spec.terms if t.slopes and t.partial), ())
     coef_literal = "[" + ", ".join(repr(str(c)) for c in coefficients) + "]"
     needs = next(iter(family.row_defaults), None)
@@ -456,7 +461,8 @@ COLUMNS = {roles_literal}
 COVARIATES = {cov_literal}
 # Grouping columns, outermost first; a group of an inner column is its path "outer/inner".
 GROUP_COLUMNS = {groups_literal}
-# The model's levels (innermost last) are the last len(LEVEL_DIMS) grouping columns.
+# The model's levels (outermost first): their positions in GROUP_COLUMNS, and their names.
+MODEL_LEVELS = {model_levels!r}
 LEVEL_DIMS = {level_dims}
 COEFFICIENTS = {coef_literal}
 # Group labels of the original fit (innermost level), in first-seen order.
@@ -487,7 +493,7 @@ def load(path):
         level_codes, uniques = pd.factorize(paths)
         codes.append(level_codes.astype(np.int32))
         labels.append([str(u) for u in uniques])
-    codes, labels = codes[-len(LEVEL_DIMS):], labels[-len(LEVEL_DIMS):]
+    codes, labels = [codes[k] for k in MODEL_LEVELS], [labels[k] for k in MODEL_LEVELS]
     parents = []
     for k in range(1, len(codes)):
         parent = np.zeros(len(labels[k]), dtype=np.int32)

@@ -18,7 +18,6 @@ from . import predictive
 from .methods import Method, method_info
 from .settings import SamplerSettings
 from .spec import ModelSpec, Prior
-from .terms import CHOLESKY_SITE
 
 if TYPE_CHECKING:  # pragma: no cover
     import arviz as az
@@ -88,7 +87,6 @@ def inference_data_from_draws(flat: dict[str, np.ndarray], data, spec, priors, s
     log-likelihood and a posterior predictive data set per draw (float32, thinned for large data,
     see :func:`pointwise_draws`) and prior draws (numpy, seeded by ``(settings.seed, stream)``)."""
     chains, draws = settings.chains, settings.draws
-    flat = {k: v for k, v in flat.items() if k != CHOLESKY_SITE}  # rho_x report the correlations
     posterior = {k: v.reshape((chains, draws) + v.shape[1:]) for k, v in flat.items()}
     rng = np.random.default_rng([settings.seed, stream])
     thin = thin_for_pointwise(flat, chains, draws, data.n_rows)

@@ -159,6 +159,10 @@ class ModelSpec:
         """Priors on correlation matrices (the LKJ concentration ``rho`` of varying slopes)."""
         return tuple(n for term in self.terms for n in term.correlation_names())
 
+    def working_names(self) -> frozenset[str]:
+        """The sampler's working variables of every term, left out of summaries and CSVs."""
+        return frozenset(n for term in self.terms for n in term.working_names())
+
     def describe(self) -> str:
         """One line for people: likelihood, pooling, each level's parameterization, slopes, population."""
         parts = [f"{self.likelihood.value}, {self.pooling.value} pooling"]

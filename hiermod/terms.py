@@ -64,7 +64,7 @@ CORRELATION_PRIOR = "rho"
 """Prior name of the LKJ concentration of the intercept/slope correlation matrix."""
 
 CHOLESKY_SITE = "corr_cholesky"
-"""The sampled Cholesky factor of that matrix: internal (results report rho_x), left out of results."""
+"""The sampled Cholesky factor of that matrix (summaries report rho_x instead)."""
 
 
 @dataclass(frozen=True)
@@ -193,6 +193,8 @@ class GroupTerm:
         names = [self.decentered]
         if self.slopes:
             names += [f"{self.effect}_coefficients", f"{self.effect}_and_slopes_decentered"]
+        if self.correlated:
+            names.append(CHOLESKY_SITE)
         return tuple(names)
 
     def default_priors(self, m: float, s: float, slope_sds: dict[str, float] | None = None) -> dict[str, Prior]:

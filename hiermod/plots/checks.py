@@ -174,7 +174,7 @@ def variance_plot(
     spreads = [r for r in t.index if r != "share_between"]
     fig = make_subplots(rows=1, cols=2 if has_share else 1, column_widths=[0.6, 0.4] if has_share
                         else None, horizontal_spacing=0.15,
-                        subplot_titles=("spread (sd)", "share of variance between groups")
+                        subplot_titles=("variance (mean and interval)", "share of variance between groups")
                         if has_share else None)
     note = t["note"] if "note" in t.columns else pd.Series("", index=t.index)
 
