@@ -142,15 +142,21 @@ def start_comparison(fit: "Fit") -> None:
               label=f"pooling comparison {spec.likelihood.value} on {data.n_groups} groups")
 
 
-def comparison_fits(key: tuple) -> dict | None:
-    """The finished comparison for ``key``: this session's, else the process-wide cache's."""
-    got = (st.session_state.get(CMP_RESULTS) or {}).get(key)
+def _finished(results_key: str, key: tuple, specs_of) -> dict | None:
+    """The finished fits for ``key``: this session's (under ``results_key``), else every one of
+    ``specs_of(spec)`` from the process-wide fit cache, else None."""
+    got = (st.session_state.get(results_key) or {}).get(key)
     if got is not None:
         return got
     _, data_fp, spec, settings = key
     store = cache.fit_cache()
-    fits = {m: store.get((data_fp, s, settings)) for m, s in mode_specs(spec).items()}
-    return fits if all(f is not None for f in fits.values()) else None
+    fits = {name: store.get((data_fp, s, settings)) for name, s in specs_of(spec).items()}
+    return fits if fits and all(f is not None for f in fits.values()) else None
+
+
+def comparison_fits(key: tuple) -> dict | None:
+    """The finished pooling comparison for ``key``."""
+    return _finished(CMP_RESULTS, key, mode_specs)
 
 
 def _progress_text(job) -> tuple[float, str]:
@@ -236,14 +242,8 @@ def start_structures(fit: "Fit") -> None:
 
 
 def structure_fits(key: tuple) -> dict | None:
-    """The finished structure comparison for ``key``: this session's, else the fit cache's."""
-    got = (st.session_state.get(STRUCT_RESULTS) or {}).get(key)
-    if got is not None:
-        return got
-    _, data_fp, spec, settings = key
-    store = cache.fit_cache()
-    fits = {n: store.get((data_fp, s, settings)) for n, s in structure_specs(spec).items()}
-    return fits if fits and all(f is not None for f in fits.values()) else None
+    """The finished structure comparison for ``key``."""
+    return _finished(STRUCT_RESULTS, key, structure_specs)
 
 
 def structures_monitor(interval: float = 0.5) -> None:
