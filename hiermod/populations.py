@@ -54,6 +54,7 @@ class ConjugatePopulation:
 
     # the population's mean, each group's weight on its own data, and its concentration: the
     # conditional posterior mean of a group value is weight * raw + (1 - weight) * mean exactly
+    link_code: str = ""  # source of link(value), ``{v}`` the values' name (exported scripts)
     mean_text: str = ""
     weight_text: str = ""
     concentration_text: str = ""
@@ -141,9 +142,10 @@ class GammaPopulation(ConjugatePopulation):
 
 POPULATIONS: dict[str, ConjugatePopulation] = {
     p.name: p for p in (
-        BetaPopulation("beta", "binomial", "p", "trials", "Beta", "probability", "alpha / (alpha + beta)",
+        BetaPopulation("beta", "binomial", "p", "trials", "Beta", "probability", "jnp.log({v}) - jnp.log1p(-{v})",
+                       "alpha / (alpha + beta)",
                        "trials / (trials + alpha + beta)", "alpha + beta"),
-        GammaPopulation("gamma", "poisson", "rate", "exposure", "Gamma", "rate", "alpha / beta",
+        GammaPopulation("gamma", "poisson", "rate", "exposure", "Gamma", "rate", "jnp.log({v})", "alpha / beta",
                         "exposure / (exposure + beta)", "alpha"),
     )
 }

@@ -188,8 +188,6 @@ def _helper_code(fit: "Fit") -> str:
     return source()
 
 
-_LINK_CODE = {"p": "jnp.log({v}) - jnp.log1p(-{v})", "rate": "jnp.log({v})"}
-"""theta on the link scale from a Beta/Gamma population's values (logit p, log rate)."""
 
 
 def _term_code(fit: "Fit", k: int, add) -> None:
@@ -273,7 +271,7 @@ def _population_code(fit: "Fit", add) -> None:
     add(f"    with numpyro.plate({term.dim!r}, sizes[-1]):")
     add(f"        numpyro.sample(\"y\", {marginal}, obs=y)")
     add(f"        value = numpyro.sample({population.value!r}, {conditional})")
-    add(f"    numpyro.deterministic({term.effect!r}, {_LINK_CODE[population.value].format(v='value')})")
+    add(f"    numpyro.deterministic({term.effect!r}, {population.link_code.format(v='value')})")
 
 
 def _numpyro_model_code(fit: "Fit") -> str:
