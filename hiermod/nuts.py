@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -140,8 +141,13 @@ class _Sampler:
         return jax.vmap(self.kernel.postprocess_fn((), kwargs))(z)
 
 
-_SAMPLERS: dict[tuple, _Sampler] = {}
+_SAMPLERS: "OrderedDict[tuple, _Sampler]" = OrderedDict()
 _SAMPLERS_LOCK = threading.Lock()
+MAX_SAMPLERS = 12
+"""Compiled samplers kept in memory, least recently used dropped first. Each holds its XLA
+executables, about 1,100 memory mappings per structure (measured: bench/DECISIONS.md); Linux
+allows 65,530 per process, so an unbounded cache crashes a long-lived server (or the test suite)
+after some 55 structures. A dropped structure recompiles (or loads from the on-disk cache)."""
 
 
 def _sampler_for(model: Callable, structure: Structure, settings: SamplerSettings) -> _Sampler:
@@ -152,6 +158,9 @@ def _sampler_for(model: Callable, structure: Structure, settings: SamplerSetting
             sampler = _SAMPLERS[key] = _Sampler(
                 model, settings.warmup, float(settings.target_accept), settings.max_tree_depth
             )
+            while len(_SAMPLERS) > MAX_SAMPLERS:
+                _SAMPLERS.popitem(last=False)
+        _SAMPLERS.move_to_end(key)
         return sampler
 
 

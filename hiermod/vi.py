@@ -30,7 +30,7 @@ DEFAULT_STEPS = 5000
 LEARNING_RATE = 0.01
 
 
-@lru_cache(maxsize=32)
+@lru_cache(maxsize=6)  # each holds compiled executables: see nuts.MAX_SAMPLERS
 def _svi_runner(structure: Structure, steps: int):
     """A jitted function (key, kwargs) -> guide parameters, one per structure and step count."""
     import jax
