@@ -615,7 +615,26 @@ def _every_figure(data, nuts, exact):
                             "no_pooling": data.y, "partial_mean": data.y * 0.5,
                             "complete_pooling": np.full(8, 8.0)})
     figs["holdout_plot"] = plots.holdout_plot(holdout)
+    figs.update(_slope_figures())
     return figs
+
+
+def _slope_figures():
+    """The varying-slopes figures from a tiny fit whose group labels and covariate are hostile."""
+    import hiermod
+    from hiermod import plots
+    from hiermod.slope_shrinkage import slope_ellipse_table, slope_lines_table, slope_table
+
+    rng = np.random.default_rng(4)
+    rows = [(label, x, 1.0 + j + (0.5 + 0.1 * j) * x + rng.normal(0, 0.5))
+            for j, label in enumerate(HOSTILE) for x in np.linspace(0, 4, 6)]
+    frame = pd.DataFrame(rows, columns=["school", HOSTILE[0], "score"])
+    data = load_data(frame, ColumnMap("school", "score", DataKind.GAUSSIAN, covariates=(HOSTILE[0],)))
+    fit = hiermod.fit(data, hiermod.ModelSpec("normal", slopes=(HOSTILE[0],)), chains=1, warmup=100, draws=100)
+    x = HOSTILE[0]
+    points, lines = slope_lines_table(fit, x)
+    return {"slope_shrinkage_plot": plots.slope_shrinkage_plot(slope_table(fit, x), slope_ellipse_table(fit, x), x=x),
+            "slope_lines_plot": plots.slope_lines_plot(points, lines, list(HOSTILE[:4]), x=x, y="score")}
 
 
 def test_every_figure_escapes_labels(hostile_fits):
