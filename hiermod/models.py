@@ -179,7 +179,7 @@ def build_model(structure: Structure) -> Callable:
     prior_families = dict(structure.families)
     family = families.get(structure.likelihood)
     terms = structure.terms
-    slope_columns = [structure.covariates.index(x) for x in terms[-1].slopes]
+    slope_columns = np.asarray([structure.covariates.index(x) for x in terms[-1].slopes], dtype=np.int32)
 
     def model(group_idx, group_template, hyper, y=None, se=None, trials=None, exposure=None, X=None,
               counts=None, within=None, parents=(), templates=()):
@@ -187,15 +187,15 @@ def build_model(structure: Structure) -> Callable:
         if terms[-1].conjugate:
             _population_effects(terms[-1], prior_families, hyper, y, rows)
             return
-        beta = None
-        if slope_columns:  # the mean slopes are needed by the innermost term
+        beta = slope_means = None
+        if slope_columns.size:  # the mean slopes are needed by the innermost term
             beta = numpyro.sample("beta", _prior(prior_families, hyper, "beta[]").to_event(1))
+            slope_means = beta[slope_columns]
         centre, theta, slopes = None, None, None
         for k, term in enumerate(terms):
             n_k = templates[k].shape[0] if templates else group_template.shape[0]
             if k > 0:
                 centre = theta[parents[k - 1]]
-            slope_means = beta[jnp_array(slope_columns)] if slope_columns else None
             theta, slopes = _term_effects(term, prior_families, hyper, n_k, centre, slope_means)
         if family.response:
             numpyro.deterministic(family.response, family.numpyro_response(theta))
@@ -205,7 +205,7 @@ def build_model(structure: Structure) -> Callable:
                 beta = numpyro.sample("beta", _prior(prior_families, hyper, "beta[]").to_event(1))
             eta = eta + X @ beta
             if slopes is not None:  # X @ beta holds the mean slopes; add each group's deviation
-                eta = eta + ((slopes - beta[jnp_array(slope_columns)])[group_idx] * X[:, slope_columns]).sum(-1)
+                eta = eta + ((slopes - slope_means)[group_idx] * X[:, slope_columns]).sum(-1)
         params = {name: numpyro.sample(name, _prior(prior_families, hyper, name)) for name in family.param_names}
         observation = family.observe(eta, rows, params)
         with numpyro.plate("obs", group_idx.shape[0]):
@@ -213,12 +213,6 @@ def build_model(structure: Structure) -> Callable:
 
     config = {term.effect: LocScaleReparam(centered=0) for term in terms if term.non_centered and not term.slopes}
     return reparam(model, config=config) if config else model
-
-
-def jnp_array(values):
-    import jax.numpy as jnp
-
-    return jnp.asarray(values, dtype=jnp.int32)
 
 
 def _jax_inputs(arrays: dict[str, np.ndarray]) -> dict:

@@ -16,6 +16,7 @@ log rate) is kept for the readers shared with normal populations.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,6 +70,11 @@ class ConjugatePopulation:
         """How tightly the groups gather (large: close together)."""
         raise NotImplementedError
 
+    def default_rates(self, m: float) -> tuple[float, float]:
+        """Rates of the default Exponential priors on (alpha, beta), given the pooled value on the
+        link scale m: their prior means put the population's mean at the pooled value."""
+        raise NotImplementedError
+
 
 def _xp(value):
     """numpy for numpy input, jax.numpy otherwise."""
@@ -94,8 +100,13 @@ class BetaPopulation(ConjugatePopulation):
         xp = _xp(value)
         return xp.log(value) - xp.log1p(-value)
 
-    def draw(self, alpha, beta, size, rng):
-        return rng.beta(np.asarray(alpha)[:, None], np.asarray(beta)[:, None], size=size)
+    def draw(self, alpha, beta, size, rng):  # kept inside (0, 1) so logit p stays finite
+        p = rng.beta(np.asarray(alpha)[:, None], np.asarray(beta)[:, None], size=size)
+        return np.clip(p, 1e-300, 1 - 1e-16)
+
+    def default_rates(self, m):  # alpha ~ Exp(0.1), beta ~ Exp(0.1 p0/(1-p0)): means 10, 10 (1-p0)/p0
+        p0 = 1 / (1 + math.exp(-m))
+        return 0.1, 0.1 * p0 / (1 - p0)
 
     def code(self):
         return ("dist.BetaBinomial(alpha, beta, total_count=total)", "dist.Beta(alpha + y, beta + total - y)")
@@ -124,8 +135,11 @@ class GammaPopulation(ConjugatePopulation):
     def link(self, value):
         return _xp(value).log(value)
 
-    def draw(self, alpha, beta, size, rng):
-        return rng.gamma(np.asarray(alpha)[:, None], 1 / np.asarray(beta)[:, None], size=size)
+    def draw(self, alpha, beta, size, rng):  # kept > 0 so log rate stays finite
+        return np.clip(rng.gamma(np.asarray(alpha)[:, None], 1 / np.asarray(beta)[:, None], size=size), 1e-300, None)
+
+    def default_rates(self, m):  # alpha ~ Exp(0.5), beta ~ Exp(0.5 r0): means 2, 2 / r0
+        return 0.5, 0.5 * math.exp(m)
 
     def code(self):
         return ("dist.GammaPoisson(alpha, beta / total)", "dist.Gamma(alpha + y, beta + total)")

@@ -131,12 +131,9 @@ def _population_prior_draws(term: GroupTerm, priors: dict[str, Prior], n: int, J
     """alpha, beta from their priors, the group values from the Beta/Gamma population, theta on the link scale."""
     population = populations.get(term.population)
     out = {name: prior_lib.sample(priors[name], rng, n) for name in ("alpha", "beta")}
-    with np.errstate(divide="ignore"):
-        value = np.clip(population.draw(out["alpha"], out["beta"], (n, J), rng), 1e-300, None)
-        if population.value == "p":
-            value = np.clip(value, None, 1 - 1e-16)
-        out[population.value] = value
-        out[term.effect] = population.link(value)
+    value = population.draw(out["alpha"], out["beta"], (n, J), rng)
+    out[population.value] = value
+    out[term.effect] = population.link(value)
     return out
 
 

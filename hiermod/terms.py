@@ -220,15 +220,9 @@ class GroupTerm:
 
 
 def _population_prior(population: Population, name: str, m: float) -> Prior:
-    """Default alpha / beta priors of a Beta or Gamma population (see GroupTerm.default_priors)."""
-    import math
-
-    if population == Population.BETA:
-        p0 = 1 / (1 + math.exp(-m))
-        rate = 0.1 if name == "alpha" else nice(0.1 * p0 / (1 - p0))
-    else:
-        rate = 0.5 if name == "alpha" else nice(0.5 * math.exp(m))
-    return Prior("Exponential", (rate,))
+    """Default alpha / beta priors of a Beta or Gamma population (:meth:`ConjugatePopulation.default_rates`)."""
+    alpha_rate, beta_rate = populations.get(population).default_rates(m)
+    return Prior("Exponential", (nice(alpha_rate if name == "alpha" else beta_rate),))
 
 
 def group_terms(groups: tuple[str, ...], pooling: Pooling, parameterizations: tuple[Parameterization, ...],
