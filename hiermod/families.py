@@ -86,6 +86,13 @@ def _row(data: "GroupedData", name: str) -> np.ndarray:
     return np.ones(data.n_rows) if value is None else np.asarray(value, dtype=float)
 
 
+def _normal_derivatives(y, eta, precision):
+    """log N(y | eta, precision^-1/2), its gradient and negative Hessian in eta."""
+    r = np.asarray(y, float) - eta
+    loglik = 0.5 * (np.log(precision) - math.log(2 * math.pi)) - 0.5 * precision * r * r
+    return loglik, precision * r, np.broadcast_to(precision, np.shape(r))
+
+
 def _normal_logpdf_inplace(y: np.ndarray, eta: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """log N(y | eta, scale) = -((y - eta) / scale)^2 / 2 - log(scale) - log(2 pi) / 2, written
     into ``eta`` (no temporaries of its size; see bench/DECISIONS.md)."""
@@ -129,6 +136,13 @@ class Family:
     share_name: str = "between-group share"  # what the variance decomposition's share is called
     aggregates: bool = False
     normal_known_se: bool = False
+    latent_gaussian: bool = False
+    """y given eta is Gaussian with a known precision given the family's own parameters (the instant
+    method's latent engine is then exact given the hyperparameters, not a Laplace approximation)."""
+    eta_derivatives: "Callable | None" = None
+    """``eta_derivatives(y, eta, rows, params) -> (log p(y_i | eta_i), d/deta, -d^2/deta^2)`` per row
+    (numpy, ``params`` scalars or arrays broadcasting with eta): what a Laplace approximation of the
+    latent field needs. None: the family is not log-concave in eta (Student-t), no Laplace."""
     formula: str = ""
     code: str = ""
     math_latex: str = ""
@@ -167,6 +181,11 @@ class Family:
     def model_rows(self, data: "GroupedData") -> dict[str, np.ndarray]:
         """Per-row arrays the NumPyro observation reads, with their dtypes (float32; int32 trials)."""
         return {name: _row(data, name).astype(np.float32) for name in self.rows}
+
+    def row_values(self, data: "GroupedData") -> dict[str, np.ndarray]:
+        """The per-row data this family reads, as float arrays (defaults filled in: trials 1 for 0/1
+        rows, exposure 1)."""
+        return {name: _row(data, name) for name in self.rows}
 
     def sufficient_statistics(self, data: "GroupedData") -> dict[str, np.ndarray]:
         """Model inputs with one 'row' per group (only when ``aggregates``); y and row fields summed."""
@@ -264,6 +283,12 @@ class NormalKnownSE(_NormalBase):
     def draw(self, eta, rows, params, rng):
         return eta + np.asarray(rows["se"], dtype=float) * rng.standard_normal(eta.shape)
 
+    latent_gaussian = True
+
+    def eta_derivatives(self, y, eta, rows, params):
+        precision = 1.0 / np.asarray(rows["se"], dtype=float) ** 2
+        return _normal_derivatives(y, eta, precision)
+
     def group_estimates(self, data):
         gs = data.group_summary()
         est, se = gs["estimate"].to_numpy(float), gs["se"].to_numpy(float)
@@ -325,6 +350,11 @@ class Normal(_NormalBase):
 
     def draw(self, eta, rows, params, rng):
         return eta + params["sigma"] * rng.standard_normal(eta.shape)
+
+    latent_gaussian = True
+
+    def eta_derivatives(self, y, eta, rows, params):
+        return _normal_derivatives(y, eta, 1.0 / np.asarray(params["sigma"], dtype=float) ** 2)
 
     def within_variance(self, draws, data, n):
         return draws("sigma").astype(float) ** 2, (
@@ -428,6 +458,16 @@ class Binomial(Family):
         return (special.gammaln(n + 1) - special.gammaln(y + 1) - special.gammaln(n - y + 1)
                 - y * np.logaddexp(0, -eta) - (n - y) * np.logaddexp(0, eta))
 
+    def eta_derivatives(self, y, eta, rows, params):
+        """log-lik y log p + (n - y) log(1 - p) + log C(n, y); gradient y - n p; -Hessian n p (1 - p)."""
+        from scipy import special
+
+        n = np.asarray(rows["trials"], dtype=float)
+        p = special.expit(eta)
+        loglik = (special.gammaln(n + 1) - special.gammaln(y + 1) - special.gammaln(n - y + 1)
+                  - y * np.logaddexp(0, -eta) - (n - y) * np.logaddexp(0, eta))
+        return loglik, y - n * p, n * p * (1 - p)
+
     def draw(self, eta, rows, params, rng):
         from scipy import special
 
@@ -512,6 +552,13 @@ class Poisson(Family):
 
         return stats.poisson.logpmf(y, self._mean(eta, rows))
 
+    def eta_derivatives(self, y, eta, rows, params):
+        """log-lik y log m - m - log y! with m = exposure e^eta; gradient y - m; -Hessian m."""
+        from scipy import special
+
+        m = self._mean(eta, rows)
+        return y * np.log(m) - m - special.gammaln(y + 1), y - m, m
+
     def draw(self, eta, rows, params, rng):
         rate = self._mean(np.clip(eta, -50, 50), rows)
         return rng.poisson(np.minimum(rate, 1e12)).astype(float)
@@ -577,6 +624,13 @@ class NegativeBinomial(Poisson):
         log_total = np.log(phi + m)
         return (special.gammaln(y + phi) - special.gammaln(phi) - special.gammaln(y + 1)
                 + phi * (np.log(phi) - log_total) + y * (np.log(m) - log_total))
+
+    def eta_derivatives(self, y, eta, rows, params):
+        """NB2 in eta (m = exposure e^eta): gradient y - (y + phi) m / (m + phi); -Hessian
+        (y + phi) phi m / (m + phi)^2 (positive: log-concave in eta)."""
+        m, phi = self._mean(eta, rows), np.asarray(params["phi"], dtype=float)
+        loglik = self.log_likelihood(y, eta, rows, params)
+        return loglik, y - (y + phi) * m / (m + phi), (y + phi) * phi * m / (m + phi) ** 2
 
     def _gamma_poisson(self, mean, phi, rng):
         """NB2 draws as a Gamma(phi, rate phi / mean) mixture of Poissons."""

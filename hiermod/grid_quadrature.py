@@ -90,6 +90,23 @@ class GridPosterior:
     tail: float
     _means: dict = field(repr=False, default_factory=dict)
     _sds: dict = field(repr=False, default_factory=dict)
+    _t: np.ndarray = field(repr=False, default_factory=lambda: np.empty((0, 0)))
+    _centre: np.ndarray = field(repr=False, default_factory=lambda: np.empty(0))
+    _L: np.ndarray = field(repr=False, default_factory=lambda: np.empty((0, 0)))
+
+    @property
+    def points(self) -> np.ndarray:
+        """The nodes on the unconstrained scale ``u`` (M, d), in the order of ``weights``."""
+        return self._centre + _stretch(self._t)[0] @ self._L.T
+
+    def sample_u(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` independent draws of ``u`` (n, d) from the grid posterior: a node with probability
+        ``weights``, then uniform within its cell of the fine grid (in ``t``, width ``step``), which
+        is the trapezoid rule's piecewise-constant density (its variance exceeds the grid's by step^2 / 12
+        per whitened axis, below 0.2% of the sd at the default step)."""
+        idx = rng.choice(self.weights.shape[0], size=n, p=self.weights)
+        t = self._t[idx] + self.step * (rng.random((n, self._t.shape[1])) - 0.5)
+        return self._centre + _stretch(t)[0] @ self._L.T
 
     def mean(self, name: str):
         """Posterior mean of ``name`` (float or array)."""
@@ -371,9 +388,10 @@ def _integrate(problem: GridProblem, step: float, tail: float) -> GridPosterior:
     means, sds = sums.result()
     log_z = float(logsumexp(lp))
     u = fine.points(flat)[0]
+    t = np.stack([(i - lo) * fine.step for i, lo in zip(np.unravel_index(flat, fine.shape), fine.lo)], axis=1)
     names = tuple(problem.grid_names) + tuple(k for k in means if k not in problem.grid_names)
     return GridPosterior(
         names=names, grid_names=tuple(problem.grid_names), nodes=problem.natural(u),
         weights=np.exp(lp - log_z), log_marginal=log_z + fine.log_volume(), shape=fine.shape,
-        step=step, tail=tail, _means=means, _sds=sds,
+        step=fine.step, tail=tail, _means=means, _sds=sds, _t=t, _centre=fine.centre, _L=fine.L,
     )

@@ -41,7 +41,8 @@ from .hyper_grid_gaussian import SlopeStats, Tree, slopes_pass, tree_pass
 from .prior_families import Prior, parse_prior
 
 __all__ = [
-    "GridPosterior", "Conditional", "beta_binomial", "gamma_poisson", "nested_normal", "varying_slopes",
+    "GridPosterior", "Conditional", "beta_binomial", "gamma_poisson", "beta_binomial_problem",
+    "gamma_poisson_problem", "nested_normal", "varying_slopes",
     "beta_binomial_log_marginal", "gamma_poisson_log_marginal", "nested_normal_conditional",
     "varying_slopes_conditional", "DEFAULT_ETA",
 ]
@@ -207,6 +208,11 @@ def _count_problem(loglik, moments, prior_alpha, prior_beta, start, n_groups: in
 def beta_binomial(y, n, group_idx, n_groups: int, prior_alpha, prior_beta, *,
                   step: float = STEP, tail: float = TAIL) -> GridPosterior:
     """Grid posterior of the beta-binomial model: names ``alpha``, ``beta``, ``p`` (one per group)."""
+    return integrate(beta_binomial_problem(y, n, group_idx, n_groups, prior_alpha, prior_beta), step, tail)
+
+
+def beta_binomial_problem(y, n, group_idx, n_groups: int, prior_alpha, prior_beta) -> GridProblem:
+    """The beta-binomial model's :class:`GridProblem` over (log alpha, log beta)."""
     Y, N, const = _binomial_sums(y, n, group_idx, n_groups)
 
     def moments(a, b):
@@ -216,14 +222,18 @@ def beta_binomial(y, n, group_idx, n_groups: int, prior_alpha, prior_beta, *,
 
     pooled = (Y.sum() + 0.5) / (N.sum() + 1.0)
     start = [10 * pooled, 10 * (1 - pooled)]
-    problem = _count_problem(lambda a, b: _bb_loglik(Y, N, const, a, b), moments, prior_alpha,
-                             prior_beta, start, n_groups)
-    return integrate(problem, step, tail)
+    return _count_problem(lambda a, b: _bb_loglik(Y, N, const, a, b), moments, prior_alpha,
+                          prior_beta, start, n_groups)
 
 
 def gamma_poisson(y, exposure, group_idx, n_groups: int, prior_alpha, prior_beta, *,
                   step: float = STEP, tail: float = TAIL) -> GridPosterior:
     """Grid posterior of the gamma-Poisson model: names ``alpha``, ``beta``, ``rate`` (one per group)."""
+    return integrate(gamma_poisson_problem(y, exposure, group_idx, n_groups, prior_alpha, prior_beta), step, tail)
+
+
+def gamma_poisson_problem(y, exposure, group_idx, n_groups: int, prior_alpha, prior_beta) -> GridProblem:
+    """The gamma-Poisson model's :class:`GridProblem` over (log alpha, log beta)."""
     Y, E, const = _poisson_sums(y, exposure, group_idx, n_groups)
 
     def moments(a, b):
@@ -232,9 +242,8 @@ def gamma_poisson(y, exposure, group_idx, n_groups: int, prior_alpha, prior_beta
 
     pooled = (Y.sum() + 0.5) / E.sum()
     start = [2.0, 2.0 / pooled]
-    problem = _count_problem(lambda a, b: _gp_loglik(Y, E, const, a, b), moments, prior_alpha,
-                             prior_beta, start, n_groups)
-    return integrate(problem, step, tail)
+    return _count_problem(lambda a, b: _gp_loglik(Y, E, const, a, b), moments, prior_alpha,
+                          prior_beta, start, n_groups)
 
 
 # ------------------------------------------------------------------------------- nested normal

@@ -8,7 +8,7 @@ engine on it (the engines build their :class:`~hiermod.result.Fit` from :mod:`hi
     >>> method_info("vi").approximate
     True
     >>> sorted(METHODS)
-    ['exact', 'nuts', 'vi']
+    ['exact', 'instant', 'nuts', 'vi']
 """
 
 from __future__ import annotations
@@ -92,6 +92,19 @@ METHODS: dict[str, Method] = {
             has_sampler_stats=False,
             runner="hiermod.exact:exact_fit",
             availability="hiermod.exact:unavailable_reason",
+        ),
+        Method(
+            name="instant",
+            label="Instant posterior (grid + quadrature / nested Laplace)",
+            returns="Independent draws from a deterministic posterior: the hyperparameters on an "
+                    "adaptive grid, everything else integrated exactly (closed form, quadrature) or, "
+                    "for covariates, nested levels and slopes with non-normal rows, by a Laplace "
+                    "approximation. Milliseconds, no sampler to check.",
+            exact=False,
+            approximate=False,
+            has_sampler_stats=False,
+            runner="hiermod.instant:instant_fit",
+            availability="hiermod.instant:unavailable_reason",
         ),
         Method(
             name="vi",

@@ -49,6 +49,16 @@ class ConjugatePopulation:
         """Prior draws of the group values: (n, J) for alpha, beta of shape (n,)."""
         raise NotImplementedError
 
+    def grid_problem(self, y, total, group_idx, n_groups, prior_alpha, prior_beta):
+        """The :class:`~hiermod.grid_quadrature.GridProblem` over (log alpha, log beta) with the
+        closed-form marginal (:mod:`hiermod.hyper_grid`)."""
+        raise NotImplementedError
+
+    def conditional_draw(self, alpha, beta, y_sum, total_sum, rng: np.random.Generator) -> np.ndarray:
+        """Draws of the group values (n, J) from their exact conditional given alpha, beta (n,) and
+        the group sums (numpy)."""
+        raise NotImplementedError
+
     def code(self) -> tuple[str, str]:
         """NumPyro source of the marginal and the conditional (names alpha, beta, y, total)."""
         raise NotImplementedError
@@ -104,6 +114,14 @@ class BetaPopulation(ConjugatePopulation):
         p = rng.beta(np.asarray(alpha)[:, None], np.asarray(beta)[:, None], size=size)
         return np.clip(p, 1e-300, 1 - 1e-16)
 
+    def grid_problem(self, y, total, group_idx, n_groups, prior_alpha, prior_beta):
+        from .hyper_grid import beta_binomial_problem
+
+        return beta_binomial_problem(y, total, group_idx, n_groups, prior_alpha, prior_beta)
+
+    def conditional_draw(self, alpha, beta, y_sum, total_sum, rng):  # p_j | a, b, y, numpy (n, J)
+        return np.clip(rng.beta(alpha[:, None] + y_sum, beta[:, None] + total_sum - y_sum), 1e-300, 1 - 1e-16)
+
     def default_rates(self, m):  # alpha ~ Exp(0.1), beta ~ Exp(0.1 p0/(1-p0)): means 10, 10 (1-p0)/p0
         p0 = 1 / (1 + math.exp(-m))
         return 0.1, 0.1 * p0 / (1 - p0)
@@ -137,6 +155,14 @@ class GammaPopulation(ConjugatePopulation):
 
     def draw(self, alpha, beta, size, rng):  # kept > 0 so log rate stays finite
         return np.clip(rng.gamma(np.asarray(alpha)[:, None], 1 / np.asarray(beta)[:, None], size=size), 1e-300, None)
+
+    def grid_problem(self, y, total, group_idx, n_groups, prior_alpha, prior_beta):
+        from .hyper_grid import gamma_poisson_problem
+
+        return gamma_poisson_problem(y, total, group_idx, n_groups, prior_alpha, prior_beta)
+
+    def conditional_draw(self, alpha, beta, y_sum, total_sum, rng):  # rate_j | a, b, y, numpy (n, J)
+        return np.clip(rng.gamma(alpha[:, None] + y_sum) / (beta[:, None] + total_sum), 1e-300, None)
 
     def default_rates(self, m):  # alpha ~ Exp(0.5), beta ~ Exp(0.5 r0): means 2, 2 / r0
         return 0.5, 0.5 * math.exp(m)

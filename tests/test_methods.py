@@ -18,19 +18,21 @@ from synthetic import simulate
 REPO = Path(__file__).resolve().parent.parent
 
 
-def test_table_lists_nuts_exact_vi():
-    assert list(METHODS) == ["nuts", "exact", "vi"]
+def test_table_lists_nuts_exact_instant_vi():
+    assert list(METHODS) == ["nuts", "exact", "instant", "vi"]
     assert all(isinstance(m, Method) and m.name == name for name, m in METHODS.items())
     nuts, exact, vi = METHODS["nuts"], METHODS["exact"], METHODS["vi"]
     assert nuts.has_sampler_stats and not nuts.exact and not nuts.approximate
     assert exact.exact and not exact.approximate and not exact.has_sampler_stats
     assert vi.approximate and not vi.exact and not vi.has_sampler_stats
     assert "tau" in vi.returns
+    instant = METHODS["instant"]
+    assert not instant.approximate and not instant.has_sampler_stats and "grid" in instant.returns
     assert hiermod.METHODS is METHODS and hiermod.method_info is method_info
 
 
 def test_unknown_method_names_the_known_ones():
-    with pytest.raises(SpecError, match=r"Unknown method 'laplace'; use 'nuts', 'exact' or 'vi'\."):
+    with pytest.raises(SpecError, match=r"Unknown method 'laplace'; use 'nuts', 'exact', 'instant' or 'vi'\."):
         method_info("laplace")
 
 

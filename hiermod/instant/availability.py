@@ -1,0 +1,75 @@
+"""Which instant engine serves a model: one function per engine, ``(data, spec) -> reason or None``.
+
+They read the model description (terms, family attributes), never a likelihood's name.
+"""
+
+from __future__ import annotations
+
+from ..spec import Pooling
+
+__all__ = ["known_se", "conjugate", "group_quadrature", "latent", "MAX_GRID_DIMENSIONS"]
+
+MAX_GRID_DIMENSIONS = 4
+"""Most hyperparameters the grid integrates (tau per level, slope sds, a correlation, sigma / phi)."""
+
+
+def _one_level_plain(spec) -> bool:
+    return not spec.covariates and not spec.nested and not spec.row_term.slopes
+
+
+def known_se(data, spec) -> str | None:
+    if not spec.family.normal_known_se:
+        return "not the normal model with known standard errors"
+    if not _one_level_plain(spec):
+        return "covariates, nested levels or slopes (the latent engine serves them)"
+    from ..exact import unavailable_reason
+
+    return unavailable_reason(data, spec)
+
+
+def conjugate(data, spec) -> str | None:
+    return None if spec.row_term.conjugate else "not a Beta or Gamma population"
+
+
+def group_quadrature(data, spec) -> str | None:
+    if spec.family.latent_gaussian or spec.family.eta_derivatives is None:
+        return "not a count likelihood with a link"
+    if not _one_level_plain(spec):
+        return "covariates, nested levels or slopes (the latent engine serves them)"
+    return None
+
+
+def grid_dimensions(spec) -> int:
+    """How many hyperparameters the latent engine would put on its grid."""
+    n = sum(len(t.scale_names()) + len(t.correlation_names()) for t in spec.terms)
+    return n + len(spec.family.param_names)
+
+
+def latent(data, spec) -> str | None:
+    family = spec.family
+    if family.eta_derivatives is None:
+        return (f"The instant method cannot serve the '{spec.likelihood.value}' likelihood (its latent "
+                "field given the hyperparameters is far from Gaussian); use method 'nuts'.")
+    term = spec.row_term
+    if term.correlated and len(term.slopes) > 1:
+        return ("The instant method handles correlated varying slopes on one covariate; with "
+                f"{len(term.slopes)} it needs NUTS (method 'nuts'), or set the slope correlation to 'none'.")
+    d = grid_dimensions(spec)
+    if d > MAX_GRID_DIMENSIONS:
+        return (f"This model has {d} hyperparameters; the instant method integrates at most "
+                f"{MAX_GRID_DIMENSIONS} on its grid. Use method 'nuts'.")
+    from ..priors import resolve_priors
+
+    priors = resolve_priors(data, spec)
+    gaussian = [n for n in spec.prior_names() if n in LATENT_LOCATIONS or n.startswith("beta[")
+                or (n == spec.row_term.effect and spec.pooling == Pooling.NONE)]
+    odd = [f"{n} ~ {priors[n]}" for n in gaussian if n in priors
+           and (priors[n].family != "Normal" or priors[n].bounded)]
+    if odd:
+        return (f"The instant method integrates locations and coefficients as a Gaussian field, so their "
+                f"priors must be Normal without bounds; this model has {', '.join(odd)}. Use a Normal "
+                "prior or method 'nuts'.")
+    return None
+
+
+LATENT_LOCATIONS = ("mu",)
