@@ -1,7 +1,7 @@
 """The live panel: change a prior or a group's data and see the posterior at once, without Fit.
 
-Shown on the Model page and the Shrinkage page. Every change reruns only the panel (an
-``st.fragment``) and recomputes the **instant posterior (grid + quadrature)**
+Shown on the Model page and the Shrinkage page when its toggle is on (``hm_live_on``, off until
+the user turns it on). Every change reruns only the panel (an ``st.fragment``) and recomputes the **instant posterior (grid + quadrature)**
 (:mod:`hiermod.instant`) of the data and model chosen now: the shrinkage plot, each
 hyperparameter's posterior density over its prior, and (one-level normal models) the pooling
 continuum shaded by tau's posterior. Nothing goes through the fit queue.
@@ -16,15 +16,19 @@ edits go to a per-group copy (:mod:`ui.live_data`), restored in one click.
 
 Session keys (plain keys, so they survive page changes; widgets are re-seeded from them):
 
+``hm_live_on``      bool: the toggle (one for every page)
 ``hm_live_priors``  {"data": fingerprint, "base": {name: Prior} (the model's, when last seen),
                     "priors": {name: Prior} (the live ones)}
-Widgets: ``w_live_family_<name>``, ``w_live_<name>_<family>_<arg>``.
+Widgets (one set per page, ``<where>`` = model | shrinkage: a widget key shared by two pages would
+be a new widget on the second page and lose its value): ``w_live_<where>_family_<name>``,
+``w_live_<where>_<name>_<family>_<arg>``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import TYPE_CHECKING, Any
 
 import streamlit as st
@@ -42,6 +46,8 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger("hiermod.ui")
 
 LIVE_PRIORS = "hm_live_priors"
+LIVE_ON = "hm_live_on"
+TOGGLE = "Live preview: the posterior redrawn as you change priors or data (instant posterior, no Fit)"
 LABEL = "instant posterior (grid + quadrature)"
 """How every live figure and caption names what it shows (a NUTS fit is never called this)."""
 DRAWS = 1000
@@ -54,9 +60,14 @@ INTERVAL = 0.9
 
 
 def _widget_keys(name: str | None = None) -> list[str]:
-    prefixes = ("w_live_family_", "w_live_") if name is None else (f"w_live_family_{name}", f"w_live_{name}_")
-    return [k for k in list(st.session_state.keys()) if str(k).startswith(prefixes)
-            and not str(k).startswith("w_live_table")]
+    """The live prior widgets' keys in session state (of every page; of one parameter)."""
+    pattern = re.compile(r"w_live_[a-z]+_(family_(?P<f>.+)|(?P<a>.+?)_[A-Za-z]+_[a-z_]+)$")
+    out = []
+    for key in list(st.session_state.keys()):
+        m = pattern.match(str(key))
+        if m and "table" not in str(key) and (name is None or name in (m.group("f"), m.group("a"))):
+            out.append(key)
+    return out
 
 
 def _forget_widgets(name: str | None = None) -> None:
@@ -124,7 +135,7 @@ def adopt_priors(data: "GroupedData", spec: "ModelSpec") -> str | None:
     return None
 
 
-def _prior_editor(data, spec, priors: dict) -> list[str]:
+def _prior_editor(data, spec, priors: dict, where: str) -> list[str]:
     """One column per parameter: family and numbers. Updates ``hm_live_priors``; returns problems."""
     from hiermod.prior_families import PRIOR_FAMILIES, Prior
 
@@ -137,13 +148,13 @@ def _prior_editor(data, spec, priors: dict) -> list[str]:
         for col, name in zip(cols, names[start:start + per_row]):
             prior = priors[name]
             with col:
-                fkey = f"w_live_family_{name}"
+                fkey = f"w_live_{where}_family_{name}"
                 state.widget_default(fkey, prior.family)
                 family = st.selectbox(f"{name}: family (live)", model_form.prior_families_for(spec, name), key=fkey)
                 args = prior.args if family == prior.family else model_form.default_prior_args(data, spec, name, family)
                 values = []
                 for arg, value in zip(PRIOR_FAMILIES[family].arg_names, args):
-                    akey = f"w_live_{name}_{family}_{arg}"
+                    akey = f"w_live_{where}_{name}_{family}_{arg}"
                     state.widget_default(akey, float(value))
                     values.append(st.number_input(f"{name}: {arg} (live)", key=akey, format="%g", step=None))
                 new, err = components.guarded(Prior, family, tuple(values), prior.lower, prior.upper,
@@ -284,6 +295,28 @@ def _figures(view: dict, data, spec, where: str) -> None:
         st.caption(note)
 
 
+def _remember_toggle(key: str) -> None:
+    st.session_state[LIVE_ON] = bool(st.session_state.get(key))
+
+
+def live_section(where: str) -> None:
+    """A toggle (off until the user turns it on, then on for every page of the session) and, when
+    on, :func:`live_panel`. Off by default: the first instant posterior imports ArviZ and friends
+    (seconds on a cold server), which a page should not pay unless asked."""
+    key = f"w_live_on_{where}"
+    state.widget_default(key, bool(st.session_state.get(LIVE_ON, False)))
+    on = st.toggle(TOGGLE, key=key, on_change=_remember_toggle, args=(key,),
+                   help="Change a prior or a group's numbers and the shrinkage plot, the continuum and "
+                        "tau's posterior follow in a fraction of a second, computed by the instant method "
+                        "(grid + quadrature), not by NUTS. Nothing is fitted or queued.")
+    if on:
+        with st.container(border=where != "model"):
+            if where != "model":
+                st.caption("The live panel works on the data and model chosen now (Data and Model pages); "
+                           "the rest of this page shows your last fit.")
+            live_panel(where)
+
+
 @st.fragment
 def live_panel(where: str) -> None:
     """The live panel for the session's current data and model (``where``: "model" or
@@ -296,9 +329,9 @@ def live_panel(where: str) -> None:
         return
     reason, err = components.guarded(unavailable_reason, data, spec, context="checking the instant method")
     if err is not None or reason:
+        why = (reason or components.error_message(err)).strip().rstrip(".")
         st.caption(components.md_escape(
-            f"Live preview: the {LABEL} is not available for this model: "
-            f"{reason or components.error_message(err)} Press Fit for NUTS."))
+            f"Live preview: the {LABEL} is not available for this model: {why}. Press Fit for NUTS."))
         return
     priors = components.computed(live_priors, data, spec, context="reading the live priors")
     if priors is None:
@@ -307,7 +340,7 @@ def live_panel(where: str) -> None:
         f"**Live preview: {LABEL}.** Change a prior here, or a group's numbers below: the posterior is "
         "recomputed at once, without pressing Fit. These live priors are a copy; the model's priors "
         "(used by Fit) change only when you press *Use these priors for the fit*.")
-    problems = _prior_editor(data, spec, priors)
+    problems = _prior_editor(data, spec, priors, where)
     for p in problems:
         components.show_error(p)
     if differs_from_model():
@@ -321,7 +354,7 @@ def live_panel(where: str) -> None:
                 st.rerun()  # the whole page: the form, the model and the sidebar follow
         b2.button("Back to the model's priors", key=f"w_live_reset_{where}", on_click=reset_priors,
                   icon=":material/undo:")
-    live, problem = live_data.editor(data, in_expander=where != "shrinkage")
+    live, problem = live_data.editor(data, where)
     if problem:
         components.show_error(problem)
         st.caption("Nothing live is drawn until the data are valid again.")
