@@ -248,8 +248,8 @@ def summary_line(post) -> str:
 
 
 def _figures(view: dict, data, spec, where: str) -> None:
-    from hiermod.plots import continuum_plot, shrinkage_plot
-    from hiermod.plots.live import hyper_density_plot
+    from hiermod.plots import shrinkage_plot
+    from hiermod.plots.live import hyper_density_plot, live_continuum_plot
     from ui.figures import show_figure
 
     post, table = view["post"], view["table"]
@@ -281,7 +281,7 @@ def _figures(view: dict, data, spec, where: str) -> None:
     if cont is not None:
         tau_table = next(d for n, d, _ in view["hyper"] if n == "tau")
         mean_tau = float(post.mean("tau"))
-        show_figure(continuum_plot, cont, tau_table, tau_mark=mean_tau, x_max=float(tau_table["tau"].max()),
+        show_figure(live_continuum_plot, cont, tau_table, tau_mark=mean_tau, x_max=float(tau_table["tau"].max()),
                     y_title=f"{x_title} given tau",
                     title=f"Pooling continuum, shaded by the {LABEL} of tau",
                     context="drawing the live pooling continuum", key=f"live_continuum_{where}", stretch=True)
