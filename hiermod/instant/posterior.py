@@ -155,7 +155,7 @@ def integrate_engine(parts: EngineParts, fixed: Mapping[str, float] | None = Non
         return InstantPosterior(parts.label, parts.exact, (), {}, None, math.nan, parts, None, means, sds)
     problem, full_u = fix(parts.problem, parts.transforms, fixed) if fixed else (parts.problem, lambda u: u)
     step = step or parts.step or STEP
-    tail = 1 / inv_tail if inv_tail else TAIL
+    tail = 1 / inv_tail if inv_tail else (parts.tail or TAIL)
     if not problem.grid_names:  # everything fixed: one point
         u0 = np.empty((1, 0))
         lp, moments = problem.moments(u0)
