@@ -33,7 +33,7 @@ from .latent_field import Field, Tree
 
 __all__ = ["build", "NEWTON_TOL", "NEWTON_MAX"]
 
-NEWTON_TOL = 1e-9    # Newton stops when no linear predictor moves by more than this
+NEWTON_TOL = 1e-7    # Newton stops when no linear predictor moves by more than this (x (1 + max |eta|))
 NEWTON_MAX = 60
 CHUNK_VALUES = 4_000_000   # nodes x rows (x block size) evaluated at once
 

@@ -68,6 +68,9 @@ class InstantPosterior:
 
     # ------------------------------------------------------------------ hyperparameters
 
+    def _free_log_density(self, u: np.ndarray) -> np.ndarray:
+        return self._parts.problem.log_density(self._full_u(u))
+
     def hyper_nodes(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """({name: value at each grid node}, weights summing to 1) of the hyperparameters."""
         if self.grid is None:
@@ -112,7 +115,7 @@ class InstantPosterior:
         if self.grid is None:
             u = np.repeat(self._full_u(np.empty((1, 0))), n, axis=0)
         else:
-            u = self._full_u(self.grid.sample_u(n, rng))
+            u = self._full_u(self.grid.sample_u(n, rng, self._free_log_density))
         out = {k: np.asarray(v, float) for k, v in parts.problem.natural(u).items()}
         out.update(parts.sample_given(u, n, rng))
         return out
