@@ -240,6 +240,9 @@ def method_text(fit: "Fit") -> str:
     """The method of ``fit`` as the pages name it (an approximation always with its caveat)."""
     if is_approximate(fit):
         return APPROXIMATION
+    how = getattr(fit.exact, "label", None)  # an instant posterior says how it was computed
+    if how:
+        return f"instant posterior ({how})"
     return "exact posterior" if is_exact(fit) else fit.method_info.label
 
 
@@ -259,7 +262,7 @@ def approximation_note() -> None:
 
 TOPICS = {"divergences": "Divergences", "r_hat": "Do the chains agree (R-hat)",
           "ess": "Effective sample size", "bfmi": "Energy (BFMI)", "treedepth": "Tree depth",
-          "exact": "Exact posterior", "approximation": "Approximation"}
+          "exact": "Exact posterior", "approximation": "Approximation", "instant": "Instant posterior"}
 
 
 def verdicts(fit: "Fit"):
