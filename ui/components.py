@@ -108,7 +108,7 @@ FIT = JobSlot((state.JOB, state.JOB_KEY, state.JOB_T0, state.FIT_STATUS),
 
 
 def start_fit(data, spec, settings, method: str = "nuts") -> None:
-    """Fit in the background (exact preview first where it exists): this session's fit, the
+    """Fit in the background (instant preview first where it exists): this session's fit, the
     process-wide cache's, another session's running job for the same key, or a new job."""
     from ui import cache
     from ui.tables import key_text
@@ -126,7 +126,7 @@ def harvest_job() -> bool:
 
 
 def partial_fit() -> "Fit | None":
-    """The exact posterior published by the running fit, else None."""
+    """The instant posterior published by the running fit, else None."""
     return FIT.partial()
 
 
@@ -152,7 +152,7 @@ def _sidebar_progress(job) -> tuple[float, str]:
 def _preview_note(job) -> None:
     if job.partial is not None:
         method = state.key_method(FIT.key) if FIT.key else "nuts"
-        st.caption("The exact posterior is ready (shown below); "
+        st.caption("The " + ("exact" if is_exact(job.partial) else "instant") + " posterior is ready (shown below); "
                    + ("NUTS is still running to check it." if method == "nuts" else
                       "the approximation is still running."))
 
