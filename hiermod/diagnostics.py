@@ -362,8 +362,8 @@ def _no_sampler_verdict(fit: "Fit", total: int) -> Verdict:
             "warning" if laplace else "ok", "instant",
             f"The draws are independent draws from a computed posterior ({how}; {total} draws), not "
             "from a sampler, so no sampler checks apply: there are no chains to disagree and no "
-            "divergences." + (" The latent field is a Laplace approximation: close for rows with "
-                              "many counts, less so for sparse 0/1 or small-count rows." if laplace else ""),
+            "divergences." + (" " + (getattr(post, "note", "") or "The latent field is a Laplace "
+                                     "approximation.") if laplace else ""),
             "Check it against NUTS (method='nuts') where groups have few events." if laplace else "",
         )
     if info.approximate:

@@ -64,6 +64,8 @@ class EngineParts:
     moments: dict = field(default_factory=dict)
     step: float | None = None
     tail: float | None = None
+    note: str = ""
+    """What a user should know about this result's accuracy (empty when it is exact)."""
 
 
 def fix(problem: GridProblem, transforms: dict[str, str], fixed: dict[str, float]) -> tuple[GridProblem, Callable]:

@@ -437,6 +437,7 @@ def build(data, spec, priors) -> EngineParts:
         return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
     exact = spec.family.latent_gaussian
+    note = "" if exact else laplace_note(model)
     label = ("exact: grid over the hyperparameters, Gaussian latent field in closed form" if exact else
              "nested Laplace: grid over the hyperparameters, Laplace approximation of the latent field")
     if not model.grid_names:
@@ -448,13 +449,36 @@ def build(data, spec, priors) -> EngineParts:
             return sample_given(np.zeros((n, 0)), n, rng)
 
         return EngineParts(label, exact, None, {}, sample_all,
-                           {k: (_first(m), np.sqrt(np.maximum(_first(v), 0))) for k, (m, v) in mom.items()})
+                           {k: (_first(m), np.sqrt(np.maximum(_first(v), 0))) for k, (m, v) in mom.items()},
+                           note=note)
     start = _start(model, data, spec)
     problem = GridProblem(tuple(model.grid_names), log_density, moments, model.natural, start,
                           width=max(1, width // 16))
     d = len(model.grid_names)
     return EngineParts(label, exact, problem, dict(model.transforms), sample_given, step=STEPS[min(d, 4)],
-                       tail=GRID_TAIL)
+                       tail=GRID_TAIL, note=note)
+
+
+LAPLACE_INFORMATION_MIN = 10.0
+"""Below this median information per group (the rows' summed -d^2 log p / d eta^2, about the
+expected number of events for Poisson rows and n p (1 - p) for binomial rows) the Laplace
+approximation's means are off by more than about 0.15 posterior sd (mode vs mean of a log-gamma or
+logit-beta: ~1 / (2 sqrt(information)) sd; bench/LAPLACE.md measures 0.2-0.4 sd with ~2 events per
+group): the note then recommends NUTS."""
+
+
+def laplace_note(model: "_Model") -> str:
+    """The Laplace approximation's accuracy for these data, in one sentence for people."""
+    params = {n: np.full((1, 1), 10.0) for n in model.family.param_names}
+    W = model.family.eta_derivatives(model.y, model.eta_start[None, :], model.rows, params)[2][0]
+    groups = model.group_idx if model.levels else np.zeros(model.N, np.intp)
+    info = float(np.median(np.bincount(groups, weights=W)))
+    base = (f"Laplace approximation of the latent field (median information per group {info:.3g}, "
+            "about the events per group)")
+    if info < LAPLACE_INFORMATION_MIN:
+        return (base + ": with this little data per group its means can be off by 0.2-0.4 posterior "
+                "sd (bench/LAPLACE.md); fit with NUTS before reporting.")
+    return base + ": within about 0.1-0.15 posterior sd of NUTS at this much data per group (bench/LAPLACE.md)."
 
 
 STEPS = {1: 0.3, 2: 0.4, 3: 0.75, 4: 1.0}

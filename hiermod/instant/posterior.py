@@ -131,6 +131,11 @@ class InstantPosterior:
                                  zip(ACCURACY_CHECK, (self.grid.step, 1 / self.grid.tail))), _fine=True)
         return max_difference(self.grid, finer.grid)
 
+    @property
+    def note(self) -> str:
+        """What a user should know about the accuracy (empty for an exact result)."""
+        return self._parts.note
+
     def summary(self) -> pd.DataFrame:
         """Mean and sd of every scalar and per-group quantity (per group: ``name[k]``)."""
         rows = {}
