@@ -48,8 +48,12 @@ method = st.radio("Method", choices, key="w_method", format_func=components.meth
 ss[state.METHOD] = method
 if METHODS[method].approximate:
     components.approximation_note()
+unserved = components.method_unavailable(METHODS[method], data, spec)
+if unserved:
+    st.warning(components.md_escape(unserved), icon=":material/block:")
 
-if st.button("Fit", type="primary", icon=":material/play_arrow:", disabled=running, key="w_fit"):
+if st.button("Fit", type="primary", icon=":material/play_arrow:", disabled=running or bool(unserved),
+             key="w_fit"):
     components.start_fit(data, spec, settings, method)
     st.rerun()
 

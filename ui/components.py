@@ -254,6 +254,15 @@ def method_choice_text(name: str) -> str:
     return f"{m.label}: fast, approximate" if m.approximate else m.label
 
 
+def method_unavailable(method, data, spec) -> str | None:
+    """Why ``method`` cannot serve this model (its own sentence), or None; a failing check is None
+    (the fit itself then reports the problem)."""
+    try:
+        return method.unavailable_reason(data.for_groups(spec.groups), spec)
+    except Exception:  # noqa: BLE001 - the Fit button reports any real problem
+        return None
+
+
 def approximation_note() -> None:
     """Said before fitting with an approximate method."""
     st.warning(f"The {APPROXIMATION} is a fast first look, not the answer: use it to explore "
