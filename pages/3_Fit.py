@@ -8,6 +8,7 @@ from hiermod.methods import METHODS
 from hiermod.orchestrate import preview_available
 from hiermod.spec import check_compatible
 from ui import cache, components, state, tables
+from ui.agreement_panel import agreement_panel
 
 ss = st.session_state
 
@@ -114,6 +115,7 @@ if table is not None:
 
 st.markdown("**Can the fit be trusted?**")
 components.verdicts(fit)
+agreement_panel(fit, subheader=False)
 
 st.markdown("**Explore the results**")
 components.results_links()
