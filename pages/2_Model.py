@@ -1,21 +1,22 @@
 """Model page: structure (pooling, likelihood, grouping levels and their parameterizations, slope
-correlation, population), the model written out, priors (with bounds and previews), sampler settings.
+correlation, population), the model written out, priors (with bounds and previews), sampler settings,
+and the live preview (:mod:`ui.live`: the instant posterior redrawn on every change of its own
+prior widgets or of a per-group copy of the data, without Fit).
 
 Structure choices (radio/selectbox) apply at once; priors and sampler settings sit in a form and
 apply on "Apply". Values are copied into ``hm_spec`` / ``hm_settings`` so they survive page changes.
+The live preview's priors are a copy that "Use these priors for the fit" copies into ``hm_spec``.
 """
 
 from __future__ import annotations
 
-import math
-
 import streamlit as st
 
-from hiermod.priors import data_scale, resolve_priors
+from hiermod.priors import resolve_priors
 from hiermod import families
 from hiermod.model_math import model_latex
 from hiermod.spec import PRIOR_FAMILIES, Parameterization, Pooling, Population, SlopeCorrelation, check_compatible
-from ui import cache, components, model_form, state, tables
+from ui import cache, components, live, model_form, state, tables
 from ui.figures import density_figure, prior_predictive_figure, show_figure
 
 ss = st.session_state
@@ -143,25 +144,6 @@ if err is not None:
     components.show_error(err, "checking the model")
 
 # ---------------------------------------------------------------------------------- priors
-centre, spread = data_scale(data, spec.likelihood)
-
-
-def default_args(name: str, family: str) -> tuple[float, ...]:
-    """Reasonable starting numbers when the user switches a prior to another family."""
-    base = name.split("[", 1)[0]
-    loc = 0.0 if base == "beta" else centre
-    width = 2.5 * spread
-    scale = {"tau": spread, "sigma": 2.5 * spread, "nu": 20.0}.get(base.split("_", 1)[0], width)
-    table = {
-        "Normal": (loc, width), "StudentT": (3.0, loc, width), "Cauchy": (loc, width),
-        "HalfNormal": (scale,), "HalfCauchy": (scale,), "HalfStudentT": (3.0, scale),
-        "Exponential": (1.0 / scale,), "Gamma": (2.0, 2.0 / scale),
-        "InverseGamma": (3.0, 2.0 * scale), "LogNormal": (math.log(scale), 1.0),
-        "Uniform": (0.0, 10.0 * scale), "LKJ": (2.0,),
-    }
-    return tuple(float(f"{v:.3g}") for v in table[family])
-
-
 priors = components.computed(resolve_priors, data, spec, context="reading the priors")
 if priors is None:
     st.stop()
@@ -222,7 +204,7 @@ if applied:
         if family == old.family:
             args = tuple(ss[f"w_prior_{name}_{old.family}_{a}"] for a in PRIOR_FAMILIES[old.family].arg_names)
         else:
-            args = default_args(name, family)
+            args = model_form.default_prior_args(data, spec, name, family)
         takes_bounds = PRIOR_FAMILIES[family].support != "correlation"
         lower = ss.get(f"w_prior_{name}_lower") if takes_bounds else None
         upper = ss.get(f"w_prior_{name}_upper") if takes_bounds else None
@@ -280,6 +262,9 @@ if pp is not None:
     st.caption("Data sets simulated from the priors alone, next to the observed values. If the "
                "simulated values are wildly wider than anything plausible, the priors are too vague; "
                "if they miss the observed values, too tight.")
+
+st.subheader("Live preview: the posterior at once")
+live.live_panel("model")
 
 st.caption(components.md_escape("Sampler: " + components.describe_settings(state.current_settings())))
 st.page_link("pages/3_Fit.py", label="Next: fit the model", icon=":material/arrow_forward:")

@@ -6,13 +6,19 @@ import streamlit as st
 
 from hiermod.plots import (continuum_plot, shrinkage_plot, shrinkage_vs_precision, slope_lines_plot,
                            slope_shrinkage_plot)
-from ui import components, results, tables
+from ui import components, live, results, tables
 from ui.export_panel import export_panel
 from ui.figures import show_figure
 
 st.title("Shrinkage")
 st.caption("Partial pooling moves each group's estimate from its own data toward the estimate "
            "for all groups together. Groups with little information move most.")
+
+with st.expander(f"Live what-if: change priors or data and see the {live.LABEL} at once",
+                 icon=":material/bolt:"):
+    st.caption("This panel works on the data and model chosen now (Data and Model pages); the rest of "
+               "the page shows your last fit.")
+    live.live_panel("shrinkage")
 
 fit = components.require_fit()
 

@@ -3,6 +3,7 @@ widgets ask for, and prior bounds typed as text. No widgets here (the page draws
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from hiermod import families, populations
@@ -92,6 +93,26 @@ def read_bound(text: str | None, side: str, name: str) -> float | None:
 def make_prior(family: str, args: tuple[float, ...], lower: str | None, upper: str | None, name: str) -> Prior:
     """The prior the editor's fields describe (bounds as text, empty = none)."""
     return Prior(family, args, read_bound(lower, "lower", name), read_bound(upper, "upper", name))
+
+
+def default_prior_args(data: "GroupedData", spec: "ModelSpec", name: str, family: str) -> tuple[float, ...]:
+    """Reasonable starting numbers when the user switches a prior to another family (scaled by
+    the data: centre and spread from :func:`hiermod.priors.data_scale`)."""
+    from hiermod.priors import data_scale
+
+    centre, spread = data_scale(data, spec.likelihood)
+    base = name.split("[", 1)[0]
+    loc = 0.0 if base == "beta" else centre
+    width = 2.5 * spread
+    scale = {"tau": spread, "sigma": 2.5 * spread, "nu": 20.0}.get(base.split("_", 1)[0], width)
+    table = {
+        "Normal": (loc, width), "StudentT": (3.0, loc, width), "Cauchy": (loc, width),
+        "HalfNormal": (scale,), "HalfCauchy": (scale,), "HalfStudentT": (3.0, scale),
+        "Exponential": (1.0 / scale,), "Gamma": (2.0, 2.0 / scale),
+        "InverseGamma": (3.0, 2.0 * scale), "LogNormal": (math.log(scale), 1.0),
+        "Uniform": (0.0, 10.0 * scale), "LKJ": (2.0,),
+    }
+    return tuple(float(f"{v:.3g}") for v in table[family])
 
 
 def bound_text(value: float | None) -> str:

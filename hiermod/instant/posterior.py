@@ -79,9 +79,11 @@ class InstantPosterior:
 
     def hyper_density(self, name: str, points: int = 200) -> pd.DataFrame:
         """The marginal posterior density of hyperparameter ``name`` on its natural scale,
-        columns ``[name, "density"]``: a weighted kernel estimate on the unconstrained scale
-        (bandwidth: half the grid's step times the marginal sd there, about the node spacing; it widens
-        the displayed density by about 2% of its sd), mapped back with the Jacobian."""
+        columns ``[name, "density"]``: with one free hyperparameter, exp(log p(u, y)) itself on
+        ``points`` values of u, normalised; with more, a weighted kernel estimate on the
+        unconstrained scale (bandwidth: half the grid's step times the marginal sd there, about the
+        node spacing; it widens the displayed density by about 2% of its sd); mapped back with the
+        Jacobian."""
         if name not in self.hyper_names or name in self.fixed or self.grid is None:
             raise KeyError(f"{name!r} is not a free hyperparameter of this posterior ({', '.join(self.hyper_names)}).")
         transform = self._parts.transforms[name]
@@ -94,7 +96,11 @@ class InstantPosterior:
         keep = w > 1e-12 * w.max()
         lo, hi = u[keep].min() - 3 * bw, u[keep].max() + 3 * bw
         grid_u = np.linspace(lo, hi, points)
-        dens_u = (w[keep][None, :] * np.exp(-0.5 * ((grid_u[:, None] - u[keep][None, :]) / bw) ** 2)).sum(1)
+        if self.grid.points.shape[1] == 1:  # one free axis: log p(u, y) itself, no kernel (live panel)
+            lp = self._parts.problem.log_density(self._full_u(grid_u[:, None]))
+            dens_u = np.exp(lp - np.max(lp))
+        else:
+            dens_u = (w[keep][None, :] * np.exp(-0.5 * ((grid_u[:, None] - u[keep][None, :]) / bw) ** 2)).sum(1)
         dens_u /= np.trapezoid(dens_u, grid_u)
         value = to_natural(transform, grid_u)
         jac = np.gradient(value, grid_u)
