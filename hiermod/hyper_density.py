@@ -40,21 +40,10 @@ DENSITY_POINTS = 200
 
 def engine_parts(data: "GroupedData", spec: "ModelSpec", priors: Mapping | None = None
                  ) -> tuple["GroupedData", dict, "EngineParts"]:
-    """(data for the spec's groups, the priors (the spec's, overridden by ``priors``), the first
-    instant engine's parts); :class:`SpecError` with the reason when no engine serves the model."""
-    from .instant import engine_for
+    """:func:`hiermod.instant.engine_parts` (data for the spec's groups, resolved priors, parts)."""
+    from .instant import engine_parts as parts
 
-    data = data.for_groups(spec.groups)
-    engine, reason = engine_for(data, spec)
-    if engine is None:
-        raise SpecError(reason)
-    resolved = resolve_priors(data, spec)
-    for name, value in (priors or {}).items():
-        if name not in resolved:
-            raise SpecError(f"This model has no parameter '{name}' to put a prior on; it has: "
-                            f"{', '.join(sorted(resolved))}.")
-        resolved[name] = parse_prior(value)
-    return data, resolved, engine.parts(data, spec, resolved)
+    return parts(data, spec, priors)
 
 
 def integrate(parts: "EngineParts", fixed: Mapping[str, float] | None = None) -> "InstantPosterior":
