@@ -354,6 +354,18 @@ def _no_sampler_verdict(fit: "Fit", total: int) -> Verdict:
             f"disagree and no divergences, and the ESS is about the number of draws ({total}).",
             "",
         )
+    if info.deterministic:
+        post = fit.exact
+        how = getattr(post, "label", info.label)
+        laplace = post is not None and not getattr(post, "exact", True)
+        return Verdict(
+            "warning" if laplace else "ok", "instant",
+            f"The draws are independent draws from a computed posterior ({how}; {total} draws), not "
+            "from a sampler, so no sampler checks apply: there are no chains to disagree and no "
+            "divergences." + (" " + (getattr(post, "note", "") or "The latent field is a Laplace "
+                                     "approximation.") if laplace else ""),
+            "Check it against NUTS (method='nuts') where groups have few events." if laplace else "",
+        )
     if info.approximate:
         return Verdict(
             "warning", "approximation",

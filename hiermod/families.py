@@ -138,7 +138,9 @@ class Family:
     normal_known_se: bool = False
     latent_gaussian: bool = False
     """y given eta is Gaussian with a known precision given the family's own parameters (the instant
-    method's latent engine is then exact given the hyperparameters, not a Laplace approximation)."""
+    method's latent engine is then exact given the hyperparameters, not a Laplace approximation);
+    such a family also has ``gaussian_precision(rows, params, M) -> (per node (M,), per row (N,) or
+    None for ones)``, the row precisions' two factors."""
     eta_derivatives: "Callable | None" = None
     """``eta_derivatives(y, eta, rows, params) -> (log p(y_i | eta_i), d/deta, -d^2/deta^2)`` per row
     (numpy, ``params`` scalars or arrays broadcasting with eta): what a Laplace approximation of the
@@ -289,6 +291,10 @@ class NormalKnownSE(_NormalBase):
         precision = 1.0 / np.asarray(rows["se"], dtype=float) ** 2
         return _normal_derivatives(y, eta, precision)
 
+    def gaussian_precision(self, rows, params, M: int):
+        """Row precisions as (per node (M,), per row (N,)) factors: 1 and 1 / se_i^2."""
+        return np.ones(M), 1.0 / np.asarray(rows["se"], dtype=float) ** 2
+
     def group_estimates(self, data):
         gs = data.group_summary()
         est, se = gs["estimate"].to_numpy(float), gs["se"].to_numpy(float)
@@ -355,6 +361,10 @@ class Normal(_NormalBase):
 
     def eta_derivatives(self, y, eta, rows, params):
         return _normal_derivatives(y, eta, 1.0 / np.asarray(params["sigma"], dtype=float) ** 2)
+
+    def gaussian_precision(self, rows, params, M: int):
+        """Row precisions as (per node (M,), per row (N,)) factors: 1 / sigma^2 and 1."""
+        return 1.0 / np.asarray(params["sigma"], dtype=float).reshape(M) ** 2, None
 
     def within_variance(self, draws, data, n):
         return draws("sigma").astype(float) ** 2, (

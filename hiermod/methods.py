@@ -47,6 +47,8 @@ class Method:
     has_sampler_stats: bool
     runner: str
     availability: str | None = None
+    deterministic: bool = False
+    """The draws are independent draws from a computed posterior (no sampler, nothing to converge)."""
     """``"module:function"`` of ``f(data, spec) -> str | None``; None: every model that fits the data."""
 
     def unavailable_reason(self, data: Any, spec: Any) -> str | None:
@@ -92,6 +94,7 @@ METHODS: dict[str, Method] = {
             has_sampler_stats=False,
             runner="hiermod.exact:exact_fit",
             availability="hiermod.exact:unavailable_reason",
+            deterministic=True,
         ),
         Method(
             name="instant",
@@ -105,6 +108,7 @@ METHODS: dict[str, Method] = {
             has_sampler_stats=False,
             runner="hiermod.instant:instant_fit",
             availability="hiermod.instant:unavailable_reason",
+            deterministic=True,
         ),
         Method(
             name="vi",

@@ -1,9 +1,9 @@
-"""Runs that are more than one fit: an exact preview before NUTS, several pooling modes at once.
+"""Runs that are more than one fit: an instant preview before NUTS, several pooling modes at once.
 
 No Streamlit here: the dashboard submits these as background tasks (``ui/cache.py``,
 ``ui/comparison.py``), and a notebook or script calls them directly::
 
-    fit = fit_with_preview(data, spec, SamplerSettings(), publish=show)   # show(exact) first
+    fit = fit_with_preview(data, spec, SamplerSettings(), publish=show)   # show(instant) first
     fits = fit_pooling_modes(data, spec, SamplerSettings(), progress=print)
 
 ``progress`` receives :class:`hiermod.jobs.Progress`; ``cancel`` is a ``threading.Event`` (or an
@@ -32,9 +32,25 @@ MODES = ("none", "complete", "partial")
 MODE_NAMES = {"none": "no pooling", "complete": "complete pooling", "partial": "partial pooling"}
 
 
+PREVIEW_METHODS = ("exact", "instant")
+"""The methods whose result is shown at once while a slower fit runs: the first that serves the
+model (the exact method's result carries the exact tau density the pooling continuum reads)."""
+
+
 def exact_available(data: "GroupedData", spec: "ModelSpec") -> bool:
     """True when the exact method can serve this model on these data (the method says so)."""
     return method_info("exact").unavailable_reason(data, spec) is None
+
+
+def preview_method(data: "GroupedData", spec: "ModelSpec") -> str | None:
+    """The first of :data:`PREVIEW_METHODS` that serves this model on these data, else None."""
+    data = data.for_groups(spec.groups)
+    return next((m for m in PREVIEW_METHODS if method_info(m).unavailable_reason(data, spec) is None), None)
+
+
+def preview_available(data: "GroupedData", spec: "ModelSpec") -> bool:
+    """True when a result can be shown at once (:func:`preview_method`)."""
+    return preview_method(data, spec) is not None
 
 
 def _run(data, spec, settings: "SamplerSettings", method: str, progress=None, cancel=None) -> "Fit":
@@ -46,14 +62,15 @@ def _run(data, spec, settings: "SamplerSettings", method: str, progress=None, ca
                cancel=cancel)
 
 
-def _exact_preview(data, spec, settings) -> "Fit | None":
-    """The exact fit when the exact method serves the model, else None; a failure is logged."""
-    if not exact_available(data, spec):
+def _preview(data, spec, settings) -> "Fit | None":
+    """The exact or instant fit when one of them serves the model, else None; a failure is logged."""
+    method = preview_method(data, spec)
+    if method is None:
         return None
     try:
-        return _run(data, spec, settings, "exact")
+        return _run(data, spec, settings, method)
     except Exception:  # noqa: BLE001 - the preview is a bonus: the main fit still runs
-        log.warning("Exact preview failed; continuing with the main fit", exc_info=True)
+        log.warning("Preview (%s) failed; continuing with the main fit", method, exc_info=True)
         return None
 
 
@@ -61,13 +78,13 @@ def fit_with_preview(data: "GroupedData", spec: "ModelSpec", settings: "SamplerS
                      method: str = "nuts", progress: Callable[[Progress], None] | None = None,
                      cancel: Any = None, publish: Callable[[Any], None] | None = None) -> "Fit":
     """Fit ``spec`` with ``method`` (NUTS by default; any name of :data:`hiermod.methods.METHODS`);
-    when the exact method can serve the model, fit it exactly first and ``publish(exact_fit)``
-    before the main fit starts.
+    when the exact or instant method can serve the model (and ``method`` is not itself computed in
+    one step), fit it that way first and ``publish(instant_fit)`` before the main fit starts.
 
     A failing preview is logged and the main fit still runs.
     """
-    if not method_info(method).exact:
-        preview = _exact_preview(data, spec, settings)
+    if not method_info(method).deterministic:
+        preview = _preview(data, spec, settings)
         if preview is not None and publish is not None:
             publish(preview)
     result = _run(data, spec, settings, method, progress=progress, cancel=cancel)
@@ -86,9 +103,9 @@ def fit_pooling_modes(data: "GroupedData", spec: "ModelSpec", settings: "Sampler
     {mode: Fit}, in ``modes`` order. Priors that do not apply to a mode (tau under complete pooling,
     mu under no pooling) are dropped and defaults fill the rest.
 
-    Modes in ``cached`` (mode -> Fit) are taken as they are, not fitted. When the exact method can
-    serve the model (and ``method`` is not exact itself), ``publish`` first receives {mode: cached or exact Fit} so the three can be
-    shown while NUTS runs. ``progress`` receives one merged :class:`Progress` over all the fits
+    Modes in ``cached`` (mode -> Fit) are taken as they are, not fitted. When the instant method can
+    serve the model (and ``method`` is not itself computed in one step), ``publish`` first receives
+    {mode: cached or instant Fit} so the three can be shown while NUTS runs. ``progress`` receives one merged :class:`Progress` over all the fits
     still to run (iterations done of the total, divergences summed); ``done(mode, fit)`` is called
     as each fit finishes.
     """
@@ -100,11 +117,12 @@ def fit_pooling_modes(data: "GroupedData", spec: "ModelSpec", settings: "Sampler
         raise SpecError(f"Unknown pooling mode(s) {', '.join(unknown)}; use none, complete, partial.")
     specs = {m: spec.replace(pooling=m) for m in modes}
     fits = {m: f for m, f in (cached or {}).items() if m in specs}
-    if publish is not None and not method_info(method).exact and exact_available(data, spec):
-        try:  # exact posteriors first: shown while NUTS checks them
-            publish({m: fits.get(m) or _run(data, s, settings, "exact") for m, s in specs.items()})
+    if (publish is not None and not method_info(method).deterministic
+            and all(preview_available(data, s) for s in specs.values())):
+        try:  # instant posteriors first: shown while NUTS checks them
+            publish({m: fits.get(m) or _run(data, s, settings, preview_method(data, s)) for m, s in specs.items()})
         except Exception:  # noqa: BLE001 - NUTS still runs
-            log.warning("Exact pooling comparison failed; continuing with NUTS", exc_info=True)
+            log.warning("Instant pooling comparison failed; continuing with NUTS", exc_info=True)
     _fit_each(data, specs, settings, method, fits, MODE_NAMES, progress, cancel, done)
     return {m: fits[m] for m in modes}
 

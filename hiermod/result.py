@@ -43,8 +43,9 @@ class Fit:
     settings: SamplerSettings
     timings: dict[str, float] = field(default_factory=dict)
     exact: Any = None
-    """The :class:`hiermod.exact.ExactPosterior` (exact moments) of an exact fit, else None. Not
-    imported for the annotation: :mod:`hiermod.exact` imports this module."""
+    """The :class:`hiermod.exact.ExactPosterior` (exact moments) of an exact fit, the
+    :class:`hiermod.instant.InstantPosterior` of an instant fit, else None. Not imported for the
+    annotation: those modules import this one."""
 
     @property
     def labels(self) -> tuple[str, ...]:

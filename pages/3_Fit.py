@@ -5,9 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from hiermod.methods import METHODS
-from hiermod.orchestrate import exact_available
+from hiermod.orchestrate import preview_available
 from hiermod.spec import check_compatible
 from ui import cache, components, state, tables
+from ui.agreement_panel import agreement_panel
 
 ss = st.session_state
 
@@ -35,44 +36,51 @@ if problem is not None:
     st.page_link("pages/2_Model.py", label="Change the model", icon=":material/account_tree:")
     st.stop()
 
-# the methods one can choose; the exact posterior is not among them: it comes as a preview by itself
+# the methods one can choose; the exact posterior is not among them: the instant method covers it
 choices = [name for name, m in METHODS.items() if not m.exact]
 state.widget_default("w_method", state.current_method())
 running = components.FIT.job is not None
 method = st.radio("Method", choices, key="w_method", format_func=components.method_choice_text,
                   horizontal=True, disabled=running,
-                  help="NUTS samples the posterior; the variational approximation is much faster on "
-                       "large data but understates uncertainty, most for tau.")
+                  help="NUTS samples the posterior; the instant posterior is computed in a blink "
+                       "(grid over the hyperparameters, the rest exactly or by a Laplace "
+                       "approximation) for the models it serves; the variational approximation is "
+                       "much faster on large data but understates uncertainty, most for tau.")
 ss[state.METHOD] = method
-if method != "nuts":
+if METHODS[method].approximate:
     components.approximation_note()
+unserved = components.method_unavailable(METHODS[method], data, spec)
+if unserved:
+    st.warning(components.md_escape(unserved), icon=":material/block:")
 
-if st.button("Fit", type="primary", icon=":material/play_arrow:", disabled=running, key="w_fit"):
+if st.button("Fit", type="primary", icon=":material/play_arrow:", disabled=running or bool(unserved),
+             key="w_fit"):
     components.start_fit(data, spec, settings, method)
     st.rerun()
 
-if not running and exact_available(data, spec):
-    st.caption("For this model the exact posterior is computed first and shown at once; "
+if not running and not METHODS[method].deterministic and preview_available(data, spec):
+    st.caption("For this model the exact or instant posterior is computed first and shown at once; "
                + ("NUTS" if method == "nuts" else "the approximation") + " then runs.")
 
 components.job_monitor(detailed=True, interval=0.5)
 components.fit_status_box()
 
 
-# ---------------------------------------------------------------------------- exact preview
+# -------------------------------------------------------------------------- instant preview
 @st.fragment(run_every=1.0 if running else None)
-def exact_preview() -> None:
+def instant_preview() -> None:
     partial = components.partial_fit()
     if partial is None:
         return
-    st.markdown("**Exact posterior** (available now)")
-    table = components.computed(tables.summary, partial, context="summarising the exact posterior")
+    st.markdown(("**Exact posterior**" if components.is_exact(partial) else "**Instant posterior**")
+                + " (available now: " + components.md_escape(components.method_text(partial)) + ")")
+    table = components.computed(tables.summary, partial, context="summarising the preview")
     if table is not None:
         st.dataframe(table.head(12), height=min(38 + 35 * min(len(table), 12), 460))
 
 
 if running:
-    exact_preview()
+    instant_preview()
 
 # --------------------------------------------------------------------------------- results
 fit = state.current_fit()
@@ -107,6 +115,7 @@ if table is not None:
 
 st.markdown("**Can the fit be trusted?**")
 components.verdicts(fit)
+agreement_panel(fit, subheader=False)
 
 st.markdown("**Explore the results**")
 components.results_links()

@@ -7,6 +7,7 @@ import streamlit as st
 from hiermod.plots import (energy_plot, funnel_pair, funnel_plot, posterior_vs_prior_plot,
                            rank_plot, trace_plot)
 from ui import components, results, tables
+from ui.agreement_panel import agreement_panel
 from ui.export_panel import export_panel
 from ui.figures import show_figure
 
@@ -154,6 +155,8 @@ if summary is not None:
     if diag is not None and sampled and getattr(diag, "chains", None) is not None:
         with st.expander("Per chain"):
             st.dataframe(diag.chains, hide_index=True, width="stretch")
+
+agreement_panel(fit)
 
 # -------------------------------------------------------------------------- trace and rank
 if sampled and summary is not None:

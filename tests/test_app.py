@@ -226,15 +226,25 @@ def test_cancel_a_fit():
     assert any("cancelled" in w.value for w in at.warning)
 
 
+def test_fit_page_offers_the_instant_method_without_warnings_where_it_serves():
+    at = load_sample(new_app())
+    _tiny_settings(at)
+    at.switch_page("pages/3_Fit.py").run()
+    at.radio(key="w_method").set_value("instant").run()
+    assert not at.exception and not at.warning  # eight schools: served, no approximation warning
+    assert not at.button(key="w_fit").disabled
+
+
 def test_fit_page_offers_a_labelled_variational_approximation():
     at = load_sample(new_app())
     _tiny_settings(at)
     at.switch_page("pages/3_Fit.py").run()
     method = at.radio(key="w_method")
     assert method.value == "nuts"  # NUTS stays the default
-    assert method.options[0] == "NUTS (MCMC)" and len(method.options) == 2
-    assert method.options[1].startswith("Variational approximation")
-    assert method.options[1].endswith("fast, approximate")
+    assert method.options[0] == "NUTS (MCMC)" and len(method.options) == 3
+    assert method.options[1].startswith("Instant posterior")
+    assert method.options[2].startswith("Variational approximation")
+    assert method.options[2].endswith("fast, approximate")
     method.set_value("vi").run()
     assert any("variational approximation" in w.value for w in at.warning)  # said before fitting
     at.button(key="w_fit").click().run()

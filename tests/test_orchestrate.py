@@ -1,4 +1,4 @@
-"""hiermod.orchestrate: exact preview then NUTS, and the three pooling modes with merged progress
+"""hiermod.orchestrate: exact or instant preview then NUTS, and the three pooling modes with merged progress
 (real NUTS, small settings)."""
 
 from __future__ import annotations
@@ -36,14 +36,24 @@ def test_preview_is_exact_and_published_before_nuts(schools):
     assert preview.spec == result.spec and preview.settings == result.settings
 
 
-def test_no_exact_method_publishes_nothing():
+def test_without_the_exact_method_the_instant_posterior_is_the_preview():
     data = hiermod.load_dataset("rat_tumors")
-    spec = hiermod.ModelSpec("binomial")
+    spec = hiermod.ModelSpec("binomial", population="beta")
     assert not orchestrate.exact_available(data, spec)
+    assert orchestrate.preview_method(data, spec) == "instant"
     published = []
     result = orchestrate.fit_with_preview(data, spec, SMALL, publish=published.append)
-    assert published == []
+    assert [f.method for f in published] == ["instant"]
     assert result.method == "nuts"
+
+
+def test_a_model_no_preview_serves_publishes_nothing():
+    data = hiermod.load_dataset("radon")
+    spec = hiermod.ModelSpec("student_t")
+    assert orchestrate.preview_method(data, spec) is None
+    published = []
+    result = orchestrate.fit_with_preview(data, spec, SMALL, publish=published.append)
+    assert published == [] and result.method == "nuts"
 
 
 def test_failing_preview_is_logged_and_nuts_still_runs(schools, monkeypatch, caplog):
@@ -60,7 +70,7 @@ def test_failing_preview_is_logged_and_nuts_still_runs(schools, monkeypatch, cap
     with caplog.at_level("WARNING", logger="hiermod.orchestrate"):
         result = orchestrate.fit_with_preview(data, spec, SMALL, publish=published.append)
     assert published == [] and result.method == "nuts"
-    assert "Exact preview failed" in caplog.text
+    assert "Preview (exact) failed" in caplog.text
 
 
 def test_pooling_modes_merged_progress_and_previews(schools):

@@ -185,8 +185,8 @@ def submit_shared(key: tuple, task, *args, label: str) -> "Job":
 
 
 def _fit_task(data, spec, settings, key, method="nuts", *, progress, cancel, publish):
-    """Runs on a worker thread: never touches Streamlit. The exact posterior is published first
-    when the exact method serves the model (hiermod.orchestrate.fit_with_preview)."""
+    """Runs on a worker thread: never touches Streamlit. The instant posterior is published first
+    when the instant method serves the model (hiermod.orchestrate.fit_with_preview)."""
     heavy_imports()
     from hiermod.orchestrate import fit_with_preview
 

@@ -108,7 +108,7 @@ FIT = JobSlot((state.JOB, state.JOB_KEY, state.JOB_T0, state.FIT_STATUS),
 
 
 def start_fit(data, spec, settings, method: str = "nuts") -> None:
-    """Fit in the background (exact preview first where it exists): this session's fit, the
+    """Fit in the background (instant preview first where it exists): this session's fit, the
     process-wide cache's, another session's running job for the same key, or a new job."""
     from ui import cache
     from ui.tables import key_text
@@ -126,7 +126,7 @@ def harvest_job() -> bool:
 
 
 def partial_fit() -> "Fit | None":
-    """The exact posterior published by the running fit, else None."""
+    """The instant posterior published by the running fit, else None."""
     return FIT.partial()
 
 
@@ -152,7 +152,7 @@ def _sidebar_progress(job) -> tuple[float, str]:
 def _preview_note(job) -> None:
     if job.partial is not None:
         method = state.key_method(FIT.key) if FIT.key else "nuts"
-        st.caption("The exact posterior is ready (shown below); "
+        st.caption("The " + ("exact" if is_exact(job.partial) else "instant") + " posterior is ready (shown below); "
                    + ("NUTS is still running to check it." if method == "nuts" else
                       "the approximation is still running."))
 
@@ -240,6 +240,9 @@ def method_text(fit: "Fit") -> str:
     """The method of ``fit`` as the pages name it (an approximation always with its caveat)."""
     if is_approximate(fit):
         return APPROXIMATION
+    how = getattr(fit.exact, "label", None)  # an instant posterior says how it was computed
+    if how:
+        return f"instant posterior ({how})"
     return "exact posterior" if is_exact(fit) else fit.method_info.label
 
 
@@ -251,6 +254,15 @@ def method_choice_text(name: str) -> str:
     return f"{m.label}: fast, approximate" if m.approximate else m.label
 
 
+def method_unavailable(method, data, spec) -> str | None:
+    """Why ``method`` cannot serve this model (its own sentence), or None; a failing check is None
+    (the fit itself then reports the problem)."""
+    try:
+        return method.unavailable_reason(data.for_groups(spec.groups), spec)
+    except Exception:  # noqa: BLE001 - the Fit button reports any real problem
+        return None
+
+
 def approximation_note() -> None:
     """Said before fitting with an approximate method."""
     st.warning(f"The {APPROXIMATION} is a fast first look, not the answer: use it to explore "
@@ -259,7 +271,7 @@ def approximation_note() -> None:
 
 TOPICS = {"divergences": "Divergences", "r_hat": "Do the chains agree (R-hat)",
           "ess": "Effective sample size", "bfmi": "Energy (BFMI)", "treedepth": "Tree depth",
-          "exact": "Exact posterior", "approximation": "Approximation"}
+          "exact": "Exact posterior", "approximation": "Approximation", "instant": "Instant posterior"}
 
 
 def verdicts(fit: "Fit"):

@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..result import Fit
     from ..spec import ModelSpec
 
-__all__ = ["instant_posterior", "instant_fit", "instant_draws", "unavailable_reason", "engine_for",
+__all__ = ["instant_posterior", "instant_fit", "instant_draws", "unavailable_reason", "engine_for", "engine_parts",
            "InstantPosterior", "ENGINES"]
 
 
@@ -64,6 +64,7 @@ class Engine:
 ENGINES: tuple[Engine, ...] = (
     Engine("known_se", ".known_se:build", ".availability:known_se"),
     Engine("conjugate", ".conjugate:build", ".availability:conjugate"),
+    Engine("latent", ".latent:build", ".availability:latent"),
 )
 
 
@@ -93,6 +94,18 @@ def _priors(data, spec, priors: Mapping | None) -> dict:
     return out
 
 
+def engine_parts(data: "GroupedData", spec: "ModelSpec", priors: Mapping | None = None
+                 ) -> tuple["GroupedData", dict, EngineParts]:
+    """(the data regrouped for ``spec``, the resolved priors (``priors`` override the spec's), the
+    serving engine's :class:`EngineParts`); :class:`SpecError` with the reason when none serves."""
+    data = data.for_groups(spec.groups)
+    engine, reason = engine_for(data, spec)
+    if engine is None:
+        raise SpecError(reason)
+    resolved = _priors(data, spec, priors)
+    return data, resolved, engine.parts(data, spec, resolved)
+
+
 def instant_posterior(data: "GroupedData", spec: "ModelSpec", priors: Mapping | None = None,
                       fixed: Mapping[str, float] | None = None) -> InstantPosterior:
     """The instant posterior of ``spec`` on ``data``.
@@ -100,11 +113,7 @@ def instant_posterior(data: "GroupedData", spec: "ModelSpec", priors: Mapping | 
     ``priors`` override the spec's (names -> Prior or text); ``fixed`` holds grid hyperparameters
     at values (e.g. ``{"tau": 3.0}``: empirical Bayes). :class:`SpecError` when no engine serves the model.
     """
-    data = data.for_groups(spec.groups)
-    engine, reason = engine_for(data, spec)
-    if engine is None:
-        raise SpecError(reason)
-    parts = engine.parts(data, spec, _priors(data, spec, priors))
+    _, _, parts = engine_parts(data, spec, priors)
     try:
         return integrate_engine(parts, fixed)
     except KeyError as err:

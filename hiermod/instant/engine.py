@@ -52,7 +52,8 @@ class EngineParts:
     reports (locations mu, group effects theta / theta_<level>, beta, slope_<x>, ...), one per row
     of ``u`` (n, d) (``u`` is None when ``problem`` is None).
     ``moments``: {name: (mean, sd)} when ``problem`` is None.
-    ``step``: the grid's node spacing in posterior sds (see :func:`hiermod.grid_quadrature.integrate`).
+    ``step`` / ``tail``: the grid's node spacing in posterior sds and how far (in log density) it
+    reaches (see :func:`hiermod.grid_quadrature.integrate`); None: that module's defaults.
     """
 
     label: str
@@ -62,6 +63,9 @@ class EngineParts:
     sample_given: Callable[[np.ndarray | None, int, np.random.Generator], dict[str, np.ndarray]]
     moments: dict = field(default_factory=dict)
     step: float | None = None
+    tail: float | None = None
+    note: str = ""
+    """What a user should know about this result's accuracy (empty when it is exact)."""
 
 
 def fix(problem: GridProblem, transforms: dict[str, str], fixed: dict[str, float]) -> tuple[GridProblem, Callable]:

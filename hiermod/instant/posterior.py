@@ -68,6 +68,9 @@ class InstantPosterior:
 
     # ------------------------------------------------------------------ hyperparameters
 
+    def _free_log_density(self, u: np.ndarray) -> np.ndarray:
+        return self._parts.problem.log_density(self._full_u(u))
+
     def hyper_nodes(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """({name: value at each grid node}, weights summing to 1) of the hyperparameters."""
         if self.grid is None:
@@ -118,7 +121,7 @@ class InstantPosterior:
         if self.grid is None:
             u = np.repeat(self._full_u(np.empty((1, 0))), n, axis=0)
         else:
-            u = self._full_u(self.grid.sample_u(n, rng))
+            u = self._full_u(self.grid.sample_u(n, rng, self._free_log_density))
         out = {k: np.asarray(v, float) for k, v in parts.problem.natural(u).items()}
         out.update(parts.sample_given(u, n, rng))
         return out
@@ -133,6 +136,11 @@ class InstantPosterior:
         finer = integrate_engine(self._parts, self.fixed, *(f * v for f, v in
                                  zip(ACCURACY_CHECK, (self.grid.step, 1 / self.grid.tail))), _fine=True)
         return max_difference(self.grid, finer.grid)
+
+    @property
+    def note(self) -> str:
+        """What a user should know about the accuracy (empty for an exact result)."""
+        return self._parts.note
 
     def summary(self) -> pd.DataFrame:
         """Mean and sd of every scalar and per-group quantity (per group: ``name[k]``)."""
@@ -161,7 +169,7 @@ def integrate_engine(parts: EngineParts, fixed: Mapping[str, float] | None = Non
         return InstantPosterior(parts.label, parts.exact, (), {}, None, math.nan, parts, None, means, sds)
     problem, full_u = fix(parts.problem, parts.transforms, fixed) if fixed else (parts.problem, lambda u: u)
     step = step or parts.step or STEP
-    tail = 1 / inv_tail if inv_tail else TAIL
+    tail = 1 / inv_tail if inv_tail else (parts.tail or TAIL)
     if not problem.grid_names:  # everything fixed: one point
         u0 = np.empty((1, 0))
         lp, moments = problem.moments(u0)
