@@ -105,9 +105,9 @@ def open_data_editor(page: Page) -> None:
 ROW = 35  # px: Streamlit's data editor rows and header
 
 
-def edit_cell(page: Page, row: int, column: int, value, key: str) -> float:
-    """Type ``value`` into the live data editor's cell (row, column) (0-based; column 0 is the group)
-    and commit it; seconds from the committing Enter until figure ``key`` is redrawn."""
+def open_cell(page: Page, row: int, column: int):
+    """Open the live data editor's cell (row, column) (0-based; column 0 is the group) for typing;
+    returns its input box."""
     grid = page.locator('[data-testid="stDataFrame"]').first
     grid.scroll_into_view_if_needed()
     box = grid.bounding_box()
@@ -117,5 +117,11 @@ def edit_cell(page: Page, row: int, column: int, value, key: str) -> float:
     page.keyboard.press("Enter")  # opens the cell's editor
     cell = page.locator("input.gdg-input, textarea.gdg-input").first
     cell.wait_for(timeout=10_000)
-    cell.fill(str(value))
+    return cell
+
+
+def edit_cell(page: Page, row: int, column: int, value, key: str) -> float:
+    """Type ``value`` into the live data editor's cell (row, column) and commit it; seconds from
+    the committing Enter until figure ``key`` is redrawn."""
+    open_cell(page, row, column).fill(str(value))
     return timed_redraw(page, key, lambda: page.keyboard.press("Enter"))
