@@ -83,7 +83,7 @@ def test_the_model_page_shows_the_instant_posterior_of_its_model():
     assert live_mean(at, "tau") == pytest.approx(exact_tau_mean(data, spec), rel=2e-3)
     figs = charts(at)
     assert {"live_shrinkage_model", "live_hyper_tau_model", "live_continuum_model"} <= set(figs)
-    assert "Instant posterior" in figs["live_shrinkage_model"]["layout"]["title"]["text"]
+    assert "Instant posterior: each group before and after pooling" in body
     assert LABEL in {t.get("name") for t in figs["live_hyper_tau_model"]["data"]}
     assert "Pooling continuum, shaded by the instant posterior (grid + quadrature) of tau" in \
         figs["live_continuum_model"]["layout"]["title"]["text"]
@@ -102,8 +102,9 @@ def test_a_live_prior_redraws_at_once_and_leaves_the_model_alone():
     assert live_mean(at, "tau") == pytest.approx(expected, rel=2e-3)
     assert live_mean(at, "tau") < 2.0
     assert charts(at)["live_shrinkage_model"]["data"] != before
-    labels = [b.label for b in at.button]
-    assert "Use these priors for the fit" in labels and "Back to the model's priors" in labels
+    buttons = {b.label: b for b in at.button}
+    assert not buttons["Use these priors for the fit"].disabled
+    assert not buttons["Back to the model's priors"].disabled
 
 
 def test_use_these_priors_copies_them_into_the_model_and_its_form():
@@ -113,7 +114,7 @@ def test_use_these_priors_copies_them_into_the_model_and_its_form():
     ok(at)
     assert spec_prior(at, "tau") == "HalfNormal(3)"
     assert at.number_input(key="w_prior_tau_HalfNormal_scale").value == 3.0  # the form shows it too
-    assert "Use these priors for the fit" not in [b.label for b in at.button]
+    assert at.button(key="w_live_adopt_model").disabled  # nothing left to copy
     # Apply in the form now keeps them (the form was re-seeded, not left at the old value)
     at.button(key=APPLY).click().run()
     ok(at)

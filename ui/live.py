@@ -1,10 +1,10 @@
 """The live panel: change a prior or a group's data and see the posterior at once, without Fit.
 
 Shown on the Model page and the Shrinkage page when its toggle is on (``hm_live_on``, off until
-the user turns it on). Every change reruns only the panel (an ``st.fragment``) and recomputes the **instant posterior (grid + quadrature)**
-(:mod:`hiermod.instant`) of the data and model chosen now: the shrinkage plot, each
-hyperparameter's posterior density over its prior, and (one-level normal models) the pooling
-continuum shaded by tau's posterior. Nothing goes through the fit queue.
+the user turns it on). Every change reruns only the panel (an ``st.fragment``) and recomputes the
+**instant posterior (grid + quadrature)** of the data and model chosen now (:func:`hiermod.live.live_view`):
+the shrinkage plot, each hyperparameter's posterior density over its prior, and (one-level normal
+models) the pooling continuum shaded by tau's posterior. Nothing goes through the fit queue.
 
 Source of truth. The model's priors stay in ``hm_spec`` (the Model page's form edits them and the
 Fit page fits them). The panel works on a copy, ``hm_live_priors``; "Use these priors for the fit"
@@ -33,14 +33,12 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
+from hiermod.live import DRAWS, INTERVAL, LABEL  # numpy only at import
 from ui import components, live_data, model_form, state
 
 if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
-
     from hiermod.data import GroupedData
     from hiermod.prior_families import Prior
-    from hiermod.result import Fit
     from hiermod.spec import ModelSpec
 
 log = logging.getLogger("hiermod.ui")
@@ -48,12 +46,6 @@ log = logging.getLogger("hiermod.ui")
 LIVE_PRIORS = "hm_live_priors"
 LIVE_ON = "hm_live_on"
 TOGGLE = "Live preview: the posterior redrawn as you change priors or data (instant posterior, no Fit)"
-LABEL = "instant posterior (grid + quadrature)"
-"""How every live figure and caption names what it shows (a NUTS fit is never called this)."""
-DRAWS = 1000
-"""Draws of the live Fit (one chain): the intervals of the shrinkage plot; means and densities are
-the grid's own (no Monte Carlo error)."""
-INTERVAL = 0.9
 
 
 # --------------------------------------------------------------------------- live priors
@@ -172,64 +164,18 @@ def _prior_editor(data, spec, priors: dict, where: str) -> list[str]:
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
-def _instant_fit(fingerprint: str, spec_json: str, _data, _spec) -> "Fit":
-    import hiermod
+def _live_view(fingerprint: str, spec_json: str, _data, _spec) -> dict[str, Any]:
+    from hiermod.live import live_view as view
     from ui.cache import heavy_imports
 
     heavy_imports()
-    return hiermod.fit(_data, _spec, method="instant", chains=1, draws=DRAWS, seed=0)
-
-
-def instant_fit(data: "GroupedData", spec: "ModelSpec") -> "Fit":
-    """``hiermod.fit(data, spec, method="instant", chains=1, draws=DRAWS, seed=0)``, cached by the
-    data's fingerprint and the spec (shared by all sessions)."""
-    return _instant_fit(data.fingerprint, json.dumps(spec.to_dict(), sort_keys=True), data, spec)
-
-
-def can_show_continuum(data: "GroupedData", spec: "ModelSpec", post) -> bool:
-    """One grouping level, a normal population without slopes, normal-ish data, tau on the grid."""
-    from hiermod.kind_registry import kind_info
-
-    terms = spec.terms
-    return (len(terms) == 1 and not terms[0].conjugate and not terms[0].slopes
-            and kind_info(data.kind).normal_estimates is not None
-            and "tau" in post.hyper_names and "tau" not in post.fixed)
+    return view(_data, _spec)
 
 
 def live_view(data: "GroupedData", spec: "ModelSpec") -> dict[str, Any]:
-    """Everything the panel draws for ``data`` and ``spec`` (priors included): the Fit, its
-    InstantPosterior, the shrinkage table, each free hyperparameter's posterior density and prior
-    density, and the pooling continuum (or None)."""
-    from hiermod.continuum import pooling_continuum
-    from hiermod.priors import density_table
-    from hiermod.shrinkage import shrinkage_table
-
-    fit = instant_fit(data, spec)
-    post = fit.exact
-    view: dict[str, Any] = {"fit": fit, "post": post,
-                            "table": shrinkage_table(fit, hdi_prob=INTERVAL)}
-    view["hyper"] = [(name, central(post.hyper_density(name, points=400), name),
-                      density_table(fit.priors[name]) if name in fit.priors else None)
-                     for name in post.hyper_names if name not in post.fixed and post.grid is not None]
-    view["continuum"] = None
-    if can_show_continuum(fit.data, spec, post):
-        view["continuum"] = pooling_continuum(fit.data, fit.priors)
-    return view
-
-
-def central(density: "pd.DataFrame", name: str, mass: float = 0.998) -> "pd.DataFrame":
-    """The rows of a density table (``name``, ``density``) inside its central ``mass`` (by the
-    trapezoid rule): the far tails carry no visible mass and would only stretch the axis."""
-    import numpy as np
-
-    x, y = density[name].to_numpy(float), density["density"].to_numpy(float)
-    if len(x) < 3:
-        return density
-    cdf = np.concatenate([[0.0], np.cumsum(0.5 * (y[1:] + y[:-1]) * np.diff(x))])
-    cdf /= cdf[-1] if cdf[-1] > 0 else 1.0
-    tail = (1.0 - mass) / 2
-    lo, hi = np.searchsorted(cdf, tail), np.searchsorted(cdf, 1.0 - tail)
-    return density.iloc[max(lo - 1, 0):min(hi + 2, len(x))].reset_index(drop=True)
+    """:func:`hiermod.live.live_view` cached by the data's fingerprint and the spec (shared by all
+    sessions: going back to a prior or a value seen before costs nothing)."""
+    return _live_view(data.fingerprint, json.dumps(spec.to_dict(), sort_keys=True), data, spec)
 
 
 def summary_line(post) -> str:
@@ -262,10 +208,10 @@ def _figures(view: dict, data, spec, where: str) -> None:
         + f". Intervals: {INTERVAL:.0%} from {DRAWS:,} independent draws."))
     left, right = st.columns([3, 2])
     with left:
-        show_figure(shrinkage_plot, table, scale=scale, x_title=x_title,
-                    title="Instant posterior: each group before and after pooling",
+        st.markdown("**Instant posterior: each group before and after pooling**")
+        show_figure(shrinkage_plot, table, scale=scale, x_title=x_title, title=None,
                     context="drawing the live shrinkage plot", key=f"live_shrinkage_{where}", stretch=True,
-                    layout=dict(margin=dict(t=100), legend=dict(xanchor="left", x=0.0)))
+                    layout=dict(margin=dict(t=60), legend=dict(xanchor="left", x=0.0)))
     with right:
         for name, dens, prior_curve in view["hyper"]:
             prior = view["fit"].priors.get(name)
@@ -321,8 +267,11 @@ def live_section(where: str) -> None:
 def live_panel(where: str) -> None:
     """The live panel for the session's current data and model (``where``: "model" or
     "shrinkage", for widget keys of the figures). Reruns by itself on every change."""
+    import time
+
     from hiermod.instant import unavailable_reason
 
+    t0 = time.perf_counter()
     data, spec = state.current_data(), state.current_spec()
     if data is None or spec is None:
         st.caption("Load data and choose a model to see the live preview.")
@@ -343,17 +292,18 @@ def live_panel(where: str) -> None:
     problems = _prior_editor(data, spec, priors, where)
     for p in problems:
         components.show_error(p)
-    if differs_from_model():
-        b1, b2, _ = st.columns([2, 2, 3])
-        if b1.button("Use these priors for the fit", key=f"w_live_adopt_{where}", type="primary",
-                     icon=":material/check:"):
-            problem = adopt_priors(data, spec)
-            if problem:
-                components.show_error(problem)
-            else:
-                st.rerun()  # the whole page: the form, the model and the sidebar follow
-        b2.button("Back to the model's priors", key=f"w_live_reset_{where}", on_click=reset_priors,
-                  icon=":material/undo:")
+    differs = differs_from_model()  # the buttons are always drawn (disabled when equal): a stable layout
+    b1, b2, _ = st.columns([2, 2, 3])
+    if b1.button("Use these priors for the fit", key=f"w_live_adopt_{where}", type="primary",
+                 icon=":material/check:", disabled=not differs,
+                 help="Copy the live priors into the model: the Model page's form and the next Fit use them."):
+        problem = adopt_priors(data, spec)
+        if problem:
+            components.show_error(problem)
+        else:
+            st.rerun()  # the whole page: the form, the model and the sidebar follow
+    b2.button("Back to the model's priors", key=f"w_live_reset_{where}", on_click=reset_priors,
+              icon=":material/undo:", disabled=not differs)
     live, problem = live_data.editor(data, where)
     if problem:
         components.show_error(problem)
@@ -369,3 +319,4 @@ def live_panel(where: str) -> None:
         components.show_error(err, "computing the live posterior")
         return
     _figures(view, live, live_spec, where)
+    log.info("Live panel (%s, %d groups) drawn in %.0f ms", where, live.n_groups, 1e3 * (time.perf_counter() - t0))

@@ -105,19 +105,27 @@ def open_data_editor(page: Page) -> None:
 ROW = 35  # px: Streamlit's data editor rows and header
 
 
-def open_cell(page: Page, row: int, column: int):
+def open_cell(page: Page, row: int, column: int, attempts: int = 3):
     """Open the live data editor's cell (row, column) (0-based; column 0 is the group) for typing;
-    returns its input box."""
+    returns its input box. The grid is a canvas: click the row's group cell, move right with the
+    arrow keys, Enter opens the cell's editor (retried if the grid had not taken the keys yet)."""
     grid = page.locator('[data-testid="stDataFrame"]').first
-    grid.scroll_into_view_if_needed()
-    box = grid.bounding_box()
-    page.mouse.click(box["x"] + 20, box["y"] + ROW + ROW * row + ROW / 2)
-    for _ in range(column):
-        page.keyboard.press("ArrowRight")
-    page.keyboard.press("Enter")  # opens the cell's editor
-    cell = page.locator("input.gdg-input, textarea.gdg-input").first
-    cell.wait_for(timeout=10_000)
-    return cell
+    for _ in range(attempts):
+        grid.scroll_into_view_if_needed()
+        box = grid.bounding_box()
+        page.mouse.click(box["x"] + 20, box["y"] + ROW + ROW * row + ROW / 2)
+        page.wait_for_timeout(150)
+        for _ in range(column):
+            page.keyboard.press("ArrowRight")
+            page.wait_for_timeout(50)
+        page.keyboard.press("Enter")  # opens the cell's editor
+        cell = page.locator("input.gdg-input, textarea.gdg-input").first
+        cell.wait_for(timeout=10_000)
+        if cell.is_enabled():
+            return cell
+        page.keyboard.press("Escape")  # a read-only cell (the group): the keys went elsewhere
+        page.wait_for_timeout(300)
+    raise AssertionError(f"could not open cell ({row}, {column}) of the live data editor for typing")
 
 
 def edit_cell(page: Page, row: int, column: int, value, key: str) -> float:

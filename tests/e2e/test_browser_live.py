@@ -46,7 +46,7 @@ def test_live_priors_and_data_on_eight_schools(app_page: Page, shot):
     a2 = partial_mean(page, SHRINK, "A")
     assert a2 < a0  # a smaller tau pulls the most extreme school further in
     expect(page.get_by_label("tau: scale", exact=True)).to_have_value("11")  # the model's form: unchanged
-    expect(page.get_by_role("button", name="Use these priors for the fit")).to_be_visible()
+    expect(page.get_by_role("button", name="Use these priors for the fit")).to_be_enabled()
     no_exceptions(page)
     page.locator(fresh(SHRINK)).first.scroll_into_view_if_needed()
     shot(page, "1-live-prior")
@@ -77,7 +77,7 @@ def test_live_priors_and_data_on_eight_schools(app_page: Page, shot):
     # ---- use the live priors for the fit: the model's form shows them
     page.get_by_role("button", name="Use these priors for the fit").click()
     expect(page.get_by_label("tau: scale", exact=True)).to_have_value("2", timeout=30_000)
-    expect(page.get_by_role("button", name="Use these priors for the fit")).to_have_count(0)
+    expect(page.get_by_role("button", name="Use these priors for the fit")).to_be_disabled()
     no_exceptions(page)
 
     # ---- the Shrinkage page's live panel (no fit yet): the same live state
