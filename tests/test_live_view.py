@@ -83,3 +83,41 @@ def test_what_each_model_gets():
 def test_a_model_the_instant_method_cannot_serve_is_refused_with_the_reason():
     with pytest.raises(SpecError):
         live_fit(load_dataset("radon"), ModelSpec("student_t", "partial"))
+
+
+# ------------------------------------------------------------------------------- figures
+
+
+def test_hyper_density_plot_draws_posterior_and_prior_with_literal_labels():
+    import pandas as pd
+
+    from hiermod.plots.live import hyper_density_plot
+
+    x = np.linspace(0.0, 10.0, 50)
+    post = pd.DataFrame({"<b>tau</b>": x, "density": np.exp(-x)})
+    prior = pd.DataFrame({"x": x, "density": np.full(50, 0.1)})
+    fig = hyper_density_plot(post, prior, "<b>tau</b>", posterior_label="instant posterior (grid + quadrature)",
+                             prior_label="HalfNormal(5)", mark=1.0)
+    assert [t.name for t in fig.data] == ["instant posterior (grid + quadrature)", "prior HalfNormal(5)"]
+    assert "<b>" not in fig.layout.title.text and "&lt;b&gt;" in fig.layout.title.text
+    assert fig.layout.xaxis.range[0] == 0.0  # reaches toward 0: the axis shows 0
+    far = pd.DataFrame({"sigma": np.linspace(0.7, 0.8, 50), "density": np.ones(50)})
+    assert hyper_density_plot(far, None, "sigma").layout.xaxis.range[0] > 0.6  # opens on the posterior
+
+
+def test_the_live_continuum_is_the_labelled_one_for_few_groups_and_one_trace_for_many():
+    from hiermod.continuum import pooling_continuum
+    from hiermod.plots import continuum_plot
+    from hiermod.plots.live import LABELLED_GROUPS, live_continuum_plot
+
+    few = pooling_continuum(load_dataset("eight_schools"))
+    assert live_continuum_plot(few).to_json() == continuum_plot(few).to_json()
+    radon = load_dataset("radon")
+    many = pooling_continuum(radon)
+    assert radon.n_groups > LABELLED_GROUPS
+    fig = live_continuum_plot(many, tau_mark=0.3, x_max=1.0)
+    [lines] = fig.data
+    x = np.asarray(lines.x, float)
+    assert np.isnan(x).sum() == radon.n_groups - 1  # one gap between consecutive groups
+    assert {str(c) for c in lines.customdata if c} == set(radon.labels)  # hover names each group
+    assert tuple(fig.layout.xaxis.range) == (0.0, 1.0)

@@ -30,7 +30,8 @@ def hyper_density_plot(posterior: pd.DataFrame, prior: pd.DataFrame | None, name
 
     ``posterior`` has columns ``name`` and ``density``; ``prior`` ``x`` and ``density`` (None: no
     prior curve). ``mark`` draws a vertical line (the posterior mean, say). The x axis opens on
-    the posterior (a vague prior reaches much further; zoom out with a double click).
+    the posterior, from 0 when it reaches toward 0 (a vague prior reaches much further; zoom out
+    with a double click).
     """
     require_columns(posterior, [name, "density"], "hyper_density_plot")
     x, y = as_float(posterior[name]), as_float(posterior["density"])
@@ -50,12 +51,13 @@ def hyper_density_plot(posterior: pd.DataFrame, prior: pd.DataFrame | None, name
         fig.add_vline(x=float(mark), line=dict(color=color("complete"), dash="dot", width=1.5))
     apply_layout(fig, title if title is not None else f"Posterior of {name}", x_title=name,
                  y_title="density", height=340)
-    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.32, xanchor="left", x=0.0),
-                      margin=dict(b=120))
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.42, xanchor="left", x=0.0),
+                      margin=dict(b=130))
     fin = np.isfinite(x) & np.isfinite(y)
     if fin.any():
         lo, hi = float(x[fin].min()), float(x[fin].max())
-        fig.update_xaxes(range=[min(lo, 0.0) if lo >= 0 else lo, hi])
+        near_zero = 0 <= lo < 0.5 * (hi - lo)  # a scale whose posterior reaches toward 0: show 0
+        fig.update_xaxes(range=[0.0 if near_zero else lo - 0.05 * (hi - lo), hi])
         fig.update_yaxes(range=[0, 1.15 * float(y[fin].max())])
     return fig
 
