@@ -279,3 +279,37 @@ def test_live_priors_and_edits_survive_a_page_change():
     assert "Edited: B." in text(at)
     assert live_mean(at, "tau") == pytest.approx(tau)
     assert np.isclose(at.session_state["hm_data"].y[1], 8.0)
+
+
+def test_hostile_group_labels_stay_literal_in_the_live_figures():
+    from hiermod.data import ColumnMap, load_data
+    from ui.state import default_spec_for
+
+    data = load_data(Path(__file__).resolve().parent / "corpus" / "html_labels.csv",
+                     ColumnMap("school", "effect", "summary", se="se"))
+    at = page("eight_schools")
+    at.session_state["hm_data"] = data
+    at.session_state["hm_spec"] = default_spec_for(data)
+    at.run()
+    ok(at)
+    spec_json = json.dumps(charts(at)["live_shrinkage_model"])
+    assert "<script>" not in spec_json and "&lt;script&gt;alert(1)&lt;/script&gt;" in spec_json
+    assert "<img" not in json.dumps(charts(at)["live_continuum_model"])
+
+
+def test_radon_twice_the_houses_narrows_that_countys_interval():
+    at = page("radon")
+    table = at.session_state["hm_live_table"]["table"]
+    county = table.loc[table["n"] == 2, "group"].iloc[0]  # a county with two houses
+    def interval(at) -> float:
+        for trace in charts(at)["live_shrinkage_model"]["data"]:
+            if trace["name"].startswith("partial pooling"):
+                row = next(c for c in trace["customdata"] if c[0] == county)
+                return row[5] - row[4]
+    before = interval(at)
+    _edit(at, **{f"{county}__n": 20.0})
+    at.run()
+    ok(at)
+    assert f"Edited: {county}." in text(at)
+    assert interval(at) < 0.8 * before  # ten times the houses, same mean and sd: far more certain
+    assert at.session_state["hm_data"].n_rows == 919
