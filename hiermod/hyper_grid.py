@@ -88,10 +88,11 @@ def _positive(prior, name: str) -> Prior:
     return prior
 
 
-@lru_cache(maxsize=64)
 def _frozen(prior: Prior):
-    """The prior's scipy distribution, built once (building one costs about a millisecond)."""
-    return prior.scipy()
+    """The prior's scipy distribution, built once (:func:`hiermod.priors.frozen`)."""
+    from .priors import frozen
+
+    return frozen(prior)
 
 
 def _log_prior_log_scale(prior: Prior, u: np.ndarray) -> np.ndarray:

@@ -16,6 +16,8 @@ the pooled proportion/rate):
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -29,12 +31,19 @@ if TYPE_CHECKING:  # pragma: no cover
     from .data import GroupedData
 
 
+@lru_cache(maxsize=256)
+def frozen(prior: Prior):
+    """``prior``'s scipy distribution, built once per prior (building one costs about half a
+    millisecond, more than evaluating it on a grid)."""
+    return prior.scipy()
+
+
 def log_density(prior: Prior | str, x) -> np.ndarray:
     """log p(x) under ``prior`` (-inf outside its support)."""
     prior = parse_prior(prior)
     x = np.asarray(x, dtype=float)
     with np.errstate(divide="ignore"):
-        out = np.asarray(prior.scipy().logpdf(x), dtype=float)
+        out = np.asarray(frozen(prior).logpdf(x), dtype=float)
     if prior.support == "positive":
         out = np.where(x >= 0, out, -np.inf)
     return out
@@ -47,7 +56,7 @@ def density(prior: Prior | str, x) -> np.ndarray:
 
 def quantile(prior: Prior | str, q) -> np.ndarray:
     """Inverse CDF of ``prior`` at probabilities ``q``."""
-    return np.asarray(parse_prior(prior).scipy().ppf(q), dtype=float)
+    return np.asarray(frozen(parse_prior(prior)).ppf(q), dtype=float)
 
 
 def sample(prior: Prior | str, rng: np.random.Generator, size) -> np.ndarray:
