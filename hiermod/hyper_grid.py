@@ -38,7 +38,7 @@ from scipy import special
 
 from .grid_quadrature import STEP, TAIL, GridPosterior, GridProblem, integrate
 from .hyper_grid_gaussian import SlopeStats, Tree, slopes_pass, tree_pass
-from .prior_families import Prior, parse_prior
+from .prior_families import Prior, frozen, parse_prior
 
 __all__ = [
     "GridPosterior", "Conditional", "beta_binomial", "gamma_poisson", "beta_binomial_problem",
@@ -89,9 +89,7 @@ def _positive(prior, name: str) -> Prior:
 
 
 def _frozen(prior: Prior):
-    """The prior's scipy distribution, built once (:func:`hiermod.priors.frozen`)."""
-    from .priors import frozen
-
+    """The prior's scipy distribution, built once (:func:`hiermod.prior_families.frozen`)."""
     return frozen(prior)
 
 

@@ -16,26 +16,17 @@ the pooled proportion/rate):
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import families
 from .errors import PriorError
-from .prior_families import Prior, nice, parse_prior, to_numpyro  # noqa: F401  (re-exported)
+from .prior_families import Prior, frozen, nice, parse_prior, to_numpyro  # noqa: F401  (re-exported)
 from .spec import ModelSpec
 
 if TYPE_CHECKING:  # pragma: no cover
     from .data import GroupedData
-
-
-@lru_cache(maxsize=256)
-def frozen(prior: Prior):
-    """``prior``'s scipy distribution, built once per prior (building one costs about half a
-    millisecond, more than evaluating it on a grid)."""
-    return prior.scipy()
 
 
 def log_density(prior: Prior | str, x) -> np.ndarray:
