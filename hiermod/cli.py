@@ -1,4 +1,4 @@
-"""Command line: ``python -m hiermod fit | describe | datasets``.
+"""Command line: ``python -m hiermod fit | sbc | describe | datasets``.
 
 Bad input (a :class:`~hiermod.errors.HiermodError`, a missing file, a wrong option, a bad
 ``--prior``) ends with exit status 2 and one line on stderr starting with ``hiermod: error:``.
@@ -72,7 +72,70 @@ def build_parser() -> argparse.ArgumentParser:
                     "OUT/posterior.nc (ArviZ netCDF), OUT/summary.csv and OUT/reproduce.py.",
     )
     _add_data_arguments(p_fit)
-    model = p_fit.add_argument_group("model")
+    model = _add_model_arguments(p_fit)
+    model.add_argument("--show-model", action="store_true",
+                       help="print the model in mathematical notation and stop (no fit, no --out needed)")
+    sampler = p_fit.add_argument_group("sampler")
+    sampler.add_argument("--method", choices=tuple(METHODS), default="nuts",
+                         help="; ".join(f"{m.name}: {m.label}" + (
+                             ", an approximation that understates uncertainty" if m.approximate else "")
+                             for m in METHODS.values())
+                         + " (default: nuts; exact: normal with known se, no covariates)")
+    sampler.add_argument("--chains", type=int, default=4, metavar="N", help="default 4")
+    sampler.add_argument("--warmup", type=int, default=1000, metavar="N", help="default 1000")
+    sampler.add_argument("--draws", type=int, default=1000, metavar="N", help="per chain; default 1000")
+    sampler.add_argument("--seed", type=int, default=0, metavar="N", help="default 0")
+    sampler.add_argument("--target-accept", type=float, default=DEFAULT_TARGET_ACCEPT, metavar="X",
+                         help=f"NUTS target acceptance in [0.5, 1); default {DEFAULT_TARGET_ACCEPT}")
+    p_fit.add_argument("--out", metavar="DIR", help="folder for the results (created; required unless --show-model)")
+    _add_sbc_parser(sub)
+
+    p_desc = sub.add_parser(
+        "describe", help="show the column roles (guessed or given) and a per-group table",
+        description="Read a CSV file and show which column plays which role and a per-group table.",
+    )
+    _add_data_arguments(p_desc)
+
+    sub.add_parser("datasets", help="list the sample data sets and their files",
+                   description="List the sample data sets that ship with hiermod.")
+    return parser
+
+
+def _add_sbc_parser(sub) -> None:
+    from .sbc import DRAW_LIMITS, MAX_REPS, MIN_REPS
+
+    p = sub.add_parser(
+        "sbc", help="simulation-based calibration: does the method recover known truth on this design?",
+        description="Simulation-based calibration (Talts et al. 2018) on the data's own design: draw "
+                    "parameters and a data set from the priors (same groups, sizes, se / trials / "
+                    "exposure), fit it, and rank the true values among the posterior draws; a "
+                    "calibrated method gives uniform ranks. Prints a verdict and a table; writes "
+                    "OUT/ranks.csv, OUT/tests.csv, OUT/summary.json, OUT/rank_histograms.html and "
+                    "OUT/ecdf.html.",
+    )
+    _add_data_arguments(p)
+    _add_model_arguments(p)
+    run = p.add_argument_group("calibration")
+    run.add_argument("--method", choices=("instant", "nuts"), default="instant",
+                     help="instant: independent draws of the instant posterior (seconds for 500 "
+                          "replications); nuts: a short NUTS fit per replication (slow; default "
+                          "instant)")
+    run.add_argument("--reps", type=int, default=None, metavar="R",
+                     help=f"replications, {MIN_REPS} to {MAX_REPS} (default 500 instant, 100 nuts)")
+    run.add_argument("--draws", type=int, default=None, metavar="L",
+                     help=f"posterior draws per replication: ranks take L + 1 values, {DRAW_LIMITS[0]} "
+                          f"to {DRAW_LIMITS[1]} (default 199 instant, 99 nuts)")
+    run.add_argument("--seed", type=int, default=0, metavar="N", help="default 0")
+    run.add_argument("--warmup", type=int, default=500, metavar="N", help="nuts: warmup per fit; default 500")
+    run.add_argument("--thin", type=int, default=10, metavar="N",
+                     help="nuts: keep every N-th draw (L x N draws per fit); default 10")
+    run.add_argument("--chains", type=int, default=1, metavar="N", help="nuts: chains per fit; default 1")
+    p.add_argument("--out", metavar="DIR", required=True, help="folder for the results (created)")
+
+
+def _add_model_arguments(p: argparse.ArgumentParser):
+    """The model flags shared by ``fit`` and ``sbc``; returns their argument group."""
+    model = p.add_argument_group("model")
     model.add_argument("--likelihood", choices=_LIKELIHOODS,
                        help="observation model (default: the usual one for the data kind)")
     model.add_argument("--pooling", choices=_POOLINGS, default="partial",
@@ -88,34 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--population", choices=_POPULATIONS, default="normal",
                        help="distribution of the group values: normal (default; on the link scale), "
                             "beta (binomial: p_j ~ Beta(alpha, beta)) or gamma (poisson: rate_j ~ Gamma(alpha, beta))")
-    model.add_argument("--show-model", action="store_true",
-                       help="print the model in mathematical notation and stop (no fit, no --out needed)")
     model.add_argument("--prior", action="append", default=[], metavar="NAME=Family(args)",
                        help="a prior, e.g. --prior 'tau=HalfCauchy(5)' (repeatable; others get "
                             "data-scaled defaults)")
-    sampler = p_fit.add_argument_group("sampler")
-    sampler.add_argument("--method", choices=tuple(METHODS), default="nuts",
-                         help="; ".join(f"{m.name}: {m.label}" + (
-                             ", an approximation that understates uncertainty" if m.approximate else "")
-                             for m in METHODS.values())
-                         + " (default: nuts; exact: normal with known se, no covariates)")
-    sampler.add_argument("--chains", type=int, default=4, metavar="N", help="default 4")
-    sampler.add_argument("--warmup", type=int, default=1000, metavar="N", help="default 1000")
-    sampler.add_argument("--draws", type=int, default=1000, metavar="N", help="per chain; default 1000")
-    sampler.add_argument("--seed", type=int, default=0, metavar="N", help="default 0")
-    sampler.add_argument("--target-accept", type=float, default=DEFAULT_TARGET_ACCEPT, metavar="X",
-                         help=f"NUTS target acceptance in [0.5, 1); default {DEFAULT_TARGET_ACCEPT}")
-    p_fit.add_argument("--out", metavar="DIR", help="folder for the results (created; required unless --show-model)")
-
-    p_desc = sub.add_parser(
-        "describe", help="show the column roles (guessed or given) and a per-group table",
-        description="Read a CSV file and show which column plays which role and a per-group table.",
-    )
-    _add_data_arguments(p_desc)
-
-    sub.add_parser("datasets", help="list the sample data sets and their files",
-                   description="List the sample data sets that ship with hiermod.")
-    return parser
+    return model
 
 
 def _add_data_arguments(p: argparse.ArgumentParser) -> None:
@@ -411,7 +450,74 @@ def cmd_datasets(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"fit": cmd_fit, "describe": cmd_describe, "datasets": cmd_datasets}
+def cmd_sbc(args) -> int:
+    from .spec import default_likelihood
+
+    priors = parse_priors(args.prior)
+    out_dir = Path(args.out)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"--out {args.out!r} exists and is not a folder.")
+    instant = args.method == "instant"
+    reps = args.reps if args.reps is not None else (500 if instant else 100)
+    draws = args.draws if args.draws is not None else (199 if instant else 99)
+    path, data, notes = _load(args)
+    for note in notes:
+        _print(f"note: {note}")
+    spec = model_spec(args, data, args.likelihood or default_likelihood(data.kind), priors)
+    _print(f"data: {path} ({data.tree_text()}; {_describe_columns(data.columns)})")
+    how = ("instant posterior" if instant else
+           f"NUTS, {args.chains} chain(s) x ({args.warmup} warmup + {draws} x {args.thin} draws, every "
+           f"{args.thin}th kept)")
+    _print(f"model: {spec.describe()}; SBC with {how}: {reps} replications, L = {draws}")
+
+    from .sbc import run_sbc
+
+    def progress(p) -> None:
+        step = max(1, reps // 10)
+        rep = int(p.message.split()[1]) if p.message.startswith("Replication ") else 0
+        if rep and (rep % step == 0) and rep != progress.last:
+            progress.last = rep
+            _print(f"  replication {rep} of {reps} ({p.elapsed_s:.0f} s)")
+
+    progress.last = 0
+    if not instant:
+        from .compilation import enable_persistent_cache
+
+        enable_persistent_cache()
+    result = run_sbc(data, spec, reps=reps, draws=draws, method=args.method, seed=args.seed,
+                     warmup=args.warmup, thin=args.thin, chains=args.chains,
+                     progress=None if instant else progress)
+    _write_sbc(result, out_dir)
+    _print("priors: " + ", ".join(f"{k} ~ {v}" for k, v in result.spec.priors))
+    _print()
+    table = result.tests[["ecdf_p", "chi2_p", "mean_rank", "flagged"]].copy()
+    table["shape"] = result.tests["shape"]
+    _print(_table_text(table.round({"ecdf_p": 4, "chi2_p": 4, "mean_rank": 3}), max_rows=40))
+    _print()
+    _print(f"[{result.verdict.level.upper()}] {result.verdict.headline} {result.verdict.message}")
+    _print(f"time: {result.seconds:.1f} s for {result.R} replications")
+    _print(f"wrote {out_dir / 'ranks.csv'}, {out_dir / 'tests.csv'}, {out_dir / 'summary.json'}, "
+           f"{out_dir / 'rank_histograms.html'}, {out_dir / 'ecdf.html'}")
+    return EXIT_OK
+
+
+def _write_sbc(result, out_dir: Path) -> None:
+    from .export import figure_html
+    from .plots.sbc import ecdf_difference_plot, rank_histogram_plot
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result.ranks.to_csv(out_dir / "ranks.csv", lineterminator="\n")
+    result.tests.to_csv(out_dir / "tests.csv", lineterminator="\n")
+    (out_dir / "summary.json").write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False,
+                                                     allow_nan=False) + "\n", encoding="utf-8")
+    shown = dict(params=result.shown_parameters(), subtitles=result.panel_notes(), flagged=result.verdict.flagged)
+    (out_dir / "rank_histograms.html").write_text(
+        figure_html(rank_histogram_plot(result.histogram_table(), **shown)), encoding="utf-8")
+    (out_dir / "ecdf.html").write_text(figure_html(ecdf_difference_plot(result.ecdf_table(), **shown)),
+                                       encoding="utf-8")
+
+
+COMMANDS = {"fit": cmd_fit, "describe": cmd_describe, "datasets": cmd_datasets, "sbc": cmd_sbc}
 
 
 # --------------------------------------------------------------------------------------- main

@@ -101,6 +101,10 @@ class GridPosterior:
         """The nodes on the unconstrained scale ``u`` (M, d), in the order of ``weights``."""
         return self._centre + _stretch(self._t)[0] @ self._L.T
 
+    def cell_widths(self) -> np.ndarray:
+        """Each node's cell extent along each u axis (M, d): step x sum_j |L_ij| cosh(t_j / c)."""
+        return self.step * np.cosh(self._t / STRETCH) @ np.abs(self._L).T
+
     def sample_u(self, n: int, rng: np.random.Generator, log_density: Callable | None = None,
                  oversample: int = SAMPLE_OVERSAMPLE) -> np.ndarray:
         """``n`` independent draws of ``u`` (n, d) from the grid posterior.

@@ -38,7 +38,7 @@ from scipy import special
 
 from .grid_quadrature import STEP, TAIL, GridPosterior, GridProblem, integrate
 from .hyper_grid_gaussian import SlopeStats, Tree, slopes_pass, tree_pass
-from .prior_families import Prior, parse_prior
+from .prior_families import Prior, frozen, parse_prior
 
 __all__ = [
     "GridPosterior", "Conditional", "beta_binomial", "gamma_poisson", "beta_binomial_problem",
@@ -88,10 +88,9 @@ def _positive(prior, name: str) -> Prior:
     return prior
 
 
-@lru_cache(maxsize=64)
 def _frozen(prior: Prior):
-    """The prior's scipy distribution, built once (building one costs about a millisecond)."""
-    return prior.scipy()
+    """The prior's scipy distribution, built once (:func:`hiermod.prior_families.frozen`)."""
+    return frozen(prior)
 
 
 def _log_prior_log_scale(prior: Prior, u: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import families
 from .errors import PriorError
-from .prior_families import Prior, nice, parse_prior, to_numpyro  # noqa: F401  (re-exported)
+from .prior_families import Prior, frozen, nice, parse_prior, to_numpyro  # noqa: F401  (re-exported)
 from .spec import ModelSpec
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -34,7 +34,7 @@ def log_density(prior: Prior | str, x) -> np.ndarray:
     prior = parse_prior(prior)
     x = np.asarray(x, dtype=float)
     with np.errstate(divide="ignore"):
-        out = np.asarray(prior.scipy().logpdf(x), dtype=float)
+        out = np.asarray(frozen(prior).logpdf(x), dtype=float)
     if prior.support == "positive":
         out = np.where(x >= 0, out, -np.inf)
     return out
@@ -47,7 +47,7 @@ def density(prior: Prior | str, x) -> np.ndarray:
 
 def quantile(prior: Prior | str, q) -> np.ndarray:
     """Inverse CDF of ``prior`` at probabilities ``q``."""
-    return np.asarray(parse_prior(prior).scipy().ppf(q), dtype=float)
+    return np.asarray(frozen(parse_prior(prior)).ppf(q), dtype=float)
 
 
 def sample(prior: Prior | str, rng: np.random.Generator, size) -> np.ndarray:

@@ -81,9 +81,9 @@ class InstantPosterior:
         """The marginal posterior density of hyperparameter ``name`` on its natural scale,
         columns ``[name, "density"]``: with one free hyperparameter, exp(log p(u, y)) itself on
         ``points`` values of u, normalised; with more, a weighted kernel estimate on the
-        unconstrained scale (bandwidth: half the grid's step times the marginal sd there, about the
-        node spacing; it widens the displayed density by about 2% of its sd); mapped back with the
-        Jacobian."""
+        unconstrained scale whose bandwidth at each node is 3/4 of that node's cell width along the
+        axis (the sinh-stretched grid's cells widen in the tails, so a fixed bandwidth would leave the
+        density oscillating there); mapped back with the Jacobian."""
         if name not in self.hyper_names or name in self.fixed or self.grid is None:
             raise KeyError(f"{name!r} is not a free hyperparameter of this posterior ({', '.join(self.hyper_names)}).")
         transform = self._parts.transforms[name]
@@ -100,7 +100,9 @@ class InstantPosterior:
             lp = self._parts.problem.log_density(self._full_u(grid_u[:, None]))
             dens_u = np.exp(lp - np.max(lp))
         else:
-            dens_u = (w[keep][None, :] * np.exp(-0.5 * ((grid_u[:, None] - u[keep][None, :]) / bw) ** 2)).sum(1)
+            width = 0.75 * self.grid.cell_widths()[keep, i]
+            z = (grid_u[:, None] - u[keep][None, :]) / width
+            dens_u = (w[keep] / width * np.exp(-0.5 * z * z)).sum(1)
         dens_u /= np.trapezoid(dens_u, grid_u)
         value = to_natural(transform, grid_u)
         jac = np.gradient(value, grid_u)
