@@ -104,10 +104,12 @@ def editor(data: "GroupedData", where: str) -> tuple["GroupedData | None", str |
                        on_change=_fold_edits, args=(key, data))
         st.button("Restore the original data", key=f"w_live_restore_{where}", on_click=restore, args=(data,),
                   disabled=not n_changed and err is None, icon=":material/restore:")
-    if n_changed:
-        st.caption(components.md_escape(
-            f"Edited: {', '.join(changed[:10])}" + (f" and {n_changed - 10} more" if n_changed > 10 else "")
-            + ". The live figures use the edited numbers; the loaded data (and Fit) do not."))
+    # always one caption here (never none): a stable layout, so the figures below are updated in
+    # place rather than re-created when the first edit appears or the last one is undone
+    st.caption(components.md_escape(
+        f"Edited: {', '.join(changed[:10])}" + (f" and {n_changed - 10} more" if n_changed > 10 else "")
+        + ". The live figures use the edited numbers; the loaded data (and Fit) do not.") if n_changed
+        else "No edits: the live figures use the loaded data.")
     if err is not None:
         return None, components.error_message(err, "reading the edited data")
     live, err = components.guarded(rebuild, data, table, context="rebuilding the edited data")
