@@ -186,7 +186,8 @@ def test_editing_a_group_re_shrinks_everything_and_restore_brings_the_data_back(
     _edit(at, A__y=80.0)
     at.run()
     ok(at)
-    assert "Edited: A. The live figures use the edited numbers; the loaded data (and Fit) do not." in text(at)
+    assert ("Edited: A: effect 28 -> 80. The live figures use the edited numbers; the loaded data "
+            "(and Fit) do not.") in text(at)
     assert live_mean(at, "tau") > tau0                      # A far away: the groups spread out
     assert charts(at)["live_shrinkage_model"] != theta_before
     assert at.session_state["hm_data"].fingerprint == fingerprint  # the loaded data: untouched
@@ -276,7 +277,7 @@ def test_live_priors_and_edits_survive_a_page_change():
     at.switch_page(MODEL).run()
     ok(at)
     assert at.number_input(key="w_live_model_tau_HalfNormal_scale").value == 2.5
-    assert "Edited: B." in text(at)
+    assert "Edited: B: effect 8 -> 30." in text(at)
     assert live_mean(at, "tau") == pytest.approx(tau)
     assert np.isclose(at.session_state["hm_data"].y[1], 8.0)
 
@@ -310,6 +311,6 @@ def test_radon_twice_the_houses_narrows_that_countys_interval():
     _edit(at, **{f"{county}__n": 20.0})
     at.run()
     ok(at)
-    assert f"Edited: {county}." in text(at)
+    assert f"Edited: {county}: n (rows) 2 -> 20, se of its mean sd / sqrt(n) " in text(at)
     assert interval(at) < 0.8 * before  # ten times the houses, same mean and sd: far more certain
     assert at.session_state["hm_data"].n_rows == 919
