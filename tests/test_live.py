@@ -314,3 +314,34 @@ def test_radon_twice_the_houses_narrows_that_countys_interval():
     assert f"Edited: {county}: n (rows) 2 -> 20, se of its mean sd / sqrt(n) " in text(at)
     assert interval(at) < 0.8 * before  # ten times the houses, same mean and sd: far more certain
     assert at.session_state["hm_data"].n_rows == 919
+
+
+def test_the_shrinkage_page_draws_an_instant_fits_continuum():
+    """An instant fit (the Fit page offers the method) is shaded by its own density of tau, which
+    for one hyperparameter is the exact posterior of tau (hiermod.exact's, BDA3 5.4)."""
+    import hiermod
+
+    at = page("eight_schools", SHRINK)
+    data, spec = at.session_state["hm_data"], at.session_state["hm_spec"]
+    fit = hiermod.fit(data, spec, method="instant", chains=2, draws=500)
+    key = (data.fingerprint, spec, at.session_state["hm_settings"], "instant")
+    at.session_state["hm_fits"] = OrderedDict({key: fit})
+    at.session_state["hm_fit_key"] = key
+    at.run()
+    ok(at)
+    shade = next(t for t in charts(at)["continuum_plot"]["data"] if t.get("name") == "posterior density of tau")
+    x, y = _array(shade["x"]), _array(shade["y"])
+    ep = exact_posterior(data, spec, resolve_priors(data, spec))
+    inside = x <= ep.tau_grid.max()
+    assert inside.sum() > 100
+    reference = np.interp(x[inside], ep.tau_grid, ep.tau_density)
+    assert np.max(np.abs(y[inside] - reference)) < 0.01 * reference.max()
+
+
+def _array(values) -> np.ndarray:
+    """A Plotly JSON array: a list, or {"dtype", "bdata"} (base64)."""
+    import base64
+
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).astype(float)
+    return np.asarray(values, float)
