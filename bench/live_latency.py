@@ -218,7 +218,20 @@ def report(results: dict, repeats: int, started: str) -> str:
                      f"(imports the heavy libraries once per server); server per change: instant posterior + draws "
                      f"{srv['fit'] * 1e3:.0f} ms, tables {srv['tables'] * 1e3:.0f} ms, figures + JSON "
                      f"{srv['figures'] * 1e3:.0f} ms; screenshot `{b.get('screenshot', '')}`.")
-    return "\n".join(lines + [""] + notes + [""])
+    reading = [
+        "",
+        "Reading the numbers: the shrinkage plot is the first live figure drawn after a change, so its "
+        "column is what the user waits for before the picture moves; the density plots and the "
+        "continuum follow. The server's own run of the live panel (last column) includes Streamlit "
+        "drawing every widget and figure of the panel; the rest is the round trip and the browser "
+        "parsing and drawing the figures, which here shares the machine's cores with the server (and "
+        "with any other work: see the load average; run to run, the same change varies by tens of "
+        "percent here). A data edit usually costs more than a prior change: the edit goes through the "
+        "data editor's commit before the panel reruns, and the edited data are rebuilt and checked "
+        "first. A value typed before (the same data and priors) comes from the cache and costs only "
+        "the drawing.",
+    ]
+    return "\n".join(lines + [""] + notes + reading + [""])
 
 
 def main(argv=None) -> int:
