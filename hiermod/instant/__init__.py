@@ -64,6 +64,7 @@ class Engine:
 ENGINES: tuple[Engine, ...] = (
     Engine("known_se", ".known_se:build", ".availability:known_se"),
     Engine("conjugate", ".conjugate:build", ".availability:conjugate"),
+    Engine("group_quadrature", ".group_quadrature:build", ".availability:group_quadrature"),
     Engine("latent", ".latent:build", ".availability:latent"),
 )
 
