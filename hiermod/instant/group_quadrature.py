@@ -18,9 +18,11 @@ step that lowers g) and s = (-g''(theta_hat))^(-1/2),
 (z_k, w_k) the ``NODES``-point Gauss-Hermite rule for the weight e^{-z^2/2}. The same nodes give
 E[theta_j | h, y] and Var[theta_j | h, y], which the grid mixes into exact posterior moments.
 Draws of theta_j | h, y are exact, by rejection: g is concave (every family with ``eta_derivatives``
-is log-concave in eta, and so is the normal population), so the tangents at theta_hat ± sqrt(2) s
-and the level g(theta_hat) bound it from above; the envelope exp(min(...)) is three exponential
-pieces one can draw from, and accepts about 89% of proposals for a Gaussian g.
+is log-concave in eta, and so is the normal population), so its tangents at a = theta_hat - sqrt(2) s
+and b = theta_hat + sqrt(2) s and the level sup g <= g(theta_hat) + g'(theta_hat)^2 / (2 / tau^2)
+bound it from above; the envelope exp(min(...)) is three exponential pieces one can draw from, and
+accepts about 89% of proposals for a Gaussian g. (It needs the mode between a and b, not exactly at
+theta_hat, so Newton stops early there.)
 
 Complete pooling: theta_j = mu for every group; the grid is over mu [and log phi]; nothing latent.
 
@@ -29,8 +31,11 @@ posterior is a 1-D integral done by product quadrature: breakpoints at the union
 c_j + s_j linspace(-10, 10, ``UNION_NODES``) (c_j, s_j the mode and scale of L_j(theta) times a wide
 normal centred at the group's own estimate) and the prior's quantiles at normal scores -12..12,
 3-point Gauss-Legendre in every interval (as :mod:`hiermod.exact` does for non-normal priors). Draws:
-the inverse CDF of the piecewise-linear density through those nodes. The negative binomial's phi
-goes on a grid (log phi); without it there are no hyperparameters.
+the inverse CDF of the piecewise-linear density through those nodes. Without a parameter of the
+family there are no hyperparameters. The negative binomial's phi goes on a grid (log phi); given
+phi, a Normal prior without bounds is a normal population with known (mu, tau): the groups then use
+the partial-pooling machinery (``NONE_NODES`` Gauss-Hermite nodes, rejection draws), other priors
+the union grid (draws: a table per draw and group).
 
 Rows enter through group sums when the family aggregates and has no parameter of its own (binomial:
 successes and trials; Poisson: events and exposure): sum_i log p(y_i | theta) equals the summed
@@ -51,7 +56,7 @@ from .. import exact
 from ..grid_quadrature import GridProblem
 from ..hyper_grid import _frozen, _log_prior_log_scale
 from ..spec import Pooling
-from .engine import EngineParts
+from .engine import EngineParts, to_natural
 
 __all__ = ["build", "NODES", "UNION_NODES", "log_group_integrals"]
 
@@ -64,6 +69,7 @@ MAX_NEWTON = 60
 NEWTON_TOL = 1e-5         # Newton stops when its steps are below this many conditional sds (or ulps)
 ETA_LIMIT = 700.0         # eta is clipped here before the family evaluates it (exp overflows beyond)
 WIDE = 10.0               # no pooling: the normal that centres the union grid is 10 group ses wide
+DRAW_NEWTON_TOL = 0.05    # Newton's tolerance (conditional sds) before drawing by rejection
 MAX_ROUNDS = 200          # rejection rounds before giving up (each accepts about 89% of the rest)
 CHUNK = 1 << 20           # elements of a (draws x groups x points) array handled at once
 _SQRT2 = math.sqrt(2.0)
@@ -168,14 +174,14 @@ def _counts(data, family, pooled: bool = False) -> _Counts:
 # --------------------------------------------------------------------------------------- Newton
 
 
-def _newton(evaluate, centre, prec, theta):
+def _newton(evaluate, centre, prec, theta, tol: float = NEWTON_TOL):
     """Modes of g(theta) = log L(theta) - prec (theta - centre)^2 / 2 (concave), all arrays (P,).
 
     ``evaluate(theta, idx) -> (log L, d, -d2)`` at the entries ``idx``. Newton's method from
     ``theta``; a step that lowers g is halved at the next iteration. An entry stops when its step is
-    below ``NEWTON_TOL`` conditional sds (or at the resolution of floating point, when the sd is
-    below it); only the others are evaluated again. Returns (theta, log L, -g''(theta)) at the
-    last point evaluated.
+    below ``tol`` conditional sds (or at the resolution of floating point, when the sd is
+    below it); only the others are evaluated again. Returns (theta, log L, g'(theta), -g''(theta))
+    at the last point evaluated.
     """
     theta = np.array(theta, float)
     ll, d, H = (np.asarray(a, float).copy() for a in evaluate(theta, slice(None)))
@@ -186,7 +192,7 @@ def _newton(evaluate, centre, prec, theta):
         i = active
         curv = H[i] + prec[i]
         step = (d[i] - prec[i] * (theta[i] - centre[i])) / curv
-        moving = (np.abs(step) * np.sqrt(curv) > NEWTON_TOL) & (np.abs(step) > 1e-14 * (1 + np.abs(theta[i])))
+        moving = (np.abs(step) * np.sqrt(curv) > tol) & (np.abs(step) > 1e-14 * (1 + np.abs(theta[i])))
         i, step = i[moving], step[moving]
         if not i.size:
             break
@@ -199,7 +205,7 @@ def _newton(evaluate, centre, prec, theta):
         damp[j] = 1.0
         damp[i[~ok]] *= 0.5
         active = i
-    return theta, ll, H + prec
+    return theta, ll, d - prec * (theta - centre), H + prec
 
 
 # ------------------------------------------------------------------------ adaptive Gauss-Hermite
@@ -219,8 +225,8 @@ class _Rule:
         return cls(z, np.log(w) + 0.5 * z * z)
 
 
-def _modes(counts: _Counts, mu, prec, params: dict, target=None):
-    """Mode, log L there and -g'' of g = log L_t(theta) + log N(theta | mu, prec^-1/2): for every
+def _modes(counts: _Counts, mu, prec, params: dict, target=None, tol: float = NEWTON_TOL):
+    """Mode, log L, g' and -g'' there of g = log L_t(theta) + log N(theta | mu, prec^-1/2): for every
     (row of mu, target) (mu, prec (M, 1); params {name: (M,)}; results (M, T)), or, given ``target``,
     for pairs (every argument (P,); results (P,))."""
     shape = None
@@ -236,7 +242,7 @@ def _modes(counts: _Counts, mu, prec, params: dict, target=None):
     def evaluate(t, idx):
         return counts.flat(t, target[idx], {k: v[idx] for k, v in params.items()})
 
-    out = _newton(evaluate, mu, prec, start)
+    out = _newton(evaluate, mu, prec, start, tol)
     return out if shape is None else tuple(a.reshape(shape) for a in out)
 
 
@@ -247,13 +253,19 @@ def log_group_integrals(counts: _Counts, mu, prec, params: dict, nodes: int = NO
     (M, T), and with ``moments`` also E and Var of theta_t (M, T) under the normalised integrand.
     """
     rule = _Rule.of(nodes)
-    M, T = mu.shape[0], counts.n_targets
-    theta, ll, curv = _modes(counts, mu, prec, params)
+    theta, ll, _, curv = _modes(counts, mu, prec, params)
     s = 1 / np.sqrt(curv)
     dz = s * rule.z[:, None, None]                                         # (K, M, T)
-    ll_k = counts.full(theta + dz, {k: v[None, :, None] for k, v in params.items()})[0]
-    r = ll_k - ll - prec * ((theta - mu) * dz + 0.5 * dz * dz) + rule.logw[:, None, None]
-    a = np.exp(r)
+    a = np.add(theta, dz)
+    ll_k = counts.full(a, {k: v[None, :, None] for k, v in params.items()})[0]
+    # a = log w_k + z_k^2 / 2 + g(theta + dz_k) - g(theta), g(x) = log L(x) - prec (x - mu)^2 / 2, in place
+    np.multiply(dz, 0.5 * prec, out=a)
+    a += prec * (theta - mu)
+    a *= dz
+    np.subtract(ll_k, a, out=a)
+    a -= ll
+    a += rule.logw[:, None, None]
+    np.exp(a, out=a)
     s0 = a.sum(0)
     log_int = (ll - 0.5 * prec * (theta - mu) ** 2 + 0.5 * np.log(prec) - 0.5 * _LOG_2PI + np.log(s) + np.log(s0))
     if not moments:
@@ -266,41 +278,52 @@ def log_group_integrals(counts: _Counts, mu, prec, params: dict, nodes: int = NO
 # ----------------------------------------------------------------------- exact draws given h
 
 
+def _envelope(counts: _Counts, mu, prec, target, params: dict, tol: float):
+    """The rejection envelope of g = log L_t(theta) - prec (theta - mu)^2 / 2 per pair: its left
+    tangent (through (z1, top), slope da > 0), its top, and its right tangent (through (z2, top),
+    slope db < 0), tangent at theta_hat ∓ sqrt(2) s with theta_hat Newton's mode to ``tol`` sds."""
+    theta, ll, grad, curv = _modes(counts, mu, prec, params, target, tol=tol)
+    s = 1 / np.sqrt(curv)
+    both = np.concatenate([target, target])
+    x = np.concatenate([theta - _SQRT2 * s, theta + _SQRT2 * s])
+    m2, p2 = np.concatenate([mu, mu]), np.concatenate([prec, prec])
+    lx, dx, _ = counts.flat(x, both, {k: np.concatenate([v, v]) for k, v in params.items()})
+    (a, b), (ga, gb) = np.split(x, 2), np.split(lx - 0.5 * p2 * (x - m2) ** 2, 2)
+    da, db = np.split(dx - p2 * (x - m2), 2)
+    # sup g is at most g(theta_hat) + g'(theta_hat)^2 / (2 prec) (as g'' <= -prec) and at most where
+    # the tangents cross; it is at least g(a) and g(b)
+    cross = ga + da * (gb - ga + db * (a - b)) / (da - db)
+    top = np.minimum(ll - 0.5 * prec * (theta - mu) ** 2 + grad**2 / (2 * prec) + 1e-12, cross)
+    top = np.maximum(np.maximum(top, ga), gb)
+    return a + (top - ga) / da, top, b + (top - gb) / db, da, db
+
+
 def _draw_conditional(counts: _Counts, mu, prec, target, params: dict, rng: np.random.Generator) -> np.ndarray:
     """One exact draw of theta per pair from L_t(theta) N(theta | mu, prec^-1/2) (all arrays (P,)).
 
-    Rejection from the envelope min(g(theta_hat), tangents of g at theta_hat ± sqrt(2) s): g is
-    concave, so tangents lie above it (see the module docstring).
+    Rejection from the envelope exp(min(tangent at a, sup g, tangent at b)) (:func:`_envelope`): g is
+    concave, so its tangents lie above it. The envelope needs the mode between a and b only, so
+    Newton stops at ``DRAW_NEWTON_TOL`` sds (pairs where that was not enough are redone to the full
+    tolerance).
     """
-    def ev(t, sel):
-        return counts.flat(t, target[sel], {k: v[sel] for k, v in params.items()})
-
-    every = np.arange(target.shape[0])
-    theta, ll, curv = _modes(counts, mu, prec, params, target)
-    top = ll - 0.5 * prec * (theta - mu) ** 2
-    s = 1 / np.sqrt(curv)
-    x = np.concatenate([theta - _SQRT2 * s, theta + _SQRT2 * s])
-    ll2, d2, _ = ev(x, np.concatenate([every, every]))
-    both = np.concatenate([mu, mu]), np.concatenate([prec, prec])
-    gx = ll2 - 0.5 * both[1] * (x - both[0]) ** 2
-    slope = d2 - both[1] * (x - both[0])
-    P = target.shape[0]
-    (a, b), (ga, gb), (da, db) = np.split(x, 2), np.split(gx, 2), np.split(slope, 2)
-    top = np.maximum(np.maximum(top, ga), gb) + 1e-10
-    z1 = a + (top - ga) / da                      # where the left tangent reaches the top
-    z2 = b + (top - gb) / db
-    mass = np.stack([1 / da, z2 - z1, -1 / db], 1)
-    cum = np.cumsum(mass, 1)
-    out = np.empty(P)
-    pending, rounds = every, 0
+    z1, top, z2, da, db = _envelope(counts, mu, prec, target, params, DRAW_NEWTON_TOL)
+    redo = np.flatnonzero(~((da > 0) & (db < 0)))
+    if redo.size:
+        for arr, new in zip((z1, top, z2, da, db),
+                            _envelope(counts, mu[redo], prec[redo], target[redo],
+                                      {k: v[redo] for k, v in params.items()}, NEWTON_TOL)):
+            arr[redo] = new
+    cum = np.cumsum(np.stack([1 / da, z2 - z1, -1 / db], 1), 1)
+    out = np.empty(target.shape[0])
+    pending, rounds = np.arange(target.shape[0]), 0
     while pending.size:
         i = pending
         u = rng.random(i.size) * cum[i, 2]
         e = rng.exponential(size=i.size)
         left, right = u < cum[i, 0], u >= cum[i, 1]
         t = np.where(left, z1[i] - e / da[i], np.where(right, z2[i] - e / db[i], z1[i] + (u - cum[i, 0])))
-        env = top[i] - np.where(left, e, 0.0) - np.where(right, e, 0.0)
-        g = ev(t, i)[0] - 0.5 * prec[i] * (t - mu[i]) ** 2
+        env = top[i] - np.where(left | right, e, 0.0)
+        g = counts.flat(t, target[i], {k: v[i] for k, v in params.items()})[0] - 0.5 * prec[i] * (t - mu[i]) ** 2
         ok = np.log(rng.random(i.size)) <= g - env
         out[i[ok]] = t[ok]
         pending = i[~ok]
@@ -355,7 +378,7 @@ def _normal_prior_parts(data, counts: _Counts, names, transforms, split, start, 
         return total, {"theta": (mean, var)}
 
     def natural(u):
-        return {n: (u[:, i] if transforms[n] == "identity" else np.exp(u[:, i])) for i, n in enumerate(names)}
+        return {n: to_natural(transforms[n], u[:, i]) for i, n in enumerate(names)}
 
     def sample_given(u, n, rng):
         theta = np.empty((n, J))
@@ -412,7 +435,7 @@ def _complete(data, spec, priors) -> EngineParts:
         return log_density(u), {"theta": (theta, np.zeros_like(theta))}
 
     def natural(u):
-        return {"mu": u[:, 0]} | {n: np.exp(u[:, 1 + i]) for i, n in enumerate(own)}
+        return {"mu": u[:, 0]} | {n: to_natural("log", u[:, 1 + i]) for i, n in enumerate(own)}
 
     def sample_given(u, n, rng):
         return {"theta": np.repeat(u[:, :1], J, axis=1)}
@@ -446,8 +469,8 @@ def _prior_nodes(prior, n: int) -> np.ndarray:
 
 def _union_nodes(prior, centre: np.ndarray, scale: np.ndarray, n: int = UNION_NODES):
     """Quadrature for a density with mass near ``centre`` ± 10 ``scale`` or where ``prior`` has it:
-    breakpoints at the union of those two grids (:func:`_prior_nodes`), 3-point Gauss-Legendre in every interval. Returns
-    points and weights (..., G), ascending along the last axis."""
+    breakpoints at the union of those two grids (:func:`_prior_nodes`), 3-point Gauss-Legendre in
+    every interval. Returns points and weights (..., G), ascending along the last axis."""
     lin = centre[..., None] + scale[..., None] * np.linspace(-WIDE, WIDE, n)
     nodes = _prior_nodes(prior, n)
     br = np.sort(np.concatenate([lin, np.broadcast_to(nodes, lin.shape[:-1] + nodes.shape)], -1), -1)
@@ -462,7 +485,7 @@ def _none_tables(counts: _Counts, prior, params: dict, shape: tuple):
     unnormalised posterior density there, and the quadrature's log weights. ``params`` {name:
     (M,)} or {} (then ``shape`` is ())."""
     M = shape[0] if shape else 1
-    c, _, curv = _modes(counts, np.broadcast_to(counts.est, (M, counts.n_targets)),
+    c, _, _, curv = _modes(counts, np.broadcast_to(counts.est, (M, counts.n_targets)),
                         np.broadcast_to(1 / (WIDE * counts.se) ** 2, (M, counts.n_targets)),
                         params if params else {})
     c, curv = c.reshape(shape + c.shape[1:]), curv.reshape(shape + c.shape[1:])
@@ -527,10 +550,11 @@ def _none(data, spec, priors) -> EngineParts:
         return (total, {"theta": (mean[:, counts.of_group], var[:, counts.of_group])}) if want else total
 
     def natural(u):
-        return {n: np.exp(u[:, i]) for i, n in enumerate(own)}
+        return {n: to_natural("log", u[:, i]) for i, n in enumerate(own)}
+
+    G = 3 * (UNION_NODES + _prior_nodes(prior, UNION_NODES).shape[0] - 1)     # points per table
 
     def sample_given(u, n, rng):
-        G = 3 * (2 * UNION_NODES - 1)
         theta = np.empty((n, J))
         per = max(1, CHUNK // (J * G * max(1, counts.n_rows // T)))
         for lo in range(0, n, per):
@@ -544,7 +568,6 @@ def _none(data, spec, priors) -> EngineParts:
         return {"theta": theta}
 
     start = np.array(_param_start(priors, own))
-    G = 3 * (2 * UNION_NODES - 1)
     problem = GridProblem(own, lambda u: evaluate(u, False), lambda u: evaluate(u, True), natural, start,
                           width=G * counts.n_rows)
     return EngineParts(f"exact: grid over ({', '.join(own)}), quadrature per group", True, problem,
