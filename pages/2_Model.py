@@ -264,7 +264,7 @@ if pp is not None:
                "if they miss the observed values, too tight.")
 
 st.subheader("Live preview: the posterior at once")
-live.live_panel("model")
+live.live_section("model")
 
 st.caption(components.md_escape("Sampler: " + components.describe_settings(state.current_settings())))
 st.page_link("pages/3_Fit.py", label="Next: fit the model", icon=":material/arrow_forward:")

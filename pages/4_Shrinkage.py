@@ -14,11 +14,7 @@ st.title("Shrinkage")
 st.caption("Partial pooling moves each group's estimate from its own data toward the estimate "
            "for all groups together. Groups with little information move most.")
 
-with st.expander(f"Live what-if: change priors or data and see the {live.LABEL} at once",
-                 icon=":material/bolt:"):
-    st.caption("This panel works on the data and model chosen now (Data and Model pages); the rest of "
-               "the page shows your last fit.")
-    live.live_panel("shrinkage")
+live.live_section("shrinkage")
 
 fit = components.require_fit()
 

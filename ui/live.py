@@ -1,10 +1,10 @@
 """The live panel: change a prior or a group's data and see the posterior at once, without Fit.
 
-Shown on the Model page and the Shrinkage page. Every change reruns only the panel (an
-``st.fragment``) and recomputes the **instant posterior (grid + quadrature)**
-(:mod:`hiermod.instant`) of the data and model chosen now: the shrinkage plot, each
-hyperparameter's posterior density over its prior, and (one-level normal models) the pooling
-continuum shaded by tau's posterior. Nothing goes through the fit queue.
+Shown on the Model page and the Shrinkage page when its toggle is on (``hm_live_on``, off until
+the user turns it on). Every change reruns only the panel (an ``st.fragment``) and recomputes the
+**instant posterior (grid + quadrature)** of the data and model chosen now (:func:`hiermod.live.live_view`):
+the shrinkage plot, each hyperparameter's posterior density over its prior, and (one-level normal
+models) the pooling continuum shaded by tau's posterior. Nothing goes through the fit queue.
 
 Source of truth. The model's priors stay in ``hm_spec`` (the Model page's form edits them and the
 Fit page fits them). The panel works on a copy, ``hm_live_priors``; "Use these priors for the fit"
@@ -16,47 +16,50 @@ edits go to a per-group copy (:mod:`ui.live_data`), restored in one click.
 
 Session keys (plain keys, so they survive page changes; widgets are re-seeded from them):
 
+``hm_live_on``      bool: the toggle (one for every page)
 ``hm_live_priors``  {"data": fingerprint, "base": {name: Prior} (the model's, when last seen),
                     "priors": {name: Prior} (the live ones)}
-Widgets: ``w_live_family_<name>``, ``w_live_<name>_<family>_<arg>``.
+Widgets (one set per page, ``<where>`` = model | shrinkage: a widget key shared by two pages would
+be a new widget on the second page and lose its value): ``w_live_<where>_family_<name>``,
+``w_live_<where>_<name>_<family>_<arg>``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
+from hiermod.live import DRAWS, INTERVAL, LABEL  # numpy only at import
 from ui import components, live_data, model_form, state
 
 if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
-
     from hiermod.data import GroupedData
     from hiermod.prior_families import Prior
-    from hiermod.result import Fit
     from hiermod.spec import ModelSpec
 
 log = logging.getLogger("hiermod.ui")
 
 LIVE_PRIORS = "hm_live_priors"
-LABEL = "instant posterior (grid + quadrature)"
-"""How every live figure and caption names what it shows (a NUTS fit is never called this)."""
-DRAWS = 1000
-"""Draws of the live Fit (one chain): the intervals of the shrinkage plot; means and densities are
-the grid's own (no Monte Carlo error)."""
-INTERVAL = 0.9
+LIVE_ON = "hm_live_on"
+TOGGLE = "Live preview: the posterior redrawn as you change priors or data (instant posterior, no Fit)"
 
 
 # --------------------------------------------------------------------------- live priors
 
 
 def _widget_keys(name: str | None = None) -> list[str]:
-    prefixes = ("w_live_family_", "w_live_") if name is None else (f"w_live_family_{name}", f"w_live_{name}_")
-    return [k for k in list(st.session_state.keys()) if str(k).startswith(prefixes)
-            and not str(k).startswith("w_live_table")]
+    """The live prior widgets' keys in session state (of every page; of one parameter)."""
+    pattern = re.compile(r"w_live_[a-z]+_(family_(?P<f>.+)|(?P<a>.+?)_[A-Za-z]+_[a-z_]+)$")
+    out = []
+    for key in list(st.session_state.keys()):
+        m = pattern.match(str(key))
+        if m and "table" not in str(key) and (name is None or name in (m.group("f"), m.group("a"))):
+            out.append(key)
+    return out
 
 
 def _forget_widgets(name: str | None = None) -> None:
@@ -124,7 +127,7 @@ def adopt_priors(data: "GroupedData", spec: "ModelSpec") -> str | None:
     return None
 
 
-def _prior_editor(data, spec, priors: dict) -> list[str]:
+def _prior_editor(data, spec, priors: dict, where: str) -> list[str]:
     """One column per parameter: family and numbers. Updates ``hm_live_priors``; returns problems."""
     from hiermod.prior_families import PRIOR_FAMILIES, Prior
 
@@ -137,13 +140,13 @@ def _prior_editor(data, spec, priors: dict) -> list[str]:
         for col, name in zip(cols, names[start:start + per_row]):
             prior = priors[name]
             with col:
-                fkey = f"w_live_family_{name}"
+                fkey = f"w_live_{where}_family_{name}"
                 state.widget_default(fkey, prior.family)
                 family = st.selectbox(f"{name}: family (live)", model_form.prior_families_for(spec, name), key=fkey)
                 args = prior.args if family == prior.family else model_form.default_prior_args(data, spec, name, family)
                 values = []
                 for arg, value in zip(PRIOR_FAMILIES[family].arg_names, args):
-                    akey = f"w_live_{name}_{family}_{arg}"
+                    akey = f"w_live_{where}_{name}_{family}_{arg}"
                     state.widget_default(akey, float(value))
                     values.append(st.number_input(f"{name}: {arg} (live)", key=akey, format="%g", step=None))
                 new, err = components.guarded(Prior, family, tuple(values), prior.lower, prior.upper,
@@ -161,64 +164,18 @@ def _prior_editor(data, spec, priors: dict) -> list[str]:
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
-def _instant_fit(fingerprint: str, spec_json: str, _data, _spec) -> "Fit":
-    import hiermod
+def _live_view(fingerprint: str, spec_json: str, _data, _spec) -> dict[str, Any]:
+    from hiermod.live import live_view as view
     from ui.cache import heavy_imports
 
     heavy_imports()
-    return hiermod.fit(_data, _spec, method="instant", chains=1, draws=DRAWS, seed=0)
-
-
-def instant_fit(data: "GroupedData", spec: "ModelSpec") -> "Fit":
-    """``hiermod.fit(data, spec, method="instant", chains=1, draws=DRAWS, seed=0)``, cached by the
-    data's fingerprint and the spec (shared by all sessions)."""
-    return _instant_fit(data.fingerprint, json.dumps(spec.to_dict(), sort_keys=True), data, spec)
-
-
-def can_show_continuum(data: "GroupedData", spec: "ModelSpec", post) -> bool:
-    """One grouping level, a normal population without slopes, normal-ish data, tau on the grid."""
-    from hiermod.kind_registry import kind_info
-
-    terms = spec.terms
-    return (len(terms) == 1 and not terms[0].conjugate and not terms[0].slopes
-            and kind_info(data.kind).normal_estimates is not None
-            and "tau" in post.hyper_names and "tau" not in post.fixed)
+    return view(_data, _spec)
 
 
 def live_view(data: "GroupedData", spec: "ModelSpec") -> dict[str, Any]:
-    """Everything the panel draws for ``data`` and ``spec`` (priors included): the Fit, its
-    InstantPosterior, the shrinkage table, each free hyperparameter's posterior density and prior
-    density, and the pooling continuum (or None)."""
-    from hiermod.continuum import pooling_continuum
-    from hiermod.priors import density_table
-    from hiermod.shrinkage import shrinkage_table
-
-    fit = instant_fit(data, spec)
-    post = fit.exact
-    view: dict[str, Any] = {"fit": fit, "post": post,
-                            "table": shrinkage_table(fit, hdi_prob=INTERVAL)}
-    view["hyper"] = [(name, central(post.hyper_density(name, points=400), name),
-                      density_table(fit.priors[name]) if name in fit.priors else None)
-                     for name in post.hyper_names if name not in post.fixed and post.grid is not None]
-    view["continuum"] = None
-    if can_show_continuum(fit.data, spec, post):
-        view["continuum"] = pooling_continuum(fit.data, fit.priors)
-    return view
-
-
-def central(density: "pd.DataFrame", name: str, mass: float = 0.998) -> "pd.DataFrame":
-    """The rows of a density table (``name``, ``density``) inside its central ``mass`` (by the
-    trapezoid rule): the far tails carry no visible mass and would only stretch the axis."""
-    import numpy as np
-
-    x, y = density[name].to_numpy(float), density["density"].to_numpy(float)
-    if len(x) < 3:
-        return density
-    cdf = np.concatenate([[0.0], np.cumsum(0.5 * (y[1:] + y[:-1]) * np.diff(x))])
-    cdf /= cdf[-1] if cdf[-1] > 0 else 1.0
-    tail = (1.0 - mass) / 2
-    lo, hi = np.searchsorted(cdf, tail), np.searchsorted(cdf, 1.0 - tail)
-    return density.iloc[max(lo - 1, 0):min(hi + 2, len(x))].reset_index(drop=True)
+    """:func:`hiermod.live.live_view` cached by the data's fingerprint and the spec (shared by all
+    sessions: going back to a prior or a value seen before costs nothing)."""
+    return _live_view(data.fingerprint, json.dumps(spec.to_dict(), sort_keys=True), data, spec)
 
 
 def summary_line(post) -> str:
@@ -237,8 +194,8 @@ def summary_line(post) -> str:
 
 
 def _figures(view: dict, data, spec, where: str) -> None:
-    from hiermod.plots import continuum_plot, shrinkage_plot
-    from hiermod.plots.live import hyper_density_plot
+    from hiermod.plots import shrinkage_plot
+    from hiermod.plots.live import hyper_density_plot, live_continuum_plot
     from ui.figures import show_figure
 
     post, table = view["post"], view["table"]
@@ -251,10 +208,10 @@ def _figures(view: dict, data, spec, where: str) -> None:
         + f". Intervals: {INTERVAL:.0%} from {DRAWS:,} independent draws."))
     left, right = st.columns([3, 2])
     with left:
-        show_figure(shrinkage_plot, table, scale=scale, x_title=x_title,
-                    title="Instant posterior: each group before and after pooling",
+        st.markdown("**Instant posterior: each group before and after pooling**")
+        show_figure(shrinkage_plot, table, scale=scale, x_title=x_title, title=None,
                     context="drawing the live shrinkage plot", key=f"live_shrinkage_{where}", stretch=True,
-                    layout=dict(margin=dict(t=100), legend=dict(xanchor="left", x=0.0)))
+                    layout=dict(margin=dict(t=60), legend=dict(xanchor="left", x=0.0)))
     with right:
         for name, dens, prior_curve in view["hyper"]:
             prior = view["fit"].priors.get(name)
@@ -270,7 +227,7 @@ def _figures(view: dict, data, spec, where: str) -> None:
     if cont is not None:
         tau_table = next(d for n, d, _ in view["hyper"] if n == "tau")
         mean_tau = float(post.mean("tau"))
-        show_figure(continuum_plot, cont, tau_table, tau_mark=mean_tau, x_max=float(tau_table["tau"].max()),
+        show_figure(live_continuum_plot, cont, tau_table, tau_mark=mean_tau, x_max=float(tau_table["tau"].max()),
                     y_title=f"{x_title} given tau",
                     title=f"Pooling continuum, shaded by the {LABEL} of tau",
                     context="drawing the live pooling continuum", key=f"live_continuum_{where}", stretch=True)
@@ -284,21 +241,46 @@ def _figures(view: dict, data, spec, where: str) -> None:
         st.caption(note)
 
 
+def _remember_toggle(key: str) -> None:
+    st.session_state[LIVE_ON] = bool(st.session_state.get(key))
+
+
+def live_section(where: str) -> None:
+    """A toggle (off until the user turns it on, then on for every page of the session) and, when
+    on, :func:`live_panel`. Off by default: the first instant posterior imports ArviZ and friends
+    (seconds on a cold server), which a page should not pay unless asked."""
+    key = f"w_live_on_{where}"
+    state.widget_default(key, bool(st.session_state.get(LIVE_ON, False)))
+    on = st.toggle(TOGGLE, key=key, on_change=_remember_toggle, args=(key,),
+                   help="Change a prior or a group's numbers and the shrinkage plot, the continuum and "
+                        "tau's posterior follow in a fraction of a second, computed by the instant method "
+                        "(grid + quadrature), not by NUTS. Nothing is fitted or queued.")
+    if on:
+        with st.container(border=where != "model"):
+            if where != "model":
+                st.caption("The live panel works on the data and model chosen now (Data and Model pages); "
+                           "the rest of this page shows your last fit.")
+            live_panel(where)
+
+
 @st.fragment
 def live_panel(where: str) -> None:
     """The live panel for the session's current data and model (``where``: "model" or
     "shrinkage", for widget keys of the figures). Reruns by itself on every change."""
+    import time
+
     from hiermod.instant import unavailable_reason
 
+    t0 = time.perf_counter()
     data, spec = state.current_data(), state.current_spec()
     if data is None or spec is None:
         st.caption("Load data and choose a model to see the live preview.")
         return
     reason, err = components.guarded(unavailable_reason, data, spec, context="checking the instant method")
     if err is not None or reason:
+        why = (reason or components.error_message(err)).strip().rstrip(".")
         st.caption(components.md_escape(
-            f"Live preview: the {LABEL} is not available for this model: "
-            f"{reason or components.error_message(err)} Press Fit for NUTS."))
+            f"Live preview: the {LABEL} is not available for this model: {why}. Press Fit for NUTS."))
         return
     priors = components.computed(live_priors, data, spec, context="reading the live priors")
     if priors is None:
@@ -307,21 +289,22 @@ def live_panel(where: str) -> None:
         f"**Live preview: {LABEL}.** Change a prior here, or a group's numbers below: the posterior is "
         "recomputed at once, without pressing Fit. These live priors are a copy; the model's priors "
         "(used by Fit) change only when you press *Use these priors for the fit*.")
-    problems = _prior_editor(data, spec, priors)
+    problems = _prior_editor(data, spec, priors, where)
     for p in problems:
         components.show_error(p)
-    if differs_from_model():
-        b1, b2, _ = st.columns([2, 2, 3])
-        if b1.button("Use these priors for the fit", key=f"w_live_adopt_{where}", type="primary",
-                     icon=":material/check:"):
-            problem = adopt_priors(data, spec)
-            if problem:
-                components.show_error(problem)
-            else:
-                st.rerun()  # the whole page: the form, the model and the sidebar follow
-        b2.button("Back to the model's priors", key=f"w_live_reset_{where}", on_click=reset_priors,
-                  icon=":material/undo:")
-    live, problem = live_data.editor(data, in_expander=where != "shrinkage")
+    differs = differs_from_model()  # the buttons are always drawn (disabled when equal): a stable layout
+    b1, b2, _ = st.columns([2, 2, 3])
+    if b1.button("Use these priors for the fit", key=f"w_live_adopt_{where}", type="primary",
+                 icon=":material/check:", disabled=not differs,
+                 help="Copy the live priors into the model: the Model page's form and the next Fit use them."):
+        problem = adopt_priors(data, spec)
+        if problem:
+            components.show_error(problem)
+        else:
+            st.rerun()  # the whole page: the form, the model and the sidebar follow
+    b2.button("Back to the model's priors", key=f"w_live_reset_{where}", on_click=reset_priors,
+              icon=":material/undo:", disabled=not differs)
+    live, problem = live_data.editor(data, where)
     if problem:
         components.show_error(problem)
         st.caption("Nothing live is drawn until the data are valid again.")
@@ -336,3 +319,4 @@ def live_panel(where: str) -> None:
         components.show_error(err, "computing the live posterior")
         return
     _figures(view, live, live_spec, where)
+    log.info("Live panel (%s, %d groups) drawn in %.0f ms", where, live.n_groups, 1e3 * (time.perf_counter() - t0))

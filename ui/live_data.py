@@ -3,7 +3,7 @@
 The loaded data (``hm_data``) are never touched: the editor holds a per-group table
 (:func:`hiermod.live_data.group_table`) in ``hm_live_table`` and the panel draws the data
 :func:`hiermod.live_data.rebuild` makes from it. Each edit is folded into that table by the
-editor's callback and the editor is drawn again from it under a new key (``w_live_table_<n>``),
+editor's callback and the editor is drawn again from it under a new key (``w_live_table_<page>_<n>``),
 so edits survive page changes (widget state does not).
 
 ``hm_live_table``  {"data": fingerprint of the loaded data, "table": DataFrame, "version": int}
@@ -80,10 +80,9 @@ def working_table(data: "GroupedData") -> "pd.DataFrame":
     return _box(data)["table"]
 
 
-def editor(data: "GroupedData", in_expander: bool = True) -> tuple["GroupedData | None", str | None]:
-    """Draw the editor (in an expander unless ``in_expander`` is False: Streamlit does not nest
-    expanders) and a Restore button; return (the live data, None) or (None, what is wrong with
-    the edited values)."""
+def editor(data: "GroupedData", where: str) -> tuple["GroupedData | None", str | None]:
+    """Draw the editor (in an expander) and a Restore button (widget keys end in ``where``, the
+    page); return (the live data, None) or (None, what is wrong with the edited values)."""
     from hiermod.live_data import changed_groups, editor_for, rebuild
 
     ed = editor_for(data)
@@ -91,27 +90,26 @@ def editor(data: "GroupedData", in_expander: bool = True) -> tuple["GroupedData 
     table = box["table"]
     changed, err = components.guarded(changed_groups, data, table, context="reading the edited data")
     n_changed = len(changed or [])
-    title = "What if the data were different? Edit the groups" + (
-        f" ({n_changed} edited)" if n_changed else "")
-    box_ui = st.expander(title, expanded=bool(n_changed) or err is not None, icon=":material/edit:") \
-        if in_expander else st.container(border=True)
-    with box_ui:
-        if not in_expander:
-            st.markdown(f"**{title}**")
+    # label and initial state stay the same from run to run, so an edit never re-creates the
+    # expander (the user's open/closed choice is kept; the figures below keep their places)
+    with st.expander("What if the data were different? Edit the groups", icon=":material/edit:"):
         st.caption(HELP[ed.name] + " The loaded data are not changed.")
         config = {"group": st.column_config.TextColumn("group", disabled=True)}
         for col in ed.columns:
             config[col] = st.column_config.NumberColumn(ed.labels[col], disabled=col not in ed.editable,
                                                         format="%.4g" if col not in ("n",) else "%d")
-        key = f"w_live_table_{box['version']}"
+        key = f"w_live_table_{where}_{box['version']}"
         st.data_editor(table, key=key, hide_index=True, num_rows="fixed", column_config=config,
                        width="stretch", height=min(38 + 35 * len(table), 400),
                        on_change=_fold_edits, args=(key, data))
-        st.button("Restore the original data", key="w_live_restore", on_click=restore, args=(data,),
+        st.button("Restore the original data", key=f"w_live_restore_{where}", on_click=restore, args=(data,),
                   disabled=not n_changed and err is None, icon=":material/restore:")
-        if n_changed:
-            st.caption(components.md_escape(f"Edited: {', '.join(changed[:10])}"
-                                            + (f" and {n_changed - 10} more" if n_changed > 10 else "") + "."))
+    # always one caption here (never none): a stable layout, so the figures below are updated in
+    # place rather than re-created when the first edit appears or the last one is undone
+    st.caption(components.md_escape(
+        f"Edited: {', '.join(changed[:10])}" + (f" and {n_changed - 10} more" if n_changed > 10 else "")
+        + ". The live figures use the edited numbers; the loaded data (and Fit) do not.") if n_changed
+        else "No edits: the live figures use the loaded data.")
     if err is not None:
         return None, components.error_message(err, "reading the edited data")
     live, err = components.guarded(rebuild, data, table, context="rebuilding the edited data")
