@@ -64,7 +64,14 @@ NODES = 15
 """Gauss-Hermite nodes per group (chosen by the error against 60 nodes, see the tests and README)."""
 NONE_NODES = 25           # the same, no pooling (a prior usually wider than a population)
 UNION_NODES = 61          # no pooling: breakpoints per half of the union grid (as exact.MU_NODES)
-STEP = 0.4                # grid spacing in posterior sds (grid_quadrature.STEP)
+STEPS = {1: 0.3, 2: 0.75}
+"""Grid step (posterior sds) by the number of hyperparameters: the largest that changes no mean or sd
+by more than 5e-6 posterior sds against step 0.25 and tail 30 (measured on surgical, simulated_rates
+and simulated sets)."""
+PHI_STEP = 0.4
+"""The step of grids over the family's own parameter (the negative binomial's phi): its posterior on
+the log scale has a long flat side (towards the Poisson limit), and step 0.6 was off by 1e-3 sds."""
+GRID_TAIL = 12.0          # the grid reaches where the log density is this far below its maximum
 MAX_NEWTON = 60
 NEWTON_TOL = 1e-5         # Newton stops when its steps are below this many conditional sds (or ulps)
 ETA_LIMIT = 700.0         # eta is clipped here before the family evaluates it (exp overflows beyond)
@@ -351,6 +358,25 @@ def _param_start(priors, names) -> list[float]:
     return [math.log(float(np.clip(_frozen(priors[n]).ppf(0.5), 1e-3, 1e3))) for n in names]
 
 
+def _chunked(evaluate, width: int):
+    """``evaluate(u, want)`` over chunks of rows of u, each with at most ``CHUNK`` elements in its
+    (points x width) arrays (the grid chunks its calls, but a sampler may pass thousands of points)."""
+    def chunked(u, want):
+        per = max(1, CHUNK // max(width, 1))
+        if u.shape[0] <= per:
+            return evaluate(u, want)
+        parts = [evaluate(u[lo:lo + per], want) for lo in range(0, u.shape[0], per)]
+        if not want:
+            return np.concatenate(parts)
+        moments = {k: tuple(np.concatenate([p[1][k][i] for p in parts]) for i in range(2)) for k in parts[0][1]}
+        return np.concatenate([p[0] for p in parts]), moments
+    return chunked
+
+
+def _step(names) -> float:
+    return STEPS[len(names)] if all(n in ("mu", "tau") for n in names) else PHI_STEP
+
+
 def _inside(prior, value: float) -> float:
     """``value`` if ``prior`` has density there, else the prior's median (a start for the grid)."""
     dist = _frozen(prior)
@@ -364,7 +390,7 @@ def _normal_prior_parts(data, counts: _Counts, names, transforms, split, start, 
     and exact draws by rejection."""
     J = data.n_groups
 
-    def evaluate(u, want):
+    def evaluate_chunk(u, want):
         total, m, prec, params = split(u)
         total = np.array(total, float)
         live = np.flatnonzero(np.isfinite(total))         # zero prior density: nothing to integrate
@@ -376,6 +402,8 @@ def _normal_prior_parts(data, counts: _Counts, names, transforms, split, start, 
         mean, var = np.zeros((u.shape[0], J)), np.zeros((u.shape[0], J))
         mean[live], var[live] = out[1][:, counts.of_group], out[2][:, counts.of_group]
         return total, {"theta": (mean, var)}
+
+    evaluate = _chunked(evaluate_chunk, nodes * counts.n_rows)
 
     def natural(u):
         return {n: to_natural(transforms[n], u[:, i]) for i, n in enumerate(names)}
@@ -393,7 +421,8 @@ def _normal_prior_parts(data, counts: _Counts, names, transforms, split, start, 
 
     problem = GridProblem(tuple(names), lambda u: evaluate(u, False), lambda u: evaluate(u, True), natural,
                           np.asarray(start, float), width=nodes * counts.n_rows)
-    return EngineParts(label, True, problem, dict(transforms), sample_given, step=STEP)
+    return EngineParts(label, True, problem, dict(transforms), sample_given, step=_step(names),
+                       tail=GRID_TAIL)
 
 
 def _partial(data, spec, priors, nodes: int = NODES) -> EngineParts:
@@ -443,7 +472,8 @@ def _complete(data, spec, priors) -> EngineParts:
     start = np.array([_inside(priors["mu"], float(counts.est[0]))] + _param_start(priors, own))
     problem = GridProblem(("mu",) + own, log_density, moments, natural, start, width=counts.n_rows)
     return EngineParts(f"exact: grid over ({', '.join(('mu',) + own)}), likelihood summed", True, problem,
-                       {"mu": "identity"} | {n: "log" for n in own}, sample_given, step=STEP)
+                       {"mu": "identity"} | {n: "log" for n in own}, sample_given, step=_step(("mu",) + own),
+                       tail=GRID_TAIL)
 
 
 # ---------------------------------------------------------------------------------- no pooling
@@ -542,17 +572,18 @@ def _none(data, spec, priors) -> EngineParts:
                                    NONE_NODES, f"exact: grid over ({', '.join(own)}), adaptive Gauss-Hermite "
                                    f"({NONE_NODES} nodes) per group")
 
-    def evaluate(u, want):
+    def evaluate_chunk(u, want):
         lp, params = _hyper(priors, own, u)
         x, logf, logw = _none_tables(counts, prior, params, (u.shape[0],))
         log_int, mean, var = _none_moments(x, logf, logw)
         total = lp + log_int @ counts.weight + counts.const
         return (total, {"theta": (mean[:, counts.of_group], var[:, counts.of_group])}) if want else total
 
+    G = 3 * (UNION_NODES + _prior_nodes(prior, UNION_NODES).shape[0] - 1)     # points per table
+    evaluate = _chunked(evaluate_chunk, G * counts.n_rows)
+
     def natural(u):
         return {n: to_natural("log", u[:, i]) for i, n in enumerate(own)}
-
-    G = 3 * (UNION_NODES + _prior_nodes(prior, UNION_NODES).shape[0] - 1)     # points per table
 
     def sample_given(u, n, rng):
         theta = np.empty((n, J))
@@ -571,7 +602,7 @@ def _none(data, spec, priors) -> EngineParts:
     problem = GridProblem(own, lambda u: evaluate(u, False), lambda u: evaluate(u, True), natural, start,
                           width=G * counts.n_rows)
     return EngineParts(f"exact: grid over ({', '.join(own)}), quadrature per group", True, problem,
-                       {n: "log" for n in own}, sample_given, step=STEP)
+                       {n: "log" for n in own}, sample_given, step=_step(own), tail=GRID_TAIL)
 
 
 # ------------------------------------------------------------------------------------------ build
