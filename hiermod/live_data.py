@@ -255,6 +255,9 @@ def edit_report(data, table) -> str:
         j = data.labels.index(label)
         moves = [f"{editor.labels[c]} {_fmt(original[c].iloc[j])} -> {_fmt(table[c].iloc[j])}"
                  for c in editor.editable if not _same(table[c].iloc[j], original[c].iloc[j])]
+        if "se" in editor.columns and "se" not in editor.editable:  # rows: the se of the mean follows
+            se = recompute(data, table)["se"].iloc[j]
+            moves.append(f"se of its mean sd / sqrt(n) {_fmt(original['se'].iloc[j])} -> {_fmt(se)}")
         parts.append(f"{label}: " + ", ".join(moves))
     return "Edited for a what-if (the loaded data are unchanged): " + "; ".join(parts) + "."
 

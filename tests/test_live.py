@@ -186,7 +186,8 @@ def test_editing_a_group_re_shrinks_everything_and_restore_brings_the_data_back(
     _edit(at, A__y=80.0)
     at.run()
     ok(at)
-    assert "Edited: A. The live figures use the edited numbers; the loaded data (and Fit) do not." in text(at)
+    assert ("Edited: A: effect 28 -> 80. The live figures use the edited numbers; the loaded data "
+            "(and Fit) do not.") in text(at)
     assert live_mean(at, "tau") > tau0                      # A far away: the groups spread out
     assert charts(at)["live_shrinkage_model"] != theta_before
     assert at.session_state["hm_data"].fingerprint == fingerprint  # the loaded data: untouched
@@ -276,7 +277,7 @@ def test_live_priors_and_edits_survive_a_page_change():
     at.switch_page(MODEL).run()
     ok(at)
     assert at.number_input(key="w_live_model_tau_HalfNormal_scale").value == 2.5
-    assert "Edited: B." in text(at)
+    assert "Edited: B: effect 8 -> 30." in text(at)
     assert live_mean(at, "tau") == pytest.approx(tau)
     assert np.isclose(at.session_state["hm_data"].y[1], 8.0)
 
@@ -310,6 +311,37 @@ def test_radon_twice_the_houses_narrows_that_countys_interval():
     _edit(at, **{f"{county}__n": 20.0})
     at.run()
     ok(at)
-    assert f"Edited: {county}." in text(at)
+    assert f"Edited: {county}: n (rows) 2 -> 20, se of its mean sd / sqrt(n) " in text(at)
     assert interval(at) < 0.8 * before  # ten times the houses, same mean and sd: far more certain
     assert at.session_state["hm_data"].n_rows == 919
+
+
+def test_the_shrinkage_page_draws_an_instant_fits_continuum():
+    """An instant fit (the Fit page offers the method) is shaded by its own density of tau, which
+    for one hyperparameter is the exact posterior of tau (hiermod.exact's, BDA3 5.4)."""
+    import hiermod
+
+    at = page("eight_schools", SHRINK)
+    data, spec = at.session_state["hm_data"], at.session_state["hm_spec"]
+    fit = hiermod.fit(data, spec, method="instant", chains=2, draws=500)
+    key = (data.fingerprint, spec, at.session_state["hm_settings"], "instant")
+    at.session_state["hm_fits"] = OrderedDict({key: fit})
+    at.session_state["hm_fit_key"] = key
+    at.run()
+    ok(at)
+    shade = next(t for t in charts(at)["continuum_plot"]["data"] if t.get("name") == "posterior density of tau")
+    x, y = _array(shade["x"]), _array(shade["y"])
+    ep = exact_posterior(data, spec, resolve_priors(data, spec))
+    inside = x <= ep.tau_grid.max()
+    assert inside.sum() > 100
+    reference = np.interp(x[inside], ep.tau_grid, ep.tau_density)
+    assert np.max(np.abs(y[inside] - reference)) < 0.01 * reference.max()
+
+
+def _array(values) -> np.ndarray:
+    """A Plotly JSON array: a list, or {"dtype", "bdata"} (base64)."""
+    import base64
+
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).astype(float)
+    return np.asarray(values, float)

@@ -239,6 +239,10 @@ def tau_exact(fit: "Fit") -> "pd.DataFrame":
     from hiermod.continuum import tau_posterior_table
     from hiermod.exact import exact_posterior
 
+    if hasattr(fit.exact, "hyper_density"):  # an instant fit: its own density of tau (exact in 1-D)
+        from hiermod.live import central
+
+        return central(fit.exact.hyper_density("tau", points=400), "tau", 0.999)
     ep = fit.exact if getattr(fit, "exact", None) is not None else \
         exact_posterior(fit.data, fit.spec, fit.priors)
     return tau_posterior_table(ep)

@@ -58,7 +58,7 @@ def test_live_priors_and_data_on_eight_schools(app_page: Page, shot):
     a80 = partial_mean(page, SHRINK, "A")
     assert a80 > a2 + 2  # A's own estimate moved: so did its shrunken estimate
     assert live_tau_mean(page) > tau2
-    expect(page.get_by_text(re.compile(r"^Edited: A\. The live figures use the edited numbers"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^Edited: A: effect 28 (->|→) 80\. The live figures use the edited numbers"))).to_be_visible()
     no_exceptions(page)
     page.locator(fresh(SHRINK)).first.scroll_into_view_if_needed()
     shot(page, "2-live-data-edit")
