@@ -71,6 +71,11 @@ ENGINES: tuple[Engine, ...] = (
 
 def engine_for(data: "GroupedData", spec: "ModelSpec") -> tuple[Engine | None, str | None]:
     """(the first engine that serves ``spec`` on ``data``, None) or (None, why none does)."""
+    from .availability import bounded_hyperparameters
+
+    cut = bounded_hyperparameters(data, spec)
+    if cut is not None:
+        return None, cut
     reasons = []
     for engine in ENGINES:
         reason = engine.reason(data, spec)
