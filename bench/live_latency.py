@@ -189,7 +189,9 @@ def report(results: dict, repeats: int, started: str) -> str:
         "# Live preview latency (real browser)",
         "",
         f"Run {started} by `python bench/live_latency.py --repeats {repeats}` on {platform.node()} "
-        f"({os.cpu_count()} cores); load average at the end {tuple(round(x, 2) for x in os.getloadavg())}.",
+        f"({os.cpu_count()} cores); load average at the end {tuple(round(x, 2) for x in os.getloadavg())}"
+        + (f"; run at niceness {os.nice(0)} (server and browser ahead of the machine's other work)"
+           if os.nice(0) < 0 else "") + ".",
         "Seconds from the keystroke that commits a change (Enter in the live prior's box or in the data "
         "editor's cell) until the browser has drawn the new numbers (Plotly's data read in the page on "
         "every animation frame). Median / 90th percentile / max of the repeats, after one warm-up change; "
