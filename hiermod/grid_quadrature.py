@@ -38,7 +38,7 @@ import numpy as np
 from scipy import ndimage, optimize
 from scipy.special import logsumexp
 
-__all__ = ["GridProblem", "GridPosterior", "integrate", "max_difference", "STEP", "TAIL", "MAX_NODES"]
+__all__ = ["GridProblem", "GridPosterior", "MomentLookup", "integrate", "max_difference", "STEP", "TAIL", "MAX_NODES"]
 
 STEP = 0.4          # node spacing in posterior standard deviations (whitened units)
 TAIL = 20.0         # the grid reaches where log density is this far below its maximum
@@ -71,8 +71,29 @@ class GridProblem:
     width: int = 1
 
 
+class MomentLookup:
+    """``mean(name)`` / ``sd(name)`` from the ``_means`` / ``_sds`` dicts of a posterior; a KeyError
+    naming the known parameters otherwise."""
+
+    _means: dict
+    _sds: dict
+
+    def mean(self, name: str):
+        """Posterior mean of ``name`` (float or array)."""
+        return self._means[self._known(name)]
+
+    def sd(self, name: str):
+        """Posterior standard deviation of ``name`` (float or array)."""
+        return self._sds[self._known(name)]
+
+    def _known(self, name: str) -> str:
+        if name not in self._means:
+            raise KeyError(f"No parameter {name!r}; this posterior has {', '.join(self._means)}.")
+        return name
+
+
 @dataclass(frozen=True, eq=False)
-class GridPosterior:
+class GridPosterior(MomentLookup):
     """Posterior moments from a hyperparameter grid.
 
     ``mean(name)`` / ``sd(name)``: floats, or arrays (one value per group) for vector parameters.
@@ -131,18 +152,6 @@ class GridPosterior:
         keep = rng.choice(m, size=n, replace=False, p=r / r.sum())
         return u[keep]
 
-    def mean(self, name: str):
-        """Posterior mean of ``name`` (float or array)."""
-        return self._means[self._known(name)]
-
-    def sd(self, name: str):
-        """Posterior standard deviation of ``name`` (float or array)."""
-        return self._sds[self._known(name)]
-
-    def _known(self, name: str) -> str:
-        if name not in self._means:
-            raise KeyError(f"No parameter {name!r}; this posterior has {', '.join(self.names)}.")
-        return name
 
 
 def max_difference(a: GridPosterior, b: GridPosterior) -> float:

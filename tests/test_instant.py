@@ -195,6 +195,17 @@ def test_models_it_cannot_serve_say_why():
     assert "Normal" in unavailable_reason(rows, odd)
 
 
+def test_bounded_hyperparameter_priors_are_refused_with_the_way_out():
+    schools = load_dataset("eight_schools")
+    reason = unavailable_reason(schools, ModelSpec("normal_known_se", priors={"tau": "Uniform(0, 2)"}))
+    assert "tau ~ Uniform(0, 2)" in reason and "'exact'" in reason
+    assert unavailable_reason(schools, ModelSpec("normal_known_se", priors={"tau": "HalfNormal(5) T(, 3)"}))
+    surgical = load_dataset("surgical")
+    assert "mu ~" in unavailable_reason(surgical, ModelSpec("binomial", priors={"mu": "Normal(-2.5, 1) T(-2.4, )"}))
+    # a bounded prior on a group's own effect (no pooling) is integrated by quadrature: served
+    assert unavailable_reason(surgical, ModelSpec("binomial", pooling="none", priors={"theta": "Normal(-2.5, 1) T(-2.4, )"})) is None
+
+
 def test_laplace_is_close_to_long_nuts_for_binomial_rows_with_a_covariate():
     """Nested Laplace (binomial rows, one covariate, moderate counts): every posterior mean within
     0.2 posterior sds of a long NUTS run (plus 4 NUTS MCSE) — the accuracy the README states for

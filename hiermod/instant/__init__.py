@@ -64,12 +64,18 @@ class Engine:
 ENGINES: tuple[Engine, ...] = (
     Engine("known_se", ".known_se:build", ".availability:known_se"),
     Engine("conjugate", ".conjugate:build", ".availability:conjugate"),
+    Engine("group_quadrature", ".group_quadrature:build", ".availability:group_quadrature"),
     Engine("latent", ".latent:build", ".availability:latent"),
 )
 
 
 def engine_for(data: "GroupedData", spec: "ModelSpec") -> tuple[Engine | None, str | None]:
     """(the first engine that serves ``spec`` on ``data``, None) or (None, why none does)."""
+    from .availability import bounded_hyperparameters
+
+    cut = bounded_hyperparameters(data, spec)
+    if cut is not None:
+        return None, cut
     reasons = []
     for engine in ENGINES:
         reason = engine.reason(data, spec)

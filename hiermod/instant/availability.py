@@ -73,3 +73,38 @@ def latent(data, spec) -> str | None:
 
 
 LATENT_LOCATIONS = ("mu",)
+
+
+def _support_edges(prior) -> tuple[float, float]:
+    from ..prior_families import frozen
+
+    dist = frozen(prior)
+    return float(dist.ppf(0.0)), float(dist.ppf(1.0))
+
+
+def bounded_hyperparameters(data, spec) -> str | None:
+    """A reason when a hyperparameter the grid would integrate (a scale, the family's sigma / phi, a
+    population's alpha / beta, mu of a one-level count model) has a prior whose support is cut short
+    (``T(..)`` bounds, ``Uniform``): the grid lives on log scales that assume the whole half-line."""
+    from ..priors import resolve_priors
+
+    priors = resolve_priors(data, spec)
+    names = [n for t in spec.terms for n in t.scale_names()] + list(spec.family.param_names)
+    if group_quadrature(data, spec) is None and spec.pooling != Pooling.NONE:
+        names.append(spec.terms[0].location)
+    cut = []
+    for name in names:
+        prior = priors.get(name)
+        if prior is None:
+            continue
+        lo, hi = _support_edges(prior)
+        natural_lo = 0.0 if prior.support == "positive" else -float("inf")
+        if hi < float("inf") or lo > natural_lo:
+            cut.append(f"{name} ~ {prior}")
+    if not cut:
+        return None
+    exact = " or 'exact'" if spec.family.normal_known_se else ""
+    return (f"The instant method's grid needs hyperparameter priors without bounds (it spans their "
+            f"whole range on a log or linear scale); "
+            f"{', '.join(cut)} {'is' if len(cut) == 1 else 'are'} cut short. Drop the bound, or use "
+            f"method 'nuts'{exact}.")

@@ -23,6 +23,7 @@ from ..grid_quadrature import GridProblem
 __all__ = ["EngineParts", "TRANSFORMS", "to_unconstrained", "to_natural"]
 
 TRANSFORMS: dict[str, tuple[Callable, Callable]] = {
+    "identity": (np.asarray, np.asarray),
     "log": (np.log, np.exp),
     "atanh": (np.arctanh, np.tanh),
 }

@@ -19,7 +19,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from ..grid_quadrature import GridPosterior, integrate, max_difference
+from ..grid_quadrature import GridPosterior, MomentLookup, integrate, max_difference
 from .engine import EngineParts, fix, to_natural
 
 __all__ = ["InstantPosterior", "integrate_engine", "ACCURACY_CHECK"]
@@ -29,7 +29,7 @@ ACCURACY_CHECK = (0.6, 0.75)
 
 
 @dataclass(frozen=True, eq=False)
-class InstantPosterior:
+class InstantPosterior(MomentLookup):
     """The posterior of one model on one data set from an instant engine.
 
     ``mean(name)`` / ``sd(name)``: exact grid mixtures of the engine's conditional moments (floats,
@@ -54,17 +54,6 @@ class InstantPosterior:
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(self._means)
-
-    def mean(self, name: str):
-        return self._means[self._known(name)]
-
-    def sd(self, name: str):
-        return self._sds[self._known(name)]
-
-    def _known(self, name: str) -> str:
-        if name not in self._means:
-            raise KeyError(f"No parameter {name!r}; this posterior has {', '.join(self._means)}.")
-        return name
 
     # ------------------------------------------------------------------ hyperparameters
 
