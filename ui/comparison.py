@@ -35,7 +35,6 @@ Key                 Type                          Meaning
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -114,14 +113,7 @@ def _all_cached(data, spec, settings) -> dict | None:
 
 
 def _remember(key: tuple, fits: dict, slot: str = CMP_RESULTS) -> None:
-    ss = st.session_state
-    results = ss.get(slot)
-    if results is None:
-        results = ss[slot] = OrderedDict()
-    results[key] = fits
-    results.move_to_end(key)
-    while len(results) > MAX_SESSION_COMPARISONS:
-        results.popitem(last=False)
+    state.remember_recent(slot, key, fits, MAX_SESSION_COMPARISONS)
 
 
 CMP = JobSlot((CMP_JOB, CMP_KEY, CMP_T0, CMP_STATUS),

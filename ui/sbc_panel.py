@@ -23,12 +23,11 @@ Key                 Type                          Meaning
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from typing import TYPE_CHECKING, MutableMapping
 
 import streamlit as st
 
-from ui import cache, components
+from ui import cache, components, state
 from ui.figures import show_figure
 from ui.job_slot import JobSlot, Wording, fmt_seconds, queue_text
 
@@ -64,14 +63,7 @@ def sbc_cache() -> "cache.FitCache":
 
 
 def _remember(key: tuple, result: "SBCResult") -> None:
-    ss = st.session_state
-    results = ss.get(RESULTS)
-    if results is None:
-        results = ss[RESULTS] = OrderedDict()
-    results[key] = result
-    results.move_to_end(key)
-    while len(results) > MAX_SESSION_RESULTS:
-        results.popitem(last=False)
+    state.remember_recent(RESULTS, key, result, MAX_SESSION_RESULTS)
 
 
 def finished(key: tuple) -> "SBCResult | None":

@@ -228,3 +228,14 @@ def widget_default(key: str, value: Any) -> None:
     """Seed a widget's key with ``value`` unless the widget already holds one (call before it)."""
     if key not in st.session_state:
         st.session_state[key] = value
+
+
+def remember_recent(slot: str, key: tuple, value, limit: int) -> None:
+    """Keep ``value`` under ``key`` in the session's OrderedDict ``slot``, newest last, at most ``limit``."""
+    results = st.session_state.get(slot)
+    if results is None:
+        results = st.session_state[slot] = OrderedDict()
+    results[key] = value
+    results.move_to_end(key)
+    while len(results) > limit:
+        results.popitem(last=False)
