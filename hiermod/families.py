@@ -469,13 +469,15 @@ class Binomial(Family):
                 - y * np.logaddexp(0, -eta) - (n - y) * np.logaddexp(0, eta))
 
     def eta_derivatives(self, y, eta, rows, params):
-        """log-lik y log p + (n - y) log(1 - p) + log C(n, y); gradient y - n p; -Hessian n p (1 - p)."""
+        """log-lik y log p + (n - y) log(1 - p) + log C(n, y) = log C(n, y) + y eta - n log(1 + e^eta)
+        (one softplus); gradient y - n p; -Hessian n p (1 - p)."""
         from scipy import special
 
         n = np.asarray(rows["trials"], dtype=float)
-        p = special.expit(eta)
-        loglik = (special.gammaln(n + 1) - special.gammaln(y + 1) - special.gammaln(n - y + 1)
-                  - y * np.logaddexp(0, -eta) - (n - y) * np.logaddexp(0, eta))
+        softplus = np.logaddexp(0, eta)                # log(1 + e^eta) = -log(1 - p)
+        p = np.exp(eta - softplus)
+        const = special.gammaln(n + 1) - special.gammaln(y + 1) - special.gammaln(n - y + 1)
+        loglik = const + y * eta - n * softplus        # y log p + (n - y) log(1 - p)
         return loglik, y - n * p, n * p * (1 - p)
 
     def draw(self, eta, rows, params, rng):
