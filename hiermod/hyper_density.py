@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Mapping
 import numpy as np
 import pandas as pd
 
-from .errors import SpecError
 from .priors import log_density, resolve_priors
 from .prior_families import parse_prior
 
@@ -47,13 +46,11 @@ def engine_parts(data: "GroupedData", spec: "ModelSpec", priors: Mapping | None 
 
 
 def integrate(parts: "EngineParts", fixed: Mapping[str, float] | None = None) -> "InstantPosterior":
-    """The instant posterior of ``parts`` (``fixed`` hyperparameters held at their values)."""
-    from .instant.posterior import integrate_engine
+    """The instant posterior of ``parts`` (``fixed`` hyperparameters held at their values):
+    :func:`hiermod.instant.integrate_parts`."""
+    from .instant import integrate_parts
 
-    try:
-        return integrate_engine(parts, fixed)
-    except KeyError as err:
-        raise SpecError(str(err.args[0])) from None
+    return integrate_parts(parts, fixed)
 
 
 def log_jacobian(transform: str, u: np.ndarray, eps: float = 1e-6) -> np.ndarray:

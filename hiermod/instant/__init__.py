@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..result import Fit
     from ..spec import ModelSpec
 
-__all__ = ["instant_posterior", "instant_fit", "instant_draws", "unavailable_reason", "engine_for", "engine_parts",
+__all__ = ["instant_posterior", "instant_fit", "instant_draws", "unavailable_reason", "engine_for", "engine_parts", "integrate_parts",
            "InstantPosterior", "ENGINES"]
 
 
@@ -119,7 +119,11 @@ def instant_posterior(data: "GroupedData", spec: "ModelSpec", priors: Mapping | 
     ``priors`` override the spec's (names -> Prior or text); ``fixed`` holds grid hyperparameters
     at values (e.g. ``{"tau": 3.0}``: empirical Bayes). :class:`SpecError` when no engine serves the model.
     """
-    _, _, parts = engine_parts(data, spec, priors)
+    return integrate_parts(engine_parts(data, spec, priors)[2], fixed)
+
+
+def integrate_parts(parts: EngineParts, fixed: Mapping[str, float] | None = None) -> InstantPosterior:
+    """:func:`~hiermod.instant.posterior.integrate_engine`, with an unknown fixed name as a SpecError."""
     try:
         return integrate_engine(parts, fixed)
     except KeyError as err:

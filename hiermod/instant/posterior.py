@@ -97,11 +97,6 @@ class InstantPosterior(MomentLookup):
         jac = np.gradient(value, grid_u)
         return pd.DataFrame({name: value, "density": dens_u / np.abs(jac)})
 
-    def hyper_mode(self, name: str) -> float:
-        """The mode of ``name``'s marginal posterior density (natural scale)."""
-        d = self.hyper_density(name, points=801)
-        return float(d[name].iloc[int(np.argmax(d["density"].to_numpy()))])
-
     # ------------------------------------------------------------------------ draws
 
     def draws(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
