@@ -13,11 +13,13 @@ with the trapezoid rule on a uniform grid in ``t``, where ``u = mode + L z`` (wh
 nodes are evenly spaced near the mode and spread out geometrically in long tails (a scale's
 posterior on the log scale often has an exponential tail towards 0):
 
-1. the mode of ``l`` (BFGS) and ``L`` from the Hessian there;
-2. a grid of step ``2 * step`` reaching ``COVARIANCE_TAIL`` (each axis probed from the mode outwards
-   until the weighted log density falls that far below its maximum) gives the posterior covariance of ``u``; ``L`` is re-made from it (so a
-   poor Hessian never leaves the grid too coarse), and a second such grid, reaching ``tail`` and
-   widened while any face of the box is within ``tail`` of the maximum, is laid out with it;
+1. the mode of ``l`` (Newton's method with central differences; BFGS where it fails) and ``L``
+   from the Hessian there;
+2. a grid of step ``2 * step`` laid out with ``L`` (each axis probed from the mode outwards until
+   the weighted log density falls ``tail`` below its maximum, the box widened while any face is
+   within ``tail`` of it) gives the posterior covariance of ``u``; when that disagrees with ``L``
+   (a whitened sd off by more than ``COVARIANCE_MATCH``) the grid is laid out again with the
+   covariance, so a poor Hessian never leaves the grid too coarse;
 3. the fine grid halves that step over the same box, evaluated only next to coarse nodes within
    ``tail + REFINE_MARGIN`` of the maximum (a box's corners carry no weight in 3-4 dimensions).
 
@@ -47,10 +49,16 @@ CHUNK_CELLS = 262_144    # grid points x per-point array width evaluated at once
 _MAX_WIDENINGS = 6
 STRETCH = 4.0       # z = STRETCH sinh(t / STRETCH): uniform near the mode, geometric in the tails
 PROBE_REACH = 200.0  # farthest probe, in whitened units
-COVARIANCE_TAIL = 10.0  # the first grid, only for the posterior covariance, reaches this far
-REFINE_MARGIN = 6.0
+COVARIANCE_MATCH = 1.25  # the Hessian's whitening is kept when every whitened posterior sd is within this factor of 1
+PROBE_BATCH = 6     # probe nodes per direction evaluated at once
+REFINE_MARGIN = 6.0  # fine nodes are kept next to coarse nodes within tail + this of the maximum
 SAMPLE_OVERSAMPLE = 3  # proposals per draw in GridPosterior.sample_u's importance resampling
-GRADIENT_STEP = 1e-5  # central differences for the mode search (u is O(1): log scales, atanh)  # fine nodes are kept next to coarse nodes within tail + this of the maximum
+GRADIENT_STEP = 1e-5  # central differences for the BFGS mode search (u is O(1): log scales, atanh)
+HESSIAN_STEP = 1e-3   # central differences for Newton's mode search and the Hessian at the mode
+NEWTON_ITERATIONS = 50
+NEWTON_HALVINGS = 3   # fallback steps s / 2, s / 4, s / 8 evaluated with each full Newton step
+NEWTON_MAX_STEP = 4.0  # longest Newton step, in whitened sds (-H metric)
+NEWTON_DECREMENT = 1e-7  # s' (-H) s / 2 below this: the mode (about 5e-4 sds away at most)
 
 
 @dataclass(frozen=True)
@@ -168,7 +176,89 @@ def max_difference(a: GridPosterior, b: GridPosterior) -> float:
 # ------------------------------------------------------------------------------ mode and scale
 
 
-def _find_mode(problem: GridProblem) -> np.ndarray:
+def _find_mode(problem: GridProblem) -> tuple[np.ndarray, np.ndarray | None]:
+    """argmax of the log density and its Hessian there (None when BFGS found it).
+
+    Newton's method with central-difference derivatives (:func:`_newton_mode`): few calls of the
+    density, each with a handful of points. BFGS with central-difference gradients (and a
+    Nelder-Mead polish) where Newton does not converge.
+    """
+    try:
+        return _newton_mode(problem)
+    except _NoMode:
+        return _bfgs_mode(problem), None
+
+
+class _NoMode(Exception):
+    """Newton's method did not reach a mode (non-finite density, an indefinite Hessian that would not
+    recover, or too many iterations)."""
+
+
+def _stencil(d: int, h: float) -> np.ndarray:
+    """Offsets for the value, gradient and Hessian at a point: 0, +-h e_i, h (+-e_i +- e_j) (i < j)."""
+    E = np.eye(d) * h
+    rows = [np.zeros(d)] + [E[i] for i in range(d)] + [-E[i] for i in range(d)]
+    for i in range(d):
+        for j in range(i + 1, d):
+            rows += [E[i] + E[j], E[i] - E[j], -E[i] + E[j], -E[i] - E[j]]
+    return np.array(rows)
+
+
+def _derivatives(vals: np.ndarray, d: int, h: float) -> tuple[float, np.ndarray, np.ndarray]:
+    """(value, gradient, Hessian) from the density at ``_stencil(d, h)``."""
+    f0, plus, minus = vals[0], vals[1:d + 1], vals[d + 1:2 * d + 1]
+    grad = (plus - minus) / (2 * h)
+    H = np.diag((plus - 2 * f0 + minus) / (h * h))
+    n = 2 * d + 1
+    for i in range(d):
+        for j in range(i + 1, d):
+            a, b, c, e = vals[n:n + 4]
+            H[i, j] = H[j, i] = (a - b - c + e) / (4 * h * h)
+            n += 4
+    return float(f0), grad, H
+
+
+def _newton_mode(problem: GridProblem) -> tuple[np.ndarray, np.ndarray]:
+    """Newton's method for the mode of l(u), derivatives by central differences (step ``HESSIAN_STEP``).
+
+    Each call of the density evaluates, at once, the stencil around the full Newton step x + s and
+    the fallbacks x + s / 2^k (k = 1..``NEWTON_HALVINGS``): when the full step raises l, the next
+    iteration's derivatives are already there. A Hessian that is not negative definite is made so
+    (eigenvalues |lambda|, at least ``1e-8`` of the largest), steps are at most ``NEWTON_MAX_STEP``
+    whitened sds long. Stops when the Newton decrement s' (-H) s / 2 is below ``NEWTON_DECREMENT``.
+    """
+    d = len(problem.start)
+    offsets = _stencil(d, HESSIAN_STEP)
+    x = np.asarray(problem.start, float)
+    vals = problem.log_density(x + offsets)
+    halvings = 0.5 ** np.arange(1, NEWTON_HALVINGS + 1)
+    for _ in range(NEWTON_ITERATIONS):
+        if not np.all(np.isfinite(vals)):
+            raise _NoMode
+        f0, grad, H = _derivatives(vals, d, HESSIAN_STEP)
+        lam, V = np.linalg.eigh(-(H + H.T) / 2)
+        lam = np.maximum(np.abs(lam), 1e-8 * max(float(np.max(np.abs(lam))), 1e-300))
+        step = V @ ((V.T @ grad) / lam)
+        decrement = 0.5 * float(np.sum((V.T @ grad) ** 2 / lam))
+        if decrement < NEWTON_DECREMENT and np.all(np.linalg.eigvalsh(-(H + H.T) / 2) > 0):
+            return x, H
+        length = math.sqrt(2 * decrement)
+        if length > NEWTON_MAX_STEP:
+            step = step * (NEWTON_MAX_STEP / length)
+        points = np.concatenate([x + step + offsets, x + halvings[:, None] * step])
+        new = problem.log_density(points)
+        if np.all(np.isfinite(new[:len(offsets)])) and new[0] > f0 - 1e-12 * abs(f0):
+            x, vals = x + step, new[:len(offsets)]
+            continue
+        better = np.flatnonzero(np.isfinite(new[len(offsets):]) & (new[len(offsets):] > f0))
+        if not better.size:
+            raise _NoMode
+        x = x + halvings[better[0]] * step
+        vals = problem.log_density(x + offsets)
+    raise _NoMode
+
+
+def _bfgs_mode(problem: GridProblem) -> np.ndarray:
     """argmax of the log density (BFGS from ``problem.start`` with central-difference gradients,
     all 2d + 1 points in one vectorised call; Nelder-Mead polish if BFGS fails)."""
     d = len(problem.start)
@@ -262,20 +352,28 @@ class _Box:
 
 
 def _probe(problem: GridProblem, centre, L, step, tail, top) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes from the centre along each axis (both ways) until l + log dz/dt < top - tail."""
+    """Nodes from the centre along each axis (both ways) until l + log dz/dt < top - tail: the next
+    ``PROBE_BATCH`` nodes of every direction still above in one call of the density."""
     d = centre.shape[0]
     ks = np.arange(1, int(STRETCH * math.asinh(PROBE_REACH / STRETCH) / step) + 1)
     z, log_jac = _stretch(ks * step)
-    lo, hi = np.empty(d, int), np.empty(d, int)
-    for i in range(d):
-        for sign, out in ((-1, lo), (1, hi)):
-            u = centre + np.outer(sign * z, L[:, i])
-            below = np.flatnonzero(~(problem.log_density(u) + log_jac > top - tail))
-            if below.size == 0:
-                raise ValueError(f"The posterior of {problem.grid_names} does not decay along a grid axis "
-                                 "(improper or extremely flat); use proper, narrower priors.")
-            out[i] = ks[below[0]]
-    return lo, hi
+    directions = [(i, sign) for i in range(d) for sign in (-1, 1)]
+    reach = {}
+    for lo_k in range(0, ks.shape[0], PROBE_BATCH):
+        todo = [dn for dn in directions if dn not in reach]
+        if not todo:
+            break
+        zs, jac = z[lo_k:lo_k + PROBE_BATCH], log_jac[lo_k:lo_k + PROBE_BATCH]
+        u = np.concatenate([centre + np.outer(sign * zs, L[:, i]) for i, sign in todo])
+        lp = (problem.log_density(u).reshape(len(todo), -1) + jac)
+        for (i, sign), row in zip(todo, lp):
+            below = np.flatnonzero(~(row > top - tail))
+            if below.size:
+                reach[(i, sign)] = ks[lo_k + below[0]]
+    if len(reach) < len(directions):
+        raise ValueError(f"The posterior of {problem.grid_names} does not decay along a grid axis "
+                         "(improper or extremely flat); use proper, narrower priors.")
+    return (np.array([reach[(i, -1)] for i in range(d)], int), np.array([reach[(i, 1)] for i in range(d)], int))
 
 
 def _chunks(flat: np.ndarray, width: int):
@@ -406,11 +504,18 @@ def _probed_scan(problem: GridProblem, centre, L, step, tail, top) -> tuple[_Box
     return box, lp, top
 
 
-def _covariance_whitening(problem: GridProblem, centre, L, step, top) -> np.ndarray:
-    """Whitening from the posterior covariance on a probed box (not widened: only the bulk counts)."""
-    box = _Box(centre, L, step, *_probe(problem, centre, L, step, COVARIANCE_TAIL, top))
-    lp, _ = _log_weights(problem, box)
-    return _whitening_from_covariance(_covariance(box, lp))
+def _covariance_scan(problem: GridProblem, centre, L, step, tail, top) -> tuple[_Box, np.ndarray, float]:
+    """The coarse grid, laid out with the posterior covariance: a probed scan with the Hessian's
+    whitening ``L``, kept when the covariance it measures matches ``L`` (every whitened sd within
+    ``COVARIANCE_MATCH`` of 1), else scanned again with the covariance's whitening (so a poor
+    Hessian never leaves the grid too coarse)."""
+    box, lp, top = _probed_scan(problem, centre, L, step, tail, top)
+    C = _covariance(box, lp)
+    Li = np.linalg.inv(L)
+    sds = np.sqrt(np.abs(np.linalg.eigvalsh(Li @ C @ Li.T)))
+    if np.all((sds > 1 / COVARIANCE_MATCH) & (sds < COVARIANCE_MATCH)):
+        return box, lp, top
+    return _probed_scan(problem, centre, _whitening_from_covariance(C), step, tail, top)
 
 
 def integrate(problem: GridProblem, step: float = STEP, tail: float = TAIL) -> GridPosterior:
@@ -420,11 +525,10 @@ def integrate(problem: GridProblem, step: float = STEP, tail: float = TAIL) -> G
 
 
 def _integrate(problem: GridProblem, step: float, tail: float) -> GridPosterior:
-    mode = _find_mode(problem)
+    mode, H = _find_mode(problem)
     top = float(problem.log_density(mode[None, :])[0])
-    L = _whitening_from_precision(-_hessian(problem.log_density, mode))
-    L = _covariance_whitening(problem, mode, L, 2 * step, top)
-    box, lp, top = _probed_scan(problem, mode, L, 2 * step, tail, top)
+    L = _whitening_from_precision(-(_hessian(problem.log_density, mode) if H is None else H))
+    box, lp, top = _covariance_scan(problem, mode, L, 2 * step, tail, top)
     fine, flat = _refine(box, lp, top, tail)
     lp, sums = _moment_sums(problem, fine, flat, top)
     means, sds = sums.result()
