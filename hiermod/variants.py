@@ -47,7 +47,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .settings import SamplerSettings
 
 __all__ = ["Variant", "SPEC_KEYS", "VARIANT_KEYS", "starting_set", "load_variants", "variants_to_toml",
-           "fit_variants", "robust_likelihood", "nice_step"]
+           "fit_variants", "robust_likelihood", "nice_step", "prior_text"]
 
 SPEC_KEYS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(ModelSpec) if f.name != "priors")
 """The ModelSpec settings a variant may set (everything but ``priors``, which has its own table)."""
@@ -352,6 +352,21 @@ def _toml_value(value) -> str:
     return json.dumps(str(getattr(value, "value", value)), ensure_ascii=False)
 
 
+def _exact(x: float | None) -> str:
+    """Shortest text that reads back to the same float ("5", not "5.0")."""
+    if x is None:
+        return ""
+    text = repr(float(x))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def prior_text(prior: Prior) -> str:
+    """A prior's text with every number in full (``str(prior)`` keeps 6 digits), which
+    :func:`~hiermod.spec.parse_prior` reads back to the same prior."""
+    text = f"{prior.family}({', '.join(_exact(a) for a in prior.args)})"
+    return f"{text} T({_exact(prior.lower)}, {_exact(prior.upper)})" if prior.bounded else text
+
+
 def _inline(table: Mapping) -> str:
     return "{ " + ", ".join(f"{_toml_key(str(k))} = {_toml_value(v)}" for k, v in table.items()) + " }"
 
@@ -369,8 +384,8 @@ def variants_to_toml(variants: Sequence[Variant]) -> str:
         for key in SPEC_KEYS:
             if key != "likelihood" and key in d and (d[key] != defaults.get(key) or key in ("pooling", "parameterization")):
                 lines.append(f"{key} = {_toml_value(d[key])}")
-        if d["priors"]:
-            lines.append(f"priors = {_inline(d['priors'])}")
+        if v.spec.priors:
+            lines.append(f"priors = {_inline({k: prior_text(p) for k, p in v.spec.priors})}")
         overrides = v.overrides()
         if overrides:
             lines.append(f"checks = {_inline(overrides)}")
