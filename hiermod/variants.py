@@ -47,7 +47,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .settings import SamplerSettings
 
 __all__ = ["Variant", "SPEC_KEYS", "VARIANT_KEYS", "starting_set", "load_variants", "variants_to_toml",
-           "fit_variants", "robust_likelihood", "nice_step", "prior_text"]
+           "fit_variants", "check_variant", "robust_likelihood", "nice_step", "prior_text"]
 
 SPEC_KEYS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(ModelSpec) if f.name != "priors")
 """The ModelSpec settings a variant may set (everything but ``priors``, which has its own table)."""
@@ -399,6 +399,12 @@ def variants_to_toml(variants: Sequence[Variant]) -> str:
 # ---------------------------------------------------------------------------------- fitting
 
 
+def check_variant(variant: Variant, data: "GroupedData", position: int = 1) -> None:
+    """SpecError naming the variant and the key when ``variant`` cannot be fitted to ``data`` (its
+    likelihood, covariates, hierarchy, or method)."""
+    _check_against(_where(variant.name, position), variant.spec, {}, variant.method, data)
+
+
 def fit_variants(data: "GroupedData", variants: Sequence[Variant], settings: "SamplerSettings", *,
                  progress: "Callable[[Progress], None] | None" = None, cancel: Any = None,
                  done: "Callable[[str, Fit], None] | None" = None,
@@ -418,7 +424,7 @@ def fit_variants(data: "GroupedData", variants: Sequence[Variant], settings: "Sa
     if len(variants) > limits.MAX_VARIANTS:
         raise SpecError(f"{len(variants)} variants; at most {limits.MAX_VARIANTS} are fitted side by side.")
     for position, v in enumerate(variants, start=1):
-        _check_against(_where(v.name, position), v.spec, {}, v.method, data)
+        check_variant(v, data, position)
     return fit_structures(data, {v.name: v.spec for v in variants}, settings,
                           method={v.name: v.method for v in variants}, progress=progress,
                           cancel=cancel, cached=cached, done=done)
