@@ -316,9 +316,10 @@ def _spec(where: str, settings: dict, priors: dict[str, Prior]) -> ModelSpec:
 def _check_against(where: str, spec: ModelSpec, settings: dict, method: str, data) -> None:
     """The variant on these data: its likelihood, then covariates and slopes, then the hierarchy,
     then its method, each error naming the key."""
-    stages = (("likelihood", ModelSpec(spec.likelihood)),
+    flat = {"pooling": "complete"}  # no minimum number of groups: the probes test one thing each
+    stages = (("likelihood", ModelSpec(spec.likelihood, **flat)),
               (" / ".join(k for k in ("covariates", "slopes") if k in settings) or "covariates",
-               ModelSpec(spec.likelihood, covariates=spec.covariates, slopes=spec.slopes)),
+               ModelSpec(spec.likelihood, covariates=spec.covariates + spec.slopes, **flat)),
               (" / ".join(k for k in ("pooling", "groups", "population") if k in settings) or "pooling", spec))
     for key, probe in stages:
         try:
