@@ -138,7 +138,7 @@ def forest_across(fits: Mapping[str, "Fit"], hdi_prob: float = FOREST_HDI, respo
 
 def _comparable_sets(fits: dict[str, "Fit"]) -> list[list[str]]:
     """The variants in sets whose LOO values compare (same observations, same pointwise units),
-    in order of first appearance; a variant without a log-likelihood is a set of its own."""
+    in order of first appearance; a variant with no pointwise log-likelihood forms a set of its own."""
     sets: list[list[str]] = []
     for name, fit in fits.items():
         home = next((s for s in sets if not loo_comparability({n: fits[n] for n in s} | {name: fit})), None)
