@@ -203,6 +203,7 @@ def test_figures_draw_the_tables(fits):
     assert "complete pooling" in fig.layout.annotations[0].text
     forest = forest_across_plot(forest_across(fits))
     assert [t.name for t in forest.data] == list(fits)
+    assert [t.marker.color for t in forest.data] == list(variant_colors(list(fits)).values())
     loo = loo_across(fits)
     fig = loo_across_plot(loo)
     np.testing.assert_allclose(fig.data[0].x, loo["elpd_loo"].astype(float))

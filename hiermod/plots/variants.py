@@ -76,8 +76,14 @@ def forest_across_plot(table: pd.DataFrame, *, title: str | None = "Every group 
     renamed = table.rename(columns={"variant": "model"})
     renamed.attrs = dict(table.attrs)
     label = interval_label(table, "interval", "HDI")
-    return forest_plot(renamed, title=title, x_title=f"{x_title} (mean and {label})" if x_title else None,
-                       models=list(pd.unique(table["variant"])))
+    names = list(pd.unique(table["variant"]))
+    fig = forest_plot(renamed, title=title, x_title=f"{x_title} (mean and {label})" if x_title else None,
+                      models=names)
+    colors = variant_colors(names)  # the same colour for a variant in every figure
+    for trace, name in zip(fig.data, [n for n in names if (table["variant"] == n).any()]):
+        trace.marker.color = colors[str(name)]
+        trace.error_x.color = colors[str(name)]
+    return fig
 
 
 def loo_across_plot(table: pd.DataFrame, *, title: str | None = None) -> go.Figure:
