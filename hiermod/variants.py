@@ -67,6 +67,9 @@ class Variant:
     method: str = "nuts"
     thresholds: dict = field(default_factory=default_thresholds)
 
+    def __hash__(self) -> int:  # the thresholds dict as sorted items: a variant can key a cache
+        return hash((self.name, self.spec, self.method, tuple(sorted(self.thresholds.items()))))
+
     def overrides(self) -> dict:
         """The thresholds that differ from the defaults (what ``checks`` in variants.toml holds)."""
         defaults = default_thresholds()

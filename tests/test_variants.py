@@ -44,6 +44,8 @@ def test_eight_schools_starting_set_is_the_issues_example(schools):
     assert dict(skeptical.spec.priors)["tau"] == parse_prior("HalfNormal(5)")
     assert complete.spec.pooling.value == "complete" and "tau" not in dict(complete.spec.priors)
     assert all(v.method == "nuts" and v.thresholds == default_thresholds() for v in variants.values())
+    # variants key caches: equal variants hash alike
+    assert hash(starting_set(schools)[1]) == hash(skeptical) and len(set(variants.values())) == 3
 
 
 @pytest.mark.parametrize("x, step", [(22, 20), (11, 10), (5.5, 5), (1, 1), (0.99, 0.5), (3.2, 2), (0.021, 0.02)])
