@@ -1,4 +1,4 @@
-"""Command line: ``python -m hiermod fit | sbc | describe | datasets``.
+"""Command line: ``python -m hiermod fit | compare | sbc | describe | datasets``.
 
 Bad input (a :class:`~hiermod.errors.HiermodError`, a missing file, a wrong option, a bad
 ``--prior``) ends with exit status 2 and one line on stderr starting with ``hiermod: error:``.
@@ -89,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help=f"NUTS target acceptance in [0.5, 1); default {DEFAULT_TARGET_ACCEPT}")
     p_fit.add_argument("--out", metavar="DIR", help="folder for the results (created; required unless --show-model)")
     _add_sbc_parser(sub)
+    _add_compare_parser(sub)
 
     p_desc = sub.add_parser(
         "describe", help="show the column roles (guessed or given) and a per-group table",
@@ -99,6 +100,34 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("datasets", help="list the sample data sets and their files",
                    description="List the sample data sets that ship with hiermod.")
     return parser
+
+
+def _add_compare_parser(sub) -> None:
+    from .limits import MAX_VARIANTS
+
+    p = sub.add_parser(
+        "compare", help="fit several model variants of the same data side by side",
+        description="Fit named model variants (variants.toml: one [[variant]] table each, with "
+                    "name, likelihood, pooling, parameterization, priors = { mu = \"Normal(0, 20)\" }, "
+                    f"checks, method and any other model setting; at most {MAX_VARIANTS}) to one data "
+                    "set and compare them: parameter tables, LOO, posterior predictive coverage, "
+                    "every group across variants. Without --variants the starting set for the data "
+                    "kind is fitted. Writes OUT/report.json and OUT/variants.toml.",
+    )
+    _add_data_arguments(p)
+    p.add_argument("--variants", metavar="FILE.toml",
+                   help="the variants to fit (default: the starting set for the data kind)")
+    sampler = p.add_argument_group("sampler (every variant)")
+    sampler.add_argument("--method", choices=tuple(METHODS), default=None,
+                         help="fit every variant with this method (default: each variant's own, nuts "
+                              "for the starting set)")
+    sampler.add_argument("--chains", type=int, default=4, metavar="N", help="default 4")
+    sampler.add_argument("--warmup", type=int, default=1000, metavar="N", help="default 1000")
+    sampler.add_argument("--draws", type=int, default=1000, metavar="N", help="per chain; default 1000")
+    sampler.add_argument("--seed", type=int, default=0, metavar="N", help="default 0")
+    sampler.add_argument("--target-accept", type=float, default=DEFAULT_TARGET_ACCEPT, metavar="X",
+                         help=f"NUTS target acceptance in [0.5, 1); default {DEFAULT_TARGET_ACCEPT}")
+    p.add_argument("--out", metavar="DIR", required=True, help="folder for the results (created)")
 
 
 def _add_sbc_parser(sub) -> None:
@@ -517,7 +546,95 @@ def _write_sbc(result, out_dir: Path) -> None:
                                        encoding="utf-8")
 
 
-COMMANDS = {"fit": cmd_fit, "describe": cmd_describe, "datasets": cmd_datasets, "sbc": cmd_sbc}
+def cmd_compare(args) -> int:
+    import dataclasses
+
+    from .settings import SamplerSettings
+    from .variants import fit_variants, load_variants, starting_set, variants_to_toml
+
+    out_dir = Path(args.out)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"--out {args.out!r} exists and is not a folder.")
+    settings = SamplerSettings(args.chains, args.warmup, args.draws, args.seed, args.target_accept)
+    if args.variants and not Path(args.variants).is_file():
+        raise UsageError(f"--variants: file not found: {args.variants!r}.")
+    path, data, notes = _load(args)
+    for note in notes:
+        _print(f"note: {note}")
+    for line in data.report:
+        _print(f"data: {line}")
+    _print(f"data: {path} ({data.tree_text()}; {_describe_columns(data.columns)})")
+    if args.variants:
+        variants = load_variants(Path(args.variants), data)
+        _print(f"variants: {len(variants)} from {args.variants}")
+    else:
+        variants = starting_set(data)
+        _print(f"variants: no --variants given, fitting the starting set for {data.kind.value} data "
+               f"({', '.join(v.name for v in variants)})")
+    if args.method:
+        variants = [dataclasses.replace(v, method=args.method) for v in variants]
+        from .variants import check_variant
+
+        for position, v in enumerate(variants, start=1):
+            check_variant(v, data, position)
+    for v in variants:
+        _print(f"  {v.name}: {v.spec.describe()}; {method_info(v.method).label}"
+               + ("".join(f"; {k} ~ {p}" for k, p in v.spec.priors)))
+    if any(method_info(v.method).approximate for v in variants):
+        _print("warning: an approximate method understates uncertainty (most for tau); refit with nuts "
+               "before trusting those intervals.")
+    if any(not method_info(v.method).deterministic for v in variants):
+        from .compilation import enable_persistent_cache
+
+        enable_persistent_cache()
+
+    def done(name, fit) -> None:
+        _print(f"  fitted {name} ({fit.timings.get('total_s', float('nan')):.1f} s)")
+
+    fits = fit_variants(data, variants, settings, done=done)
+    from .variant_comparison import comparison_report
+
+    report = comparison_report(data, variants, fits)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False)
+                                         + "\n", encoding="utf-8")
+    (out_dir / "variants.toml").write_text(variants_to_toml(variants), encoding="utf-8")
+    _print()
+    _print_comparison(report)
+    _print()
+    _print(f"wrote {out_dir / 'report.json'}, {out_dir / 'variants.toml'}")
+    return EXIT_OK
+
+
+def _print_comparison(report: dict) -> None:
+    import pandas as pd
+
+    loo = pd.DataFrame(report["loo"]["rows"]).set_index("variant")
+    cols = ["rank", "elpd_loo", "se", "elpd_diff", "dse", "n_bad_pareto_k"]
+    _print("LOO (higher elpd predicts better; dse: standard error of the difference from the best):")
+    _print(_table_text(loo[cols].apply(pd.to_numeric, errors="coerce").round(2)))
+    for row in report["loo"]["rows"]:
+        if row.get("warning"):
+            _print(_one_line(f"  {row['variant']}: {row['warning']}"))
+    if report["loo"].get("reason"):
+        _print(_one_line(f"  {report['loo']['reason']}"))
+    _print()
+    prob = report["ppc_coverage"]["prob"]
+    _print(f"Posterior predictive coverage (share of observed values inside their {100 * prob:.0f}% interval):")
+    cov = pd.DataFrame(report["ppc_coverage"]["rows"]).set_index("variant")
+    _print(_table_text(cov[["n_observations", "n_inside", "coverage", "group_coverage"]].round(3)))
+    _print()
+    tau = report["tau"]["per_variant"]
+    for name, scales in tau.items():
+        for p, s in scales.items():
+            _print(f"{name}: {p} median {s['median']:.3g}, {100 * report['tau']['hdi_prob']:.0f}% HDI "
+                   f"[{s['hdi_low']:.3g}, {s['hdi_high']:.3g}]")
+    for name in report["tau"]["without_tau"]:
+        _print(f"{name}: no tau (no spread between groups is modelled)")
+
+
+COMMANDS = {"fit": cmd_fit, "describe": cmd_describe, "datasets": cmd_datasets, "sbc": cmd_sbc,
+            "compare": cmd_compare}
 
 
 # --------------------------------------------------------------------------------------- main

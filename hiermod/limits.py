@@ -12,3 +12,4 @@ MAX_COLUMNS = 500
 MAX_LABEL_CHARS = 200
 MAX_LISTED_ROWS = 5  # offending rows named in one message
 MAX_GROUP_LEVELS = 3  # grouping columns (nesting levels) in one data set
+MAX_VARIANTS = 8  # model variants fitted side by side (hiermod.variants)

@@ -127,10 +127,12 @@ def fit_pooling_modes(data: "GroupedData", spec: "ModelSpec", settings: "Sampler
     return {m: fits[m] for m in modes}
 
 
-def _fit_each(data, specs: Mapping[str, "ModelSpec"], settings: "SamplerSettings", method: str,
-              fits: dict, names: Mapping[str, str], progress=None, cancel=None, done=None) -> None:
+def _fit_each(data, specs: Mapping[str, "ModelSpec"], settings: "SamplerSettings",
+              method: "str | Mapping[str, str]", fits: dict, names: Mapping[str, str], progress=None,
+              cancel=None, done=None) -> None:
     """Fit every spec of ``specs`` not in ``fits`` yet (in order) into ``fits``, with ONE merged
-    Progress over them all and ``done(name, fit)`` as each finishes."""
+    Progress over them all and ``done(name, fit)`` as each finishes. ``method``: one method for
+    all, or {name: method}."""
     todo = [m for m in specs if m not in fits]
     per = settings.chains * (settings.warmup + settings.draws)
     total = max(per * len(todo), 1)
@@ -150,7 +152,8 @@ def _fit_each(data, specs: Mapping[str, "ModelSpec"], settings: "SamplerSettings
                               eta_s=None,
                               message=f"Fit {i + 1} of {len(todo)}: {names.get(mode, mode)} ({p.phase})"))
 
-        result = _run(data, specs[mode], settings, method, progress=report, cancel=cancel)
+        chosen = method if isinstance(method, str) else method[mode]
+        result = _run(data, specs[mode], settings, chosen, progress=report, cancel=cancel)
         if result.method_info.has_sampler_stats:
             divergences += int(result.idata.sample_stats["diverging"].values.sum())
         fits[mode] = result
@@ -160,13 +163,14 @@ def _fit_each(data, specs: Mapping[str, "ModelSpec"], settings: "SamplerSettings
 
 
 def fit_structures(data: "GroupedData", specs: Mapping[str, "ModelSpec"], settings: "SamplerSettings", *,
-                   method: str = "nuts", progress: Callable[[Progress], None] | None = None,
+                   method: "str | Mapping[str, str]" = "nuts", progress: Callable[[Progress], None] | None = None,
                    cancel: Any = None, cached: Mapping[str, "Fit"] | None = None,
                    done: Callable[[str, "Fit"], None] | None = None) -> dict[str, "Fit"]:
     """Fits of several model structures on the same data: {name: Fit} in ``specs`` order (e.g.
     {"one level": spec.replace(groups=("class",)), "two levels": spec}). Names in ``cached`` are
-    taken as they are; ``progress`` receives one merged :class:`Progress` over the fits still to
-    run; ``done(name, fit)`` is called as each finishes."""
+    taken as they are; ``method`` is one method for all or {name: method} (model variants);
+    ``progress`` receives one merged :class:`Progress` over the fits still to run;
+    ``done(name, fit)`` is called as each finishes."""
     specs = dict(specs)
     if not specs:
         from .errors import SpecError
