@@ -318,7 +318,7 @@ def leave_group_out(fit: "Fit", prob: float = 0.95, method: str = "auto", draws:
         observed = float(group_statistic(fit.spec, np.asarray(single.y)[None, :],
                                          fit.spec.family.row_values(single))[0])
         low, high = _weighted_quantiles(stat, w, [(1 - prob) / 2, (1 + prob) / 2])
-        p_below = float(np.sum(w[stat < observed]) + np.sum(w[stat == observed]) / 2)
+        p_below = float(np.clip(np.sum(w[stat < observed]) + np.sum(w[stat == observed]) / 2, 0, 1))
         n_eff = float(1 / np.sum(w**2))
         rows.append({
             "group": label, "n": int(single.n_rows), "observed": observed,
