@@ -146,3 +146,20 @@ def test_complete_pooling_and_bad_settings_are_refused(eight_schools):
         rank_table(partial, prob=1.5)
     with pytest.raises(SpecError, match="no grouping level"):
         rank_table(partial, level="district")
+
+
+def test_caterpillar_plot_sorts_by_median_rank_and_escapes_labels(none_fit):
+    from hiermod.plots.groups import group_rank_plot
+    from hiermod.plots.style import PlotInputError
+
+    table = rank_table(none_fit)
+    table.loc[0, "group"] = "<b>A</b>"
+    fig = group_rank_plot(table)
+    ticks = list(fig.layout.yaxis.ticktext)
+    medians = table.set_index("group").loc[[t.replace("&lt;", "<").replace("&gt;", ">") for t in ticks], "rank_median"]
+    assert list(medians) == sorted(medians, reverse=True)        # best (rank 1) on top
+    assert "&lt;b&gt;A&lt;/b&gt;" in ticks and "<b>A</b>" not in ticks
+    assert "P(best)" in fig.data[1].hovertemplate
+    assert ticks[-1] == "&lt;b&gt;A&lt;/b&gt;"                    # school A is the likeliest best
+    with pytest.raises(PlotInputError, match="p_best"):
+        group_rank_plot(table.drop(columns="p_best"))

@@ -174,3 +174,17 @@ def test_complete_pooling_predicts_from_the_pooled_mean(eight_schools):
         ep = exact_posterior(without_groups(eight_schools, [j]), spec, priors=fit.priors)
         want = stats.norm.cdf((eight_schools.y[j] - ep.means["mu"]) / np.hypot(ep.sds["mu"], eight_schools.se[j]))
         assert abs(table.iloc[j]["p_below"] - want) < Z * np.sqrt(want * (1 - want) / 4000)
+
+
+def test_leave_group_out_plot_colours_the_flagged_group(eight_schools):
+    from hiermod.plots.groups import leave_group_out_plot
+    from hiermod.plots.style import color
+
+    fit = hiermod.fit(_planted(eight_schools), SPEC, method="instant", chains=2, draws=1000)
+    table = leave_group_out(fit)
+    fig = leave_group_out_plot(table)
+    observed = fig.data[-1]
+    colours = dict(zip(table["group"], observed.marker.color))
+    assert colours["D"] == color("outside") and colours["A"] == color("inside")
+    assert fig.layout.title.text.startswith("D falls outside")
+    assert fig.layout.xaxis.title.text == table.attrs["statistic"]

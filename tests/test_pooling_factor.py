@@ -158,3 +158,14 @@ def test_nested_levels():
     outer = pooling_summary(fit, level=0)
     assert outer.attrs["level"] == data.group_columns[0]
     assert 0 <= outer.loc["pooling_factor", "estimate"] <= 1
+
+
+def test_pooling_factor_plot(exact_fit):
+    from hiermod.plots.groups import pooling_factor_plot
+
+    table = pooling_factor_table(exact_fit)
+    fig = pooling_factor_plot(table)
+    bar = fig.data[0]
+    assert np.allclose(bar.x, table["pooling"])
+    assert np.allclose(np.asarray(bar.error_x.arrayminus), table["pooling"] - table["pooling_low"])
+    assert any("tau^2" in a.text for a in fig.layout.annotations)
