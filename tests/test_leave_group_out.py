@@ -188,3 +188,26 @@ def test_leave_group_out_plot_colours_the_flagged_group(eight_schools):
     assert colours["D"] == color("outside") and colours["A"] == color("inside")
     assert fig.layout.title.text.startswith("D falls outside")
     assert fig.layout.xaxis.title.text == table.attrs["statistic"]
+
+
+def test_a_model_the_instant_method_cannot_serve_uses_psis_on_nuts_draws():
+    """Student-t rows: no instant engine, so "auto" importance-weights a small NUTS fit's draws."""
+    from hiermod.instant import unavailable_reason
+
+    rng = np.random.default_rng(4)
+    groups = [f"g{i}" for i in range(6)]
+    means = rng.normal(50, 3, 6)
+    means[5] = 80.0
+    rows = [(g, m + rng.normal(0, 8)) for g, m in zip(groups, means) for _ in range(10)]
+    data = load_data(pd.DataFrame(rows, columns=["g", "y"]), ColumnMap(group="g", y="y", kind="gaussian"))
+    spec = ModelSpec("student_t")
+    assert unavailable_reason(data, spec) is not None
+    fit = hiermod.fit(data, spec, chains=2, warmup=300, draws=300, seed=1)
+    table = leave_group_out(fit)
+    assert table.attrs["method"] == "psis" and set(table["method"]) == {"psis"}
+    assert table["pareto_k"].notna().all() and np.all(table["n_eff"] <= 600)
+    assert table["reliable"].to_numpy().tolist() == (table["pareto_k"] <= 0.7).tolist()
+    for group in table.loc[~table["reliable"], "group"]:
+        assert group in table.attrs["verdict"]
+    with pytest.raises(SpecError, match="instant method"):
+        leave_group_out(fit, method="refit")
