@@ -22,8 +22,10 @@ parameters are at fault, and, when it fails, the variant to try next (:class:`Su
                                             likelihood sensitivity too: prior-data conflict)
                    plausible_range          number of group effects (response scale, posterior
                                             mean) outside [low, high]
-    shrinkage      min_shrinkage_order      Spearman correlation of each group's shrinkage
-                                            (``shrinkage_table``) with its standard error
+    shrinkage      min_shrinkage_order      min over levels of the Spearman correlation of each
+                                            group's shrinkage (``shrinkage_table``) with its
+                                            standard error (not applicable when the se are equal
+                                            within SE_TIE)
     prediction     min_ppc_coverage         share of groups whose observed statistic (the family's
                                             predictive-check statistic) lies in its central 95%
                                             posterior predictive interval (``ppc_table``)
@@ -66,6 +68,10 @@ NEAR_ZERO_SHARE = 0.1
 """tau counts as 'at zero' below this share of the spread of the group estimates."""
 WIDER_PRIOR = 5.0
 """A weaker prior is the prior of WIDER_PRIOR times the parameter (a skeptical one: of 1/WIDER_PRIOR)."""
+SE_TIE = 0.1
+"""Standard errors within this share of each other are treated as equal by the shrinkage order: a
+less precise group that shrinks less than a more precise one is named only when its se is larger by
+more than this, and the check does not apply when every se lies within it of the smallest."""
 KL_MAX_DRAWS = 4000
 """The KL estimate uses at most this many draws (evenly thinned): its KDE costs draws² kernel terms."""
 _LISTED = 5
@@ -172,12 +178,20 @@ def _sampler_suggestion(fit: "Fit") -> Suggestion:
         "Smaller steps follow a curved posterior more closely (slower, but fewer divergences)."))
 
 
+def _partial_suggestion(spec: "ModelSpec") -> Suggestion | None:
+    """Partial pooling for a model without it."""
+    pooling = str(getattr(spec.pooling, "value", spec.pooling))
+    if pooling == "partial":
+        return None
+    return Suggestion("Try partial pooling", {"pooling": "partial"}, reason=(
+        "Partial pooling lets each group keep part of its own estimate and borrow the rest from the "
+        "others: neither one common value nor groups taken alone."))
+
+
 def _robust_suggestion(spec: "ModelSpec") -> Suggestion | None:
     """Partial pooling for a completely pooled model; else the family's robust alternative."""
     if str(getattr(spec.pooling, "value", spec.pooling)) == "complete":
-        return Suggestion("Try partial pooling", {"pooling": "partial"}, reason=(
-            "One common value cannot follow groups that differ; partial pooling lets each group "
-            "keep part of its own estimate."))
+        return _partial_suggestion(spec)
     robust = spec.family.robust_alternative
     if robust is None:
         return None
@@ -557,19 +571,21 @@ def _prior_sensitivity(m: _Measured, limit: float) -> _Outcome:
     else:
         meaning = (f"The posterior of {_listed(strong)} follows the prior (prior sensitivity up to {value:.3f}, "
                    f"at least {limit:g}) while the data say little about it: report it with its prior.")
-    driver = _driving_prior(power, str(worst["parameter"]))
-    suggestion = _prior_suggestion(m.fit, [driver] if driver else [], WIDER_PRIOR, "Try a weaker prior", (
-        "A wider prior on the parameter that drives the sensitivity lets the data decide."))
+    drivers = _driving_priors(power, flagged["parameter"].tolist(), limit)
+    suggestion = _prior_suggestion(m.fit, drivers, WIDER_PRIOR, "Try a weaker prior", (
+        "Wider priors on the parameters that drive the sensitivity let the data decide."))
     return _judged(False, value, meaning, detail, suggestion)
 
 
-def _driving_prior(power, parameter: str) -> str | None:
-    """The prior whose power-scaling moves ``parameter`` most (``PowerScaling.by_prior``)."""
-    row = power.by_prior[power.by_prior["parameter"] == parameter].drop(columns="parameter")
-    if row.empty or row.shape[1] == 0:
-        return None
-    values = row.iloc[0].astype(float)
-    return str(values.idxmax()) if values.notna().any() else None
+def _driving_priors(power, parameters: list[str], limit: float) -> list[str]:
+    """The priors that, power-scaled alone (``PowerScaling.by_prior``), move one of ``parameters``
+    by at least ``limit``; else the one that moves them most."""
+    rows = power.by_prior[power.by_prior["parameter"].isin(parameters)].drop(columns="parameter")
+    if rows.empty or rows.shape[1] == 0:
+        return []
+    top = rows.astype(float).max(axis=0)
+    strong = [str(k) for k, v in top.items() if v >= limit]
+    return strong or ([str(top.idxmax())] if top.notna().any() else [])
 
 
 def _plausible_range(m: _Measured, bounds) -> _Outcome:
@@ -600,18 +616,18 @@ def _plausible_range(m: _Measured, bounds) -> _Outcome:
                f"range [{_g(low)}, {_g(high)}]: check those groups' data, or pool them harder.")
     tau = [t.scale for _, t in m.tau_terms]
     suggestion = _prior_suggestion(m.fit, tau, 1 / WIDER_PRIOR, "Try a skeptical tau prior", (
-        "A tighter tau prior pulls extreme groups toward the others.")) if tau else None
+        "A tighter tau prior pulls extreme groups toward the others.")) if tau else _partial_suggestion(m.spec)
     return _judged(False, len(outside), meaning, "Outside: " + _listed(outside) + ".", suggestion)
 
 
 def _order_breakers(table) -> list[str]:
     """'H (se 18, shrinkage 0.2) shrinks less than A (se 15, 0.7)' for every pair of groups where
-    the less precise one shrinks less, the largest differences first."""
+    the less precise one (se larger by more than :data:`SE_TIE`) shrinks less, the largest
+    differences first."""
     t = table[np.isfinite(table["shrinkage"]) & np.isfinite(table["se"])]
     se, shrink, group = t["se"].to_numpy(float), t["shrinkage"].to_numpy(float), t["group"].astype(str).to_numpy()
-    tol = 1e-9 * max(1.0, float(np.max(se))) if se.size else 0.0
     pairs = [(shrink[j] - shrink[i], i, j) for i in range(se.size) for j in range(se.size)
-             if se[i] > se[j] + tol and shrink[i] < shrink[j]]
+             if se[i] > (1 + SE_TIE) * se[j] and shrink[i] < shrink[j]]
     pairs.sort(reverse=True)
     return [f"{group[i]} (se {_g(se[i])}, shrinkage {shrink[i]:.2f}) shrinks less than {group[j]} "
             f"(se {_g(se[j])}, {shrink[j]:.2f})" for _, i, j in pairs]
@@ -630,12 +646,13 @@ def _shrinkage_order(m: _Measured, limit: float) -> _Outcome:
         table = m.shrinkage(level.level)
         ok = np.isfinite(table["shrinkage"]) & np.isfinite(table["se"])
         se, shrink = table.loc[ok, "se"].to_numpy(float), table.loc[ok, "shrinkage"].to_numpy(float)
-        if se.size < 3 or not np.ptp(se) > 0 or not np.ptp(shrink) > 0:
+        if se.size < 3 or not np.max(se) > (1 + SE_TIE) * np.min(se) or not np.ptp(shrink) > 0:
             continue
         rhos[level.column] = float(stats.spearmanr(shrink, se).statistic)
         breakers += _order_breakers(table)
     if not rhos:
-        return _na("Fewer than three groups with different standard errors: there is no order to check.")
+        return _na(f"Fewer than three groups, or standard errors all within {100 * SE_TIE:.0f}% of each other: "
+                   "there is no order of precision to check.")
     worst = min(rhos, key=rhos.get)
     value = rhos[worst]
     detail = ("Less precise groups shrinking less: " + "; ".join(breakers[:_LISTED])
