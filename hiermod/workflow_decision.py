@@ -64,8 +64,9 @@ def _stage(stage: str, running: list[str], checks: Mapping[str, list[CheckResult
     applied = any(r.applies for rs in results.values() for r in rs)
     title = stage.capitalize()
     if not applied:
+        why = sorted({r.meaning for rs in results.values() for r in rs})
         return StageDecision(stage, tuple(running), {}, f"{title}: no {stage} check applies to "
-                             f"{_names(running)}, so all go on.")
+                             f"{_names(running)}, so all go on." + (f" {why[0]}" if len(why) == 1 else ""))
     if all(failed[name] for name in running):
         fewest = min(len(failed[name]) for name in running)
         kept = [name for name in running if len(failed[name]) == fewest]
