@@ -13,7 +13,8 @@ parameters are at fault, and, when it fails, the variant to try next (:class:`Su
                                             each slope's tau_<x>) of the bulk ESS (``az.ess``)
     plausibility   max_tau_near_zero        max over levels of P(tau < 0.1 s | y), s = sd (ddof 1)
                                             of the level's groups' own (no-pooling) estimates on
-                                            the link scale (``shrinkage_table``'s no_pooling)
+                                            the link scale (``shrinkage_table``'s no_pooling);
+                                            levels with varying slopes are left out
                    max_tau_over_spread      max over levels of median(tau | y) / s
                    min_prior_kl             min over the hyperparameters (mu, tau, sigma, ...) of
                                             KL(posterior || prior), see :func:`kl_from_draws`
@@ -438,16 +439,26 @@ def _ess_tau(m: _Measured, limit: float) -> _Outcome:
 
 
 def _tau_levels(m: _Measured) -> list[tuple[str, np.ndarray, float]]:
-    """(tau's name, its draws, the spread s of its level's group estimates) per level with a tau."""
-    return [(t.scale, np.asarray(m.fit.draws(t.scale), dtype=float), m.spread(k)) for k, t in m.tau_terms]
+    """(tau's name, its draws, the spread s > 0 of its level's group estimates) per level with a tau
+    and no varying slopes (there a group's own estimate mixes its intercept with its slope)."""
+    levels = [(t.scale, np.asarray(m.fit.draws(t.scale), dtype=float), m.spread(k))
+              for k, t in m.tau_terms if not t.slopes]
+    return [(name, tau, s) for name, tau, s in levels if s > 0]
+
+
+def _no_spread_reason(m: _Measured) -> str:
+    if not m.tau_terms:
+        return m.no_tau_reason()
+    if all(t.slopes for _, t in m.tau_terms):
+        return ("With varying slopes a group's own estimate mixes its intercept with its slope, so their "
+                "spread is not on tau's scale.")
+    return "The groups' own estimates do not vary, so there is no spread to compare tau with."
 
 
 def _tau_near_zero(m: _Measured, limit: float) -> _Outcome:
-    levels = [(name, tau, s) for name, tau, s in _tau_levels(m) if s > 0]
-    if not m.tau_terms:
-        return _na(m.no_tau_reason())
+    levels = _tau_levels(m)
     if not levels:
-        return _na("The groups' own estimates do not vary, so there is no spread to compare tau with.")
+        return _na(_no_spread_reason(m))
     shares = {name: float(np.mean(tau < NEAR_ZERO_SHARE * s)) for name, tau, s in levels}
     spreads = {name: s for name, _, s in levels}
     worst = max(shares, key=shares.get)
@@ -466,11 +477,9 @@ def _tau_near_zero(m: _Measured, limit: float) -> _Outcome:
 
 
 def _tau_over_spread(m: _Measured, limit: float) -> _Outcome:
-    levels = [(name, tau, s) for name, tau, s in _tau_levels(m) if s > 0]
-    if not m.tau_terms:
-        return _na(m.no_tau_reason())
+    levels = _tau_levels(m)
     if not levels:
-        return _na("The groups' own estimates do not vary, so there is no spread to compare tau with.")
+        return _na(_no_spread_reason(m))
     ratios = {name: float(np.median(tau)) / s for name, tau, s in levels}
     spreads = {name: s for name, _, s in levels}
     worst = max(ratios, key=ratios.get)

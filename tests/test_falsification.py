@@ -157,6 +157,14 @@ def test_tau_checks_do_not_apply_without_tau(eight_schools):
         assert "complete pooling" in results[key].meaning
 
 
+def test_tau_spread_checks_do_not_apply_with_varying_slopes():
+    data = hiermod.load_dataset("simulated_slopes")
+    fit = hiermod.fit(data, ModelSpec("normal", slopes=data.covariate_names[:1]), method="instant")
+    results = _by_key(evaluate_checks(fit))
+    for key in ("max_tau_near_zero", "max_tau_over_spread"):
+        assert results[key].status == NOT_APPLICABLE and "varying slopes" in results[key].meaning
+
+
 # ------------------------------------------------------------------------------- plausibility
 
 
@@ -233,7 +241,9 @@ def test_prior_sensitivity_flags_prior_data_conflict(eight_schools):
 
 def test_plausible_range_names_the_groups_outside(eight_schools, es_checks):
     fit = hiermod.fit(eight_schools, ModelSpec("normal_known_se", "none"), method="instant")
-    result = _by_key(evaluate_checks(fit, {"plausible_range": [-10, 20]}))["plausible_range"]
+    results = _by_key(evaluate_checks(fit, {"plausible_range": [-10, 20]}))
+    assert results["max_prior_sensitivity"].applies   # psens of a single variable (theta) is read too
+    result = results["plausible_range"]
     assert result.status == FAIL and result.value == 1  # only school A (28) lies beyond 20
     assert result.detail.startswith("Outside: A (") and "G" not in result.detail
     assert result.suggestion.changes == {"pooling": "partial"}
@@ -309,7 +319,8 @@ def test_pareto_k_fails_on_an_extreme_outlier():
     spec = ModelSpec("normal")
     fit = hiermod.fit(data, spec, method="instant")
     result = _by_key(evaluate_checks(fit))["max_pareto_k"]
-    k = az.loo(fit.idata, pointwise=True, var_name="y").pareto_k.values
+    with pytest.warns(UserWarning, match="Pareto"):
+        k = az.loo(fit.idata, pointwise=True, var_name="y").pareto_k.values
     assert result.status == FAIL and result.value == pytest.approx(k.max())
     assert result.detail.startswith("Pareto k above the threshold: g3 (row 23)")
     assert result.suggestion.apply(spec).likelihood.value == "student_t"
