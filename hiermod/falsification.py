@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
@@ -127,6 +127,12 @@ class CheckResult:
     @property
     def applies(self) -> bool:
         return self.status != NOT_APPLICABLE
+
+    def to_dict(self) -> dict:
+        """JSON-able form (a range threshold as a list; the suggestion as a dict or None)."""
+        out = asdict(self)
+        out["threshold"] = list(self.threshold) if isinstance(self.threshold, tuple) else self.threshold
+        return out
 
 
 @dataclass(frozen=True)
@@ -761,12 +767,16 @@ def evaluate_checks(fit: "Fit", thresholds: Mapping | None = None, where: str = 
                     ) -> list[CheckResult]:
     """Every check of :data:`CHECKS` on ``fit``, against ``thresholds`` (overrides of the defaults,
     validated by :func:`hiermod.check_thresholds.validate_thresholds`; a bad key or value raises
-    :class:`SpecError` naming ``where`` and the key)."""
+    :class:`SpecError` naming ``where`` and the key). A check whose measurement raises a
+    :class:`HiermodError` (the fit lacks what it reads) is not applicable, with that message."""
     limits = validate_thresholds(thresholds or {}, where)
     measured = _Measured(fit)
     out = []
     for key, check in CHECKS.items():
-        outcome = check.measure(measured, limits[key])
+        try:
+            outcome = check.measure(measured, limits[key])
+        except HiermodError as exc:  # the fit lacks what the check reads: say so, as the library does
+            outcome = _na(str(exc))
         out.append(CheckResult(key, check.stage, check.title, outcome.status, outcome.value, limits[key],
                                outcome.meaning, outcome.detail, outcome.suggestion))
     return out

@@ -5,6 +5,7 @@ the exact posterior of the normal model, closed-form KL divergences)."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 
 import numpy as np
@@ -93,6 +94,8 @@ def test_results_carry_stage_threshold_and_a_table(es_checks):
     assert list(table["key"]) == list(THRESHOLDS)
     assert set(table["status"]) <= {PASS, FAIL, NOT_APPLICABLE}
     assert table.loc[table["key"] == "plausible_range", "threshold"].item() == "[-50, 50]"
+    as_json = json.loads(json.dumps([r.to_dict() for r in es_checks.values()]))
+    assert as_json[7]["threshold"] == [-50, 50] and as_json[6]["suggestion"]["label"].startswith("Try")
 
 
 def test_well_behaved_rows_pass_prior_sensitivity_and_pareto_k():
