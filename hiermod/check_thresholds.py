@@ -20,7 +20,9 @@ value against one threshold from :data:`THRESHOLDS`; a variant may override any 
     shrinkage     min_shrinkage_order      0.0    Spearman correlation of shrinkage with the
                                                   group's standard error (should be positive)
     prediction    min_ppc_coverage         0.9    share of observed values in their 95% PPI
-                  max_pareto_k             0.7    PSIS-LOO Pareto k of any observation
+                  max_pareto_k             0.7    PSIS-LOO Pareto k of any observation (a caveat in
+                                                  the staged decision: it judges the LOO estimate,
+                                                  not the model)
 """
 
 from __future__ import annotations
@@ -47,6 +49,9 @@ class Threshold:
     stage: str
     meaning: str
     is_range: bool = False
+    sets_aside: bool = True
+    """False: a failure is reported as a caveat but does not set the variant aside in the staged
+    decision (:mod:`hiermod.workflow_decision`)."""
 
 
 THRESHOLDS: dict[str, Threshold] = {t.key: t for t in (
@@ -68,7 +73,8 @@ THRESHOLDS: dict[str, Threshold] = {t.key: t for t in (
               "smallest rank correlation of a group's shrinkage with its standard error"),
     Threshold("min_ppc_coverage", 0.9, "prediction",
               "smallest share of observed values inside their 95% posterior predictive interval"),
-    Threshold("max_pareto_k", PARETO_K_MAX, "prediction", "largest PSIS-LOO Pareto k of any observation"),
+    Threshold("max_pareto_k", PARETO_K_MAX, "prediction", "largest PSIS-LOO Pareto k of any observation",
+              sets_aside=False),   # it judges the LOO estimate (one row per group: often above), not the model
 )}
 
 

@@ -2,7 +2,9 @@
 
 At each stage every variant still in the running is judged by its checks of that stage
 (:mod:`hiermod.falsification`; the plausibility stage also holds the shrinkage checks): a variant
-with a failing check is set aside, with the failing checks' meanings as the reason. When every
+with a failing check is set aside, with the failing checks' meanings as the reason, except for
+checks whose threshold does not set aside (``Threshold.sets_aside``: Pareto k judges the LOO
+estimate, not the model), which are reported as caveats. When every
 variant still in the running fails a stage, none can be trusted on that count; those with the
 fewest failures go on and the text says so. Last, the survivors are ranked by PSIS-LOO (the table
 ``az.compare`` returns: index = variant name, columns elpd_loo, elpd_diff, dse): the recommended
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Mapping
 
 from .errors import SpecError
+from .check_thresholds import THRESHOLDS
 from .falsification import FAIL, CheckResult
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -64,9 +67,23 @@ def _names(names) -> str:
 def _stage(stage: str, running: list[str], checks: Mapping[str, list[CheckResult]]) -> StageDecision:
     wanted = DECISION_STAGES[stage]
     results = {name: [r for r in checks[name] if r.stage in wanted] for name in running}
-    failed = {name: [r for r in rs if r.status == FAIL] for name, rs in results.items()}
+    failed = {name: [r for r in rs if r.status == FAIL and THRESHOLDS[r.key].sets_aside]
+              for name, rs in results.items()}
+    caveats = {name: [r for r in rs if r.status == FAIL and not THRESHOLDS[r.key].sets_aside]
+               for name, rs in results.items()}
     applied = any(r.applies for rs in results.values() for r in rs)
     title = stage.capitalize()
+    decision = _judge_stage(stage, title, running, failed, results, applied)
+    noted = {n: c for n, c in caveats.items() if c and n in decision.kept}
+    if noted:
+        text = decision.text + " Caveat (reported, not a reason to set a variant aside): " + " ".join(
+            f"{n}: {_reason(c)}" for n, c in noted.items())
+        decision = StageDecision(decision.stage, decision.kept, decision.set_aside, text)
+    return decision
+
+
+def _judge_stage(stage: str, title: str, running: list[str], failed: dict, results: dict, applied: bool
+                 ) -> StageDecision:
     if not applied:
         why = sorted({r.meaning for rs in results.values() for r in rs})
         return StageDecision(stage, tuple(running), {}, f"{title}: no {stage} check applies to "

@@ -75,7 +75,7 @@ def test_when_every_variant_fails_a_stage_the_fewest_failures_go_on():
 
 
 def test_without_loo_one_survivor_is_recommended_and_several_are_not_ranked():
-    assert recommended(decide({"a": _checks(), "b": _checks({"max_pareto_k"})}, None)) == "a"
+    assert recommended(decide({"a": _checks(), "b": _checks({"min_ppc_coverage"})}, None)) == "a"
     final = decide({"a": _checks(), "b": _checks()}, None)[-1]
     assert final.recommended is None and final.kept == ("a", "b") and "cannot be ranked" in final.text
 
@@ -117,3 +117,13 @@ def test_a_small_elpd_difference_is_indistinguishable_even_with_a_tiny_se():
     loo = pd.DataFrame({"elpd_loo": [-30.0, -30.5], "elpd_diff": [0.0, 0.5], "dse": [0.0, 0.1]}, index=["a", "b"])
     final = decide({"a": [], "b": []}, loo)[-1]
     assert final.recommended == "a" and final.kept == ("a", "b") and not final.set_aside
+
+
+def test_a_high_pareto_k_is_a_caveat_not_a_reason_to_set_aside():
+    from hiermod.falsification import FAIL, CheckResult
+
+    k = CheckResult("max_pareto_k", "prediction", "PSIS-LOO Pareto k", FAIL, 0.86, 0.7, "LOO is unreliable for A.")
+    stages = decide({"a": [k], "b": []})
+    prediction = next(d for d in stages if d.stage == "prediction")
+    assert prediction.kept == ("a", "b") and not prediction.set_aside
+    assert "Caveat" in prediction.text and "LOO is unreliable for A." in prediction.text
