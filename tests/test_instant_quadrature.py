@@ -178,7 +178,8 @@ def test_partial_pooling_given_the_hyperparameters_matches_quad():
         lz, m, sd = _quad_moments(lambda t: _loglik("binomial", y, n, e, t) + stats.norm.logpdf(t, mu, tau))
         log_joint += lz
         assert abs(post.mean("theta")[j] - m) < QUAD * sd and abs(post.sd("theta")[j] - sd) < QUAD * sd
-    assert post.log_marginal == pytest.approx(log_joint, abs=1e-8)
+    # 11-node AGHQ: ~5e-9 per group here; a log density off by 1e-6 moves no moment by more than 1e-6 sds
+    assert post.log_marginal == pytest.approx(log_joint, abs=1e-6)
 
 
 NONE_CASES = [

@@ -60,8 +60,10 @@ from .engine import EngineParts, to_natural
 
 __all__ = ["build", "NODES", "UNION_NODES", "log_group_integrals"]
 
-NODES = 15
-"""Gauss-Hermite nodes per group (chosen by the error against 60 nodes, see the tests and README)."""
+NODES = 11
+"""Gauss-Hermite nodes per group, chosen by the error against 60 nodes: at most 2.5e-5 posterior sds
+in any mean or sd on surgical and simulated binomial / Poisson sets of 100 and 1,000 groups (15 nodes:
+1.7e-7; 9: 1.2e-4; 7: 2.8e-4), far below a 100,000-draw MCMC run's Monte Carlo error (about 3e-3)."""
 NONE_NODES = 25           # the same, no pooling (a prior usually wider than a population)
 UNION_NODES = 61          # no pooling: breakpoints per half of the union grid (as exact.MU_NODES)
 STEPS = {1: 0.3, 2: 0.75}
