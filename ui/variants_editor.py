@@ -357,7 +357,7 @@ def row_editor(data: "GroupedData", row: dict, position: int, error: str | None,
               "pooling": [x.value for x in Pooling], "parameterization": [x.value for x in Parameterization],
               "population": [x.value for x in Population], "method": list(METHODS)}
     with st.container(border=True):
-        head, dup, drop = st.columns([6, 1, 1], vertical_alignment="bottom")
+        head, dup, drop = st.columns([5, 1.2, 1.2], vertical_alignment="bottom")
         key = widget_key(rid, "name")
         _seed(key, row["name"])
         head.text_input(f"Name of variant {position}", key=key, disabled=disabled)

@@ -111,6 +111,8 @@ def _progress_text(job) -> tuple[float, str]:
     p = job.progress
     if job.status == "queued":
         return 0.0, queue_text(job)
+    if p.phase == "queued":  # nothing reported yet: the first variant is being set up
+        return 0.0, "Starting the first variant..."
     what = p.message or "Preparing"
     if p.total <= 0 or p.phase in ("queued", "compiling") or (p.phase == "warmup" and p.done == 0):
         return p.fraction, f"{what}: compiling the sampler (the first fit of a model takes longest)..."
