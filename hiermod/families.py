@@ -141,6 +141,11 @@ class Family:
     method's latent engine is then exact given the hyperparameters, not a Laplace approximation);
     such a family also has ``gaussian_precision(rows, params, M) -> (per node (M,), per row (N,) or
     None for ones)``, the row precisions' two factors."""
+    robust_alternative: str | None = None
+    """The family to try when this one cannot follow outlying data (posterior predictive misses,
+    large Pareto k): the name of a heavier-tailed family of the same data kind, or None when there
+    is none (Student-t, negative binomial, binomial; for summary data the robust choice is a
+    Student-t population of the group effects, not another likelihood)."""
     eta_derivatives: "Callable | None" = None
     """``eta_derivatives(y, eta, rows, params) -> (log p(y_i | eta_i), d/deta, -d^2/deta^2)`` per row
     (numpy, ``params`` scalars or arrays broadcasting with eta): what a Laplace approximation of the
@@ -320,6 +325,7 @@ _SIGMA = FamilyParam("sigma", "sd of single observations around their group's me
 class Normal(_NormalBase):
     share_name = "intraclass correlation (ICC)"
     name = "normal"
+    robust_alternative = "student_t"
     label = "Normal"
     params = (_SIGMA,)
     aggregates = True
@@ -516,6 +522,7 @@ class Binomial(Family):
 
 class Poisson(Family):
     name = "poisson"
+    robust_alternative = "negative_binomial"
     label = "Poisson (log link, exposure offset)"
     kind = "poisson"
     link = "log"
@@ -614,6 +621,7 @@ class NegativeBinomial(Poisson):
     """
 
     name = "negative_binomial"
+    robust_alternative = None
     label = "Negative binomial (overdispersed counts; log link, exposure offset)"
     params = (FamilyParam("phi", "dispersion: Var y = mean + mean² / phi (large phi: close to Poisson)",
                           lambda m, s: Prior("Gamma", (2.0, 0.1))),)

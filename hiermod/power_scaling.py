@@ -159,6 +159,7 @@ def _names(params: list[str]) -> str:
 def _flat(ds, names: list[str]) -> dict[str, float]:
     """{parameter: value} from a psens result, indexed parameters as ``name[label]``."""
     out = {}
+    ds = ds if hasattr(ds, "data_vars") else ds.to_dataset(name=names[0])  # one variable: a DataArray
     for name in names:
         var = ds[name]
         if var.ndim == 0:

@@ -1,7 +1,8 @@
 """Checks and comparison: posterior predictive check (per grouping level), no / complete / partial
 pooling side by side (one background job), other model structures by LOO (one level against all,
 common against varying slopes, normal against Beta/Gamma population; another background job),
-variance split between levels and within groups, a new group's prediction at each level, and
+variance split between levels and within groups, a new group's prediction at each level, the
+groups' ranks, pooling factors and leave-one-group-out predictions (ui.groups_panel), and
 simulation-based calibration of the method on the data's design (ui.sbc_panel)."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import streamlit as st
 
 from hiermod.plots import forest_plot, new_group_plot, ppc_plot, variance_plot
 from ui import comparison as cmp
-from ui import components, sbc_panel, tables
+from ui import components, groups_panel, sbc_panel, tables
 from ui.export_panel import export_panel
 from ui.figures import show_figure
 
@@ -268,6 +269,9 @@ if new_fit is not None:
                             figures=figures, export_as=f"A {scenario}")
             with st.expander("Prediction table, every level"):
                 st.dataframe(levels_table, hide_index=True)
+
+# ------------------------------------------------------------- exceptional or lucky?
+groups_panel.section(fit, figures)
 
 # ----------------------------------------------------------------- calibration (SBC)
 sbc_panel.section(fit, figures)

@@ -229,3 +229,34 @@ def test_laplace_is_close_to_long_nuts_for_binomial_rows_with_a_covariate():
         ours = np.atleast_1d(post.mean(name))
         gap = np.abs(rows["mean"].to_numpy() - ours) - Z_MAX * rows["mcse_mean"].to_numpy()
         assert np.all(gap < 0.2 * rows["sd"].to_numpy()), (name, gap / rows["sd"].to_numpy())
+
+
+def test_one_row_per_group_gaussian_matches_a_brute_force_grid():
+    """One row per group: y_j ~ N(mu, sqrt(tau^2 + sigma^2)) marginally, so the posterior of (mu, tau,
+    sigma) is a 3-D integral we can do by brute force; tau and sigma trade off along a ridge with a
+    flat tail towards sigma -> 0 (where Gaussian-row sums once cancelled into +1e45)."""
+    import pandas as pd
+
+    from hiermod.data import ColumnMap, load_data
+    from hiermod.priors import log_density, resolve_priors
+
+    y = np.array([28.0, 8, -3, 7, -1, 1, 18, 12])
+    data = load_data(pd.DataFrame({"g": list("ABCDEFGH"), "y": y}), ColumnMap("g", "y", "gaussian"))
+    spec = ModelSpec("normal")
+    priors = resolve_priors(data, spec)
+    post = instant_posterior(data, spec)
+    mu = np.linspace(-60, 75, 271)[:, None, None]
+    tau = np.linspace(1e-3, 60, 400)[None, :, None]
+    sigma = np.linspace(1e-3, 80, 400)[None, None, :]
+    sd = np.sqrt(tau**2 + sigma**2)
+    log_p = (log_density(priors["mu"], mu) + log_density(priors["tau"], tau) + log_density(priors["sigma"], sigma)
+             - len(y) * np.log(sd) - ((y[:, None, None, None] - mu) ** 2).sum(0) / (2 * sd**2))
+    w = np.exp(log_p - log_p.max())
+    w /= w.sum()
+    for name, grid in (("mu", mu), ("tau", tau), ("sigma", sigma)):
+        mean = float((w * grid).sum())
+        sd_ref = math.sqrt(float((w * grid**2).sum()) - mean**2)
+        assert abs(post.mean(name) - mean) < 0.01 * sd_ref, (name, post.mean(name), mean)
+        assert abs(post.sd(name) - sd_ref) < 0.01 * sd_ref, (name, post.sd(name), sd_ref)
+    fit = hiermod.fit(data, spec, method="instant", draws=500)
+    assert fit.draws("sigma").shape == (2000,)

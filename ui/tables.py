@@ -502,3 +502,30 @@ def new_group_view_any(fit: "Fit") -> dict:
     summary = fit.data.group_summary()
     return {"table": pred, "rows": pred.loc[[q for q in pred.index if q != "response_new"]],
             "observed": summary["estimate"], "labels": summary["group"], "x_title": "outcome"}
+
+
+# ---------------------------------------------------------------------- group-level questions
+
+
+@by_fit(max_entries=32)
+def group_ranks(fit: "Fit", level: int | None, higher_is_better: bool) -> "pd.DataFrame":
+    """hiermod.group_ranks.rank_table at the pages' interval."""
+    from hiermod.group_ranks import rank_table
+
+    return rank_table(fit, prob=INTERVAL, higher_is_better=higher_is_better, level=level)
+
+
+@by_fit(max_entries=32)
+def pooling_factors(fit: "Fit", level: int | None) -> tuple:
+    """(hiermod.pooling_factor.pooling_factor_table, pooling_summary) at the pages' interval."""
+    from hiermod.pooling_factor import pooling_factor_table, pooling_summary
+
+    return pooling_factor_table(fit, prob=INTERVAL, level=level), pooling_summary(fit, prob=INTERVAL, level=level)
+
+
+@by_fit(max_entries=16, resource=True)
+def leave_group_out(fit: "Fit") -> "pd.DataFrame":
+    """hiermod.leave_group_out.leave_group_out(fit) (instant refits or PSIS)."""
+    from hiermod.leave_group_out import leave_group_out as logo
+
+    return logo(fit)

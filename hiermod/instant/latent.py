@@ -273,6 +273,9 @@ class _GaussianRows:
             x = xs[-1]
             q = q - 2 * np.einsum("mja,ja->m", x, self.Szy) + np.einsum("mja,jab,mjb->m", x, self.Szz, x) \
                 + 2 * np.einsum("mja,jaf,mf->m", x, self.Szh, xF)
+        # a sum of squares: a negative q is cancellation in Syy - 2 x'Szy + x'Szz x, which w = 1/sigma^2
+        # would blow up at tiny sigma (one row per group puts a flat tail there)
+        q = np.maximum(q, 0.0)
         return 0.5 * (self.log_r + self.N * np.log(w) - self.N * math.log(2 * math.pi)) - 0.5 * w * q
 
 
