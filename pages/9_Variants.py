@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import components, state
+from ui import variants_checks as checks
 from ui import variants_editor as editor
 from ui import variants_panel as panel
 
@@ -39,8 +40,8 @@ b1.button("Start from the recommended set", key="w_var_start", type="primary", i
                "the variants below.")
 b2.button("Add variant: the Model page's model", key="w_var_add", icon=":material/add:",
           on_click=editor.add_from_model, args=(spec, data), disabled=running or spec is None)
-if ss.get(editor.START_ERROR):
-    components.show_error(ss.pop(editor.START_ERROR))
+if ss.get(editor.NOTICE):
+    components.show_error(ss.pop(editor.NOTICE))
 
 uploaded = st.file_uploader("Load a variants.toml", type=["toml"], key="w_var_file", disabled=running,
                             help="One [[variant]] table per variant (the file the download below writes).")
@@ -108,3 +109,5 @@ panel.tau_section(fits, figures)
 panel.forest_section(fits, figures)
 panel.loo_section(fits, figures)
 panel.coverage_section(fits)
+checked = checks.checks_section(variants, fits, disabled=running)
+checks.decision_section(checked, fits)

@@ -17,7 +17,7 @@ Key                 Type                 Meaning
 ``hm_var_next_id``  int                  the next row id (ids are never reused: widget keys stay apart)
 ``hm_var_upload``   dict | None          {"digest", "error"} of the last variants.toml uploaded
 ``hm_var_data``     str | None           fingerprint of the data the set was started or loaded for
-``hm_var_start_error`` str | None        why the starting set could not be built (shown once)
+``hm_var_notice``   str | None           a button's problem to show once (starting set, suggestion)
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ ROWS = "hm_var_rows"
 NEXT_ID = "hm_var_next_id"
 UPLOAD = "hm_var_upload"
 DATA_FP = "hm_var_data"
-START_ERROR = "hm_var_start_error"
+NOTICE = "hm_var_notice"
 
 CHOICES = ("likelihood", "pooling", "parameterization", "population", "method")
 """The settings chosen from a list, in the order the editor shows them."""
@@ -230,7 +230,7 @@ def start_from_recommended(data: "GroupedData") -> None:
 
     variants, err = components.guarded(starting_set, data, context="building the starting set")
     if err is not None:
-        _ss()[START_ERROR] = components.error_message(err, "building the starting set")
+        _ss()[NOTICE] = components.error_message(err, "building the starting set")
         return
     _replace(variants, data)
 
@@ -272,23 +272,25 @@ def remove(row_id: int) -> None:
     _ss()[ROWS] = [r for r in rows() if r["id"] != row_id]
 
 
-def add_changed(row_id: int, label: str, changes: dict) -> None:
-    """Button callback: a new variant from the row's variant with ``changes`` made
-    (``ModelSpec.replace`` keywords; ``priors`` {name: text} merged into the variant's own)."""
+def add_suggested(variant: "Variant", suggestion) -> None:
+    """Button callback: a new variant right after ``variant``'s row: its model with a failing
+    check's suggestion made (:meth:`hiermod.falsification.Suggestion.apply`: ``ModelSpec.replace``
+    with the changes, the suggested priors merged into the variant's own), same method and checks."""
+    from hiermod.variants import Variant
+
     current = rows()
     for row in current:
         sync_row(row)
-    i = next(i for i, r in enumerate(current) if r["id"] == row_id)
-    import copy
-
-    changes = dict(changes)
-    new = copy.deepcopy(current[i]) | {"id": _new_id()}
-    new["priors"] = dict(new["priors"]) | {k: str(v) for k, v in changes.pop("priors", {}).items()}
-    for key, value in changes.items():
-        target = new if key in CHOICES else new["structure"]
-        target[key] = getattr(value, "value", value)
-    new["name"] = _unique_name(label)
-    current.insert(i + 1, new)
+    spec, err = components.guarded(suggestion.apply, variant.spec, context="making the suggested variant")
+    if err is not None:
+        _ss()[NOTICE] = components.error_message(err, "making the suggested variant")
+        return
+    label = suggestion.label[:1].lower() + suggestion.label[1:]
+    new = row_from_variant(Variant(_unique_name(f"{variant.name} ({label})"), spec, variant.method,
+                                   dict(variant.thresholds)))
+    at = next((i + 1 for i, r in enumerate(current) if " ".join(str(r["name"]).split()) == variant.name),
+              len(current))
+    current.insert(at, new)
 
 
 def upload(raw: bytes, data: "GroupedData") -> None:

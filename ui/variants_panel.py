@@ -195,6 +195,11 @@ def _coverage(fits: dict, order: tuple):
     return ppc_coverage({n: fits[n] for n in order})
 
 
+def loo_table(fits: dict):
+    """:func:`hiermod.variant_comparison.loo_across` of the fits (in their order), cached."""
+    return _loo(fits, _ordered(fits))
+
+
 def _fmt(columns, skip=()):
     return {c: st.column_config.NumberColumn(c, format="%.3g") for c in columns if c not in skip}
 
@@ -254,7 +259,7 @@ def loo_section(fits: dict, figures: dict) -> None:
     st.markdown("elpd_loo is the estimated log score of a left-out observation (higher is better); "
                 "elpd_diff is how far each variant falls behind the best, with dse its standard "
                 "error: a difference smaller than about twice dse is not a clear win.")
-    table = components.computed(_loo, fits, _ordered(fits), context="comparing the variants by LOO")
+    table = components.computed(loo_table, fits, context="comparing the variants by LOO")
     if table is None:
         return
     compared = table[table["compared"]]
