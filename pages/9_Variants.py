@@ -42,6 +42,9 @@ b2.button("Add variant: the Model page's model", key="w_var_add", icon=":materia
           on_click=editor.add_from_model, args=(spec, data), disabled=running or spec is None)
 if ss.get(editor.NOTICE):
     components.show_error(ss.pop(editor.NOTICE))
+if ss.get(editor.ADDED):
+    st.toast(f"Added the variant '{components.md_escape(ss.pop(editor.ADDED))}' to the set above; fit all variants to see it.",
+             icon=":material/add_circle:")
 
 uploaded = st.file_uploader("Load a variants.toml", type=["toml"], key="w_var_file", disabled=running,
                             help="One [[variant]] table per variant (the file the download below writes).")

@@ -22,7 +22,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from hiermod.result import Fit
     from hiermod.variants import Variant
 
-STATUS_MARK = {"pass": "✅ pass", "fail": "❌ fail", "not applicable": "➖ not applicable"}
+STATUSES = ("pass", "fail", "not applicable")
+STATUS_STYLE = {"pass": "color: #1b7f3b", "fail": "color: #b42318; font-weight: 600",
+                "not applicable": "color: #6b7280"}
 
 
 @tables.by_fit(max_entries=64, resource=True)
@@ -50,9 +52,13 @@ def _table(results: list):
     from hiermod.falsification import checks_table
 
     table = checks_table(results)
-    table["status"] = [STATUS_MARK.get(s, s) for s in table["status"]]
     table["value"] = [_number(r.value) for r in results]
-    return table[["stage", "check", "status", "value", "threshold", "meaning", "detail"]]
+    return table[["check", "stage", "status", "value", "threshold", "meaning", "detail"]]
+
+
+def _styled(table):
+    """The status column coloured (pass green, fail red, not applicable grey)."""
+    return table.style.map(lambda s: STATUS_STYLE.get(s, ""), subset=["status"])
 
 
 def _suggestions(variant: "Variant", results: list, disabled: bool, position: int) -> None:
@@ -90,11 +96,11 @@ def checks_section(variants: Sequence["Variant"], fits: dict, disabled: bool) ->
             if results is None:
                 continue
             checked[variant.name] = results
-            counts = {s: sum(r.status == s for r in results) for s in STATUS_MARK}
+            counts = {s: sum(r.status == s for r in results) for s in STATUSES}
             st.markdown(components.md_escape(
                 f"{variant.name}: {counts['pass']} pass, {counts['fail']} fail, "
                 f"{counts['not applicable']} not applicable."))
-            st.table(_table(results).set_index("check"))
+            st.table(_styled(_table(results).set_index("check")))
             _suggestions(variant, results, disabled, position)
     return checked
 

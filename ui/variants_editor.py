@@ -18,6 +18,7 @@ Key                 Type                 Meaning
 ``hm_var_upload``   dict | None          {"digest", "error"} of the last variants.toml uploaded
 ``hm_var_data``     str | None           fingerprint of the data the set was started or loaded for
 ``hm_var_notice``   str | None           a button's problem to show once (starting set, suggestion)
+``hm_var_added``    str | None           the name of a suggested variant just added (said once)
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ NEXT_ID = "hm_var_next_id"
 UPLOAD = "hm_var_upload"
 DATA_FP = "hm_var_data"
 NOTICE = "hm_var_notice"
+ADDED = "hm_var_added"
 
 CHOICES = ("likelihood", "pooling", "parameterization", "population", "method")
 """The settings chosen from a list, in the order the editor shows them."""
@@ -291,6 +293,7 @@ def add_suggested(variant: "Variant", suggestion) -> None:
     at = next((i + 1 for i, r in enumerate(current) if " ".join(str(r["name"]).split()) == variant.name),
               len(current))
     current.insert(at, new)
+    _ss()[ADDED] = new["name"]
 
 
 def upload(raw: bytes, data: "GroupedData") -> None:

@@ -19,6 +19,13 @@ pytestmark = pytest.mark.browser
 NAMES = ("non-centered", "skeptical", "complete pooling")
 
 
+def expect_name(page: Page, position: int, value: str) -> None:
+    """Variant ``position``'s name box holds ``value`` (once the rerun has replaced stale elements)."""
+    box = page.get_by_label(f"Name of variant {position}", exact=True)
+    expect(box).to_have_count(1, timeout=30_000)
+    expect(box).to_have_value(value, timeout=30_000)
+
+
 def top(locator) -> None:
     """Scroll Streamlit's inner container so ``locator`` is at the top of the viewport."""
     locator.evaluate("e => e.scrollIntoView({block: 'start'})")
@@ -37,7 +44,7 @@ def test_variants_page_fits_the_recommended_set(app_page: Page, shot):
     expect(page.get_by_text("No variants yet")).to_be_visible()
     page.get_by_role("button", name="Start from the recommended set").click()
     for i, name in enumerate(NAMES, start=1):
-        expect(page.get_by_label(f"Name of variant {i}", exact=True)).to_have_value(name, timeout=30_000)
+        expect_name(page, i, name)
     # the starting set's priors, as text (eight schools: s = 11, pooled estimate 7.69)
     expect(page.get_by_role("textbox", name="Prior for tau").first).to_have_value("HalfCauchy(10)")
     expect(page.get_by_role("textbox", name="Prior for mu").nth(1)).to_have_value("Normal(7.69, 5)")
@@ -51,7 +58,7 @@ def test_variants_page_fits_the_recommended_set(app_page: Page, shot):
     tau.press("Enter")
     expect(main.get_by_text("variant 'skeptical', key 'priors.tau'")).to_be_visible(timeout=30_000)
     expect(page.get_by_role("button", name="Fit all variants")).to_be_disabled()
-    expect(page.get_by_label("Name of variant 3", exact=True)).to_have_value("complete pooling")
+    expect_name(page, 3, "complete pooling")
     tau.fill("HalfNormal(5)")
     tau.press("Enter")
     expect(main.get_by_text("variant 'skeptical', key 'priors.tau'")).to_have_count(0, timeout=30_000)
@@ -72,7 +79,7 @@ def test_variants_page_fits_the_recommended_set(app_page: Page, shot):
 
     # the parameter tables (one tab per variant)
     for name in NAMES:
-        expect(page.get_by_role("tab", name=name)).to_be_visible()
+        expect(page.get_by_role("tab", name=name).first).to_be_visible()
     # tau: posterior over prior in each variant; complete pooling has none
     top(page.get_by_role("heading", name="Side by side"))
     expect(main.get_by_text("tau: posterior (solid) and prior (dashed) in each variant")).to_be_visible()
@@ -92,7 +99,37 @@ def test_variants_page_fits_the_recommended_set(app_page: Page, shot):
     no_exceptions(page)
     shot(page, "3-loo-and-coverage")
 
+    # the falsification checks of each variant, and the decision stage by stage
+    top(page.get_by_role("heading", name="Falsification checks"))
+    checks = main.get_by_test_id("stTable")
+    expect(checks.first).to_be_visible()
+    expect(checks.first.get_by_text("Divergent transitions")).to_be_visible()
+    expect(checks.first.get_by_text(re.compile("pass|fail"))).not_to_have_count(0)
+    expect(main.get_by_text(re.compile(r"^non-centered: \d+ pass, \d+ fail, \d+ not applicable"))).to_be_visible()
+    no_exceptions(page)
+    shot(page, "4-checks")
+    top(page.get_by_role("heading", name="The decision, stage by stage"))
+    for stage in ("Computation:", "Plausibility:", "Prediction:"):
+        expect(main.get_by_text(stage).first).to_be_visible()
+    expect(main.get_by_text(re.compile("Recommended:|none is recommended"))).to_be_visible()
+    shot(page, "5-decision")
+    # skeptical's tau prior decides tau (KL far below 0.1): its suggestion, added in one click
+    page.get_by_role("tab", name="skeptical").last.click()
+    offer = main.get_by_role("button", name=re.compile(r"^Add variant: Try a weaker prior"))
+    expect(offer.first).to_be_visible()
+    label = offer.first.inner_text().split("Add variant: ", 1)[1].strip()
+    offer.first.click()
+    expected = f"skeptical ({label[0].lower()}{label[1:]})"
+    expect_name(page, 3, expected)
+    expect_name(page, 4, "complete pooling")
+    no_exceptions(page)
+    top(page.get_by_label("Name of variant 3", exact=True))
+    shot(page, "6-suggested-variant")
+
     # an identical re-run reuses the cached fits at once
+    page.get_by_role("button", name="Remove").nth(2).click()  # the added variant
+    expect(page.get_by_label("Name of variant 4", exact=True)).to_have_count(0, timeout=30_000)
+    expect_name(page, 3, "complete pooling")
     page.get_by_role("heading", name="Fit all variants").scroll_into_view_if_needed()
     t0 = time.time()
     page.get_by_role("button", name="Fit all variants").click()
