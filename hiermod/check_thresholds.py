@@ -8,14 +8,21 @@ value against one threshold from :data:`THRESHOLDS`; a variant may override any 
                   max_rhat                 1.01   largest rank-normalized R-hat
                   min_ess_tau              100    bulk ESS of every population scale (tau)
     plausibility  max_tau_near_zero        0.5    P(tau < 10% of the spread of the group estimates)
-                  max_tau_over_spread      1.0    posterior median of tau / that spread
+                  max_tau_over_spread      1.5    posterior median of tau / that spread (a well-
+                                                  specified model gives about 1.05 with 8 precise
+                                                  groups: the spread's own chi-square noise)
                   min_prior_kl             0.1    KL(posterior || prior) of a hyperparameter, nats
-                  max_prior_sensitivity    0.05   power-scaling sensitivity to the prior
+                  max_prior_sensitivity    0.05   power-scaling sensitivity to prior AND likelihood
+                                                  at which a parameter shows prior-data conflict
+                                                  (sensitive to the prior only: a caveat, not a fail;
+                                                  a prior that dominates is min_prior_kl's to judge)
                   plausible_range          none   [low, high]: group effects (response scale)
     shrinkage     min_shrinkage_order      0.0    Spearman correlation of shrinkage with the
                                                   group's standard error (should be positive)
     prediction    min_ppc_coverage         0.9    share of observed values in their 95% PPI
-                  max_pareto_k             0.7    PSIS-LOO Pareto k of any observation
+                  max_pareto_k             0.7    PSIS-LOO Pareto k of any observation (a caveat in
+                                                  the staged decision: it judges the LOO estimate,
+                                                  not the model)
 """
 
 from __future__ import annotations
@@ -42,6 +49,9 @@ class Threshold:
     stage: str
     meaning: str
     is_range: bool = False
+    sets_aside: bool = True
+    """False: a failure is reported as a caveat but does not set the variant aside in the staged
+    decision (:mod:`hiermod.workflow_decision`)."""
 
 
 THRESHOLDS: dict[str, Threshold] = {t.key: t for t in (
@@ -51,19 +61,20 @@ THRESHOLDS: dict[str, Threshold] = {t.key: t for t in (
     Threshold("min_ess_tau", 100.0, "computation", "smallest bulk effective sample size of tau"),
     Threshold("max_tau_near_zero", 0.5, "plausibility",
               "largest posterior probability that tau is below 10% of the spread of the group estimates"),
-    Threshold("max_tau_over_spread", 1.0, "plausibility",
+    Threshold("max_tau_over_spread", 1.5, "plausibility",
               "largest ratio of tau's posterior median to the spread of the group estimates"),
     Threshold("min_prior_kl", 0.1, "plausibility",
               "smallest KL divergence (nats) of a hyperparameter's posterior from its prior"),
     Threshold("max_prior_sensitivity", PRIOR_THRESHOLD, "plausibility",
-              "largest power-scaling sensitivity of a parameter to the prior"),
+              "power-scaling sensitivity to both prior and likelihood that counts as prior-data conflict"),
     Threshold("plausible_range", None, "plausibility",
               "[low, high]: the range every group effect should lie in (response scale)", is_range=True),
     Threshold("min_shrinkage_order", 0.0, "shrinkage",
               "smallest rank correlation of a group's shrinkage with its standard error"),
     Threshold("min_ppc_coverage", 0.9, "prediction",
               "smallest share of observed values inside their 95% posterior predictive interval"),
-    Threshold("max_pareto_k", PARETO_K_MAX, "prediction", "largest PSIS-LOO Pareto k of any observation"),
+    Threshold("max_pareto_k", PARETO_K_MAX, "prediction", "largest PSIS-LOO Pareto k of any observation",
+              sets_aside=False),   # it judges the LOO estimate (one row per group: often above), not the model
 )}
 
 

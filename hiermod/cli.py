@@ -592,17 +592,14 @@ def cmd_compare(args) -> int:
         _print(f"  fitted {name} ({fit.timings.get('total_s', float('nan')):.1f} s)")
 
     fits = fit_variants(data, variants, settings, done=done)
-    from .variant_comparison import comparison_report
+    from .report import write_report
 
-    report = comparison_report(data, variants, fits)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False)
-                                         + "\n", encoding="utf-8")
+    report = write_report(out_dir, data, variants, fits)
     (out_dir / "variants.toml").write_text(variants_to_toml(variants), encoding="utf-8")
     _print()
     _print_comparison(report)
     _print()
-    _print(f"wrote {out_dir / 'report.json'}, {out_dir / 'variants.toml'}")
+    _print(f"wrote {out_dir / 'report.json'}, {out_dir / 'report.html'}, {out_dir / 'variants.toml'}")
     return EXIT_OK
 
 
@@ -631,6 +628,16 @@ def _print_comparison(report: dict) -> None:
                    f"[{s['hdi_low']:.3g}, {s['hdi_high']:.3g}]")
     for name in report["tau"]["without_tau"]:
         _print(f"{name}: no tau (no spread between groups is modelled)")
+    _print()
+    _print("Falsification checks (fail: the measured value crosses the variant's threshold):")
+    for name, rows in report["checks"].items():
+        failed = [r for r in rows if r["status"] == "fail"]
+        summary = ", ".join(f"{r['check']} ({r['value']:.3g})" for r in failed) if failed else "all pass"
+        _print(_one_line(f"  {name}: {summary}"))
+    _print()
+    _print("Decision:")
+    for step in report["decision"]:
+        _print(_one_line(f"  {step['stage']}: {step['text']}"))
 
 
 COMMANDS = {"fit": cmd_fit, "describe": cmd_describe, "datasets": cmd_datasets, "sbc": cmd_sbc,

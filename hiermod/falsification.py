@@ -19,8 +19,10 @@ parameters are at fault, and, when it fails, the variant to try next (:class:`Su
                    min_prior_kl             min over the hyperparameters (mu, tau, sigma, ...) of
                                             KL(posterior || prior), see :func:`kl_from_draws`
                    max_prior_sensitivity    max over parameters of the power-scaling prior
-                                            sensitivity (:mod:`hiermod.power_scaling`; with a
-                                            likelihood sensitivity too: prior-data conflict)
+                                            sensitivity (:mod:`hiermod.power_scaling`); fails only
+                                            on prior-data conflict (likelihood sensitivity too);
+                                            a prior that merely dominates is named as a caveat
+                                            (a few groups always leave tau sensitive to its prior)
                    plausible_range          number of group effects (response scale, posterior
                                             mean) outside [low, high]
     shrinkage      min_shrinkage_order      min over levels of the Spearman correlation of each
@@ -575,20 +577,17 @@ def _prior_sensitivity(m: _Measured, limit: float) -> _Outcome:
     detail = "; ".join(p for p in parts if p)
     if power.pareto_k and max(power.pareto_k.values()) > THRESHOLDS["max_pareto_k"].default:
         detail += (" " if detail else "") + "(power-scaling weights unreliable: rough numbers)"
-    if not len(flagged):
-        meaning = (f"No posterior depends noticeably on the prior (largest prior sensitivity {value:.3f}, "
-                   f"{worst['parameter']}; below {limit:g}).")
+    if not conflict:
+        meaning = (f"No prior-data conflict (largest prior sensitivity {value:.3f}, {worst['parameter']})"
+                   + (f"; the posterior of {_listed(strong)} follows its prior (sensitivity at least {limit:g}) "
+                      "while the data say little about it: report it with its prior." if strong else "."))
         return _judged(True, value, meaning, detail)
-    if conflict:
-        meaning = (f"Prior-data conflict: prior and data both pull on {_listed(conflict)} and disagree (prior "
-                   f"sensitivity up to {value:.3f}, at least {limit:g}): check the prior's location and scale "
-                   "against what the data say, or the data for errors.")
-    else:
-        meaning = (f"The posterior of {_listed(strong)} follows the prior (prior sensitivity up to {value:.3f}, "
-                   f"at least {limit:g}) while the data say little about it: report it with its prior.")
+    meaning = (f"Prior-data conflict: prior and data both pull on {_listed(conflict)} and disagree (prior "
+               f"sensitivity up to {value:.3f}, at least {limit:g}): check the prior's location and scale "
+               "against what the data say, or the data for errors.")
     drivers = _driving_priors(power, flagged["parameter"].tolist(), limit)
     suggestion = _prior_suggestion(m.fit, drivers, WIDER_PRIOR, "Try a weaker prior", (
-        "Wider priors on the parameters that drive the sensitivity let the data decide."))
+        "Wider priors on the parameters that drive the conflict let the data decide."))
     return _judged(False, value, meaning, detail, suggestion)
 
 
@@ -754,7 +753,7 @@ CHECKS: dict[str, Check] = {c.key: c for c in (
     Check("max_tau_near_zero", "tau piled against zero", _tau_near_zero),
     Check("max_tau_over_spread", "tau within the groups' spread", _tau_over_spread),
     Check("min_prior_kl", "Data move the hyperparameters", _prior_kl),
-    Check("max_prior_sensitivity", "Prior sensitivity and prior-data conflict", _prior_sensitivity),
+    Check("max_prior_sensitivity", "Prior-data conflict", _prior_sensitivity),
     Check("plausible_range", "Group effects in the plausible range", _plausible_range),
     Check("min_shrinkage_order", "Less precise groups shrink more", _shrinkage_order),
     Check("min_ppc_coverage", "Data inside 95% predictive intervals", _ppc_coverage),

@@ -2,12 +2,15 @@
 
 At each stage every variant still in the running is judged by its checks of that stage
 (:mod:`hiermod.falsification`; the plausibility stage also holds the shrinkage checks): a variant
-with a failing check is set aside, with the failing checks' meanings as the reason. When every
+with a failing check is set aside, with the failing checks' meanings as the reason, except for
+checks whose threshold does not set aside (``Threshold.sets_aside``: Pareto k judges the LOO
+estimate, not the model), which are reported as caveats. When every
 variant still in the running fails a stage, none can be trusted on that count; those with the
 fewest failures go on and the text says so. Last, the survivors are ranked by PSIS-LOO (the table
 ``az.compare`` returns: index = variant name, columns elpd_loo, elpd_diff, dse): the recommended
 variant has the largest elpd_loo, and the others whose elpd_loo is within
-:data:`SE_MULTIPLE` standard errors of the difference are named as indistinguishable from it.
+:data:`SE_MULTIPLE` standard errors of the difference, or within :data:`SMALL_ELPD_DIFFERENCE`, are
+named as indistinguishable from it.
 ``dse`` is the standard error of each variant's difference from the table's top variant, so the
 comparison is exact when that variant survived; otherwise the text says the SEs are missing.
 """
@@ -19,12 +22,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Mapping
 
 from .errors import SpecError
+from .check_thresholds import THRESHOLDS
 from .falsification import FAIL, CheckResult
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["DECISION_STAGES", "SE_MULTIPLE", "LOO_COLUMNS", "StageDecision", "decide", "recommended"]
+__all__ = ["DECISION_STAGES", "SE_MULTIPLE", "SMALL_ELPD_DIFFERENCE", "LOO_COLUMNS", "StageDecision", "decide", "recommended"]
 
 DECISION_STAGES: dict[str, tuple[str, ...]] = {
     "computation": ("computation",),
@@ -34,6 +38,9 @@ DECISION_STAGES: dict[str, tuple[str, ...]] = {
 """The decision's stages in order, each with the check stages (``Threshold.stage``) it judges."""
 SE_MULTIPLE = 2.0
 """Variants whose elpd_loo differs from the best by at most this many SE are indistinguishable."""
+SMALL_ELPD_DIFFERENCE = 4.0
+"""So are variants whose elpd_loo is within this of the best: below it the difference is small and
+its SE unreliable (Sivula, Magnusson & Vehtari 2022; the LOO FAQ's rule of thumb)."""
 LOO_COLUMNS = ("elpd_loo", "elpd_diff", "dse")
 RECOMMENDATION = "recommendation"
 
@@ -60,9 +67,23 @@ def _names(names) -> str:
 def _stage(stage: str, running: list[str], checks: Mapping[str, list[CheckResult]]) -> StageDecision:
     wanted = DECISION_STAGES[stage]
     results = {name: [r for r in checks[name] if r.stage in wanted] for name in running}
-    failed = {name: [r for r in rs if r.status == FAIL] for name, rs in results.items()}
+    failed = {name: [r for r in rs if r.status == FAIL and THRESHOLDS[r.key].sets_aside]
+              for name, rs in results.items()}
+    caveats = {name: [r for r in rs if r.status == FAIL and not THRESHOLDS[r.key].sets_aside]
+               for name, rs in results.items()}
     applied = any(r.applies for rs in results.values() for r in rs)
     title = stage.capitalize()
+    decision = _judge_stage(stage, title, running, failed, results, applied)
+    noted = {n: c for n, c in caveats.items() if c and n in decision.kept}
+    if noted:
+        text = decision.text + " Caveat (reported, not a reason to set a variant aside): " + " ".join(
+            f"{n}: {_reason(c)}" for n, c in noted.items())
+        decision = StageDecision(decision.stage, decision.kept, decision.set_aside, text)
+    return decision
+
+
+def _judge_stage(stage: str, title: str, running: list[str], failed: dict, results: dict, applied: bool
+                 ) -> StageDecision:
     if not applied:
         why = sorted({r.meaning for rs in results.values() for r in rs})
         return StageDecision(stage, tuple(running), {}, f"{title}: no {stage} check applies to "
@@ -121,7 +142,7 @@ def _recommend(running: list[str], loo) -> StageDecision:
         if math.isnan(se):
             notes.append(f"{name} (elpd_loo lower by {diff:.1f}; the SE of this difference is not in the table)")
             kept.append(name)
-        elif diff <= SE_MULTIPLE * se:
+        elif diff <= SE_MULTIPLE * se or diff < SMALL_ELPD_DIFFERENCE:
             notes.append(f"{name} (lower by {diff:.1f}, SE {se:.1f})")
             kept.append(name)
         else:
@@ -130,8 +151,9 @@ def _recommend(running: list[str], loo) -> StageDecision:
     text = f"Recommended: {best}, the best expected log predictive density (elpd_loo {elpd[best]:.1f}) of " \
            f"the variants left."
     if notes and best == top:
-        text += (f" Within {SE_MULTIPLE:g} SE of it: {_names(notes)}: the data cannot tell these apart by "
-                 "prediction, so prefer the simpler or the one whose assumptions you find more plausible.")
+        text += (f" Within {SE_MULTIPLE:g} SE or {SMALL_ELPD_DIFFERENCE:g} of it: {_names(notes)}: the data "
+                 "cannot tell these apart by prediction, so prefer the simpler or the one whose assumptions "
+                 "you find more plausible.")
     elif notes:
         text += (f" The LOO table's SEs are measured against {top}, which was set aside, so how far "
                  f"{_names(notes)} {'is' if len(notes) == 1 else 'are'} from {best} has no SE here: compare "

@@ -12,7 +12,7 @@ from hiermod.check_thresholds import THRESHOLDS
 from hiermod.errors import SpecError
 from hiermod.falsification import CHECKS, FAIL, PASS, CheckResult, evaluate_checks
 from hiermod.spec import ModelSpec
-from hiermod.workflow_decision import DECISION_STAGES, SE_MULTIPLE, decide, recommended
+from hiermod.workflow_decision import DECISION_STAGES, SE_MULTIPLE, SMALL_ELPD_DIFFERENCE, decide, recommended
 
 
 def _checks(failing=(), meanings=None):
@@ -55,7 +55,7 @@ def test_variants_within_two_se_are_named_indistinguishable():
     loo = _loo({"a": (-30.0, 0.0), "b": (-31.0, 1.5), "c": (-40.0, 2.0)})
     final = decide(checks, loo)[-1]
     assert final.recommended == "a" and final.kept == ("a", "b")
-    assert f"Within {SE_MULTIPLE:g} SE of it: b (lower by 1.0, SE 1.5)" in final.text
+    assert f"Within {SE_MULTIPLE:g} SE or {SMALL_ELPD_DIFFERENCE:g} of it: b (lower by 1.0, SE 1.5)" in final.text
     assert "c" in final.set_aside and "more than 2 SE" in final.set_aside["c"]
 
 
@@ -75,7 +75,7 @@ def test_when_every_variant_fails_a_stage_the_fewest_failures_go_on():
 
 
 def test_without_loo_one_survivor_is_recommended_and_several_are_not_ranked():
-    assert recommended(decide({"a": _checks(), "b": _checks({"max_pareto_k"})}, None)) == "a"
+    assert recommended(decide({"a": _checks(), "b": _checks({"min_ppc_coverage"})}, None)) == "a"
     final = decide({"a": _checks(), "b": _checks()}, None)[-1]
     assert final.recommended is None and final.kept == ("a", "b") and "cannot be ranked" in final.text
 
@@ -110,3 +110,20 @@ def test_eight_schools_variants_end_to_end(eight_schools):
     best = recommended(stages)
     assert best in survivors
     assert loo.loc[best, "elpd_loo"] == max(loo.loc[n, "elpd_loo"] for n in survivors)
+
+
+def test_a_small_elpd_difference_is_indistinguishable_even_with_a_tiny_se():
+    """Below 4 the difference is small and its SE unreliable (Sivula et al. 2022): not a reason to set aside."""
+    loo = pd.DataFrame({"elpd_loo": [-30.0, -30.5], "elpd_diff": [0.0, 0.5], "dse": [0.0, 0.1]}, index=["a", "b"])
+    final = decide({"a": [], "b": []}, loo)[-1]
+    assert final.recommended == "a" and final.kept == ("a", "b") and not final.set_aside
+
+
+def test_a_high_pareto_k_is_a_caveat_not_a_reason_to_set_aside():
+    from hiermod.falsification import FAIL, CheckResult
+
+    k = CheckResult("max_pareto_k", "prediction", "PSIS-LOO Pareto k", FAIL, 0.86, 0.7, "LOO is unreliable for A.")
+    stages = decide({"a": [k], "b": []})
+    prediction = next(d for d in stages if d.stage == "prediction")
+    assert prediction.kept == ("a", "b") and not prediction.set_aside
+    assert "Caveat" in prediction.text and "LOO is unreliable for A." in prediction.text

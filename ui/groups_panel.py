@@ -81,6 +81,10 @@ def section(fit: "Fit", figures: dict) -> None:
             st.dataframe(per_group.round(3), hide_index=True)
 
     st.subheader("Each group predicted from the others")
+    if fit.spec.pooling.value == "none":
+        st.info("No pooling cannot predict a group from the others: its groups share nothing. Fit "
+                "partial pooling for this check.", icon=":material/info:")
+        return
     st.markdown("Leave one group out, fit the rest, and predict the left-out group's data: an observed "
                 "value outside its 95% predictive interval is a group the others do not explain.")
     if not st.toggle("Run the check", value=not fit.spec.slopes, key="w_groups_logo",
