@@ -304,6 +304,13 @@ def test_checks_decision_and_a_suggested_variant_in_one_click():
     text = " ".join(m.value for m in (*at.markdown, *at.success, *at.info)).replace("\\", "")
     assert "Computation:" in text and "Plausibility:" in text and "Prediction:" in text
     assert "Recommended:" in text or "none is recommended" in text
+    # the decision is the workflow report's (the page, the report and the CLI agree)
+    from hiermod.report import workflow_report
+
+    report = workflow_report(load_dataset("eight_schools"), list(variants), fits)
+    for step in report["decision"]:
+        assert step["text"] in text, step["text"]
+    assert "Download report" in [d.proto.label for d in at.get("download_button")]
     # a failing check with a suggestion: its button adds that variant after the one it came from
     offers = [b for b in at.button if b.key.startswith("w_var_suggest_")]
     assert offers, "eight schools under the instant method: a prior check fails and suggests a prior"

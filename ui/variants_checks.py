@@ -3,8 +3,9 @@
 Each fitted variant's checks (:func:`hiermod.falsification.evaluate_checks` against the thresholds
 the variant states) are shown as pass / fail / not applicable with the measured value and what it
 means; a failing check with a suggestion offers it as a new variant in one click
-(:func:`ui.variants_editor.add_suggested`). Then the decision, stage by stage
-(:func:`hiermod.workflow_decision.decide`: computation, plausibility, prediction, then LOO).
+(:func:`ui.variants_editor.add_suggested`). Then the decision, stage by stage, as the workflow
+report makes it (:func:`hiermod.report.workflow_report`: computation, plausibility, prediction,
+then LOO among the variants left), and the report's download.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import streamlit as st
 
 from ui import components, tables
 from ui import variants_editor as editor
-from ui import variants_panel as panel
+from ui import variants_report
 
 if TYPE_CHECKING:  # pragma: no cover
+    from hiermod.data import GroupedData
     from hiermod.result import Fit
     from hiermod.variants import Variant
 
@@ -82,44 +84,40 @@ def _suggestions(variant: "Variant", results: list, disabled: bool, position: in
                 + " under 'Advanced' on the Model page and fit again."))
 
 
-def checks_section(variants: Sequence["Variant"], fits: dict, disabled: bool) -> dict:
-    """Every variant's checks (a tab each); returns {name: results} of the variants checked."""
+def checks_section(variants: Sequence["Variant"], fits: dict, disabled: bool) -> None:
+    """Every variant's checks (a tab each), with the suggestions of the failing ones."""
     st.header("Falsification checks")
     st.caption("Each variant's checks, stated before fitting (the thresholds under 'Checks and their "
                "thresholds' above), judged on its fit. A failing check says what to try next; its "
                "button adds that variant to the set.")
-    checked = {}
     tabs = st.tabs([v.name for v in variants])
     for position, (tab, variant) in enumerate(zip(tabs, variants)):
         with tab:
             results = variant_checks(variant, fits[variant.name])
             if results is None:
                 continue
-            checked[variant.name] = results
             counts = {s: sum(r.status == s for r in results) for s in STATUSES}
             st.markdown(components.md_escape(
                 f"{variant.name}: {counts['pass']} pass, {counts['fail']} fail, "
                 f"{counts['not applicable']} not applicable."))
             st.table(_styled(_table(results).set_index("check")))
             _suggestions(variant, results, disabled, position)
-    return checked
 
 
-def decision_section(checked: dict, fits: dict) -> None:
-    """The staged decision: computation, plausibility (with shrinkage), prediction, then LOO."""
-    from hiermod.workflow_decision import RECOMMENDATION, decide
+def decision_section(data: "GroupedData", variants: Sequence["Variant"], fits: dict) -> None:
+    """The staged decision of the workflow report (:mod:`ui.variants_report`): computation,
+    plausibility (with shrinkage), prediction, then LOO among the variants left; the report's
+    download button under it."""
+    from hiermod.workflow_decision import RECOMMENDATION
 
     st.header("The decision, stage by stage")
-    if not checked:
+    report = variants_report.workflow(data, variants, fits)
+    if report is None:
         return
-    loo = components.computed(panel.loo_table, fits, context="comparing the variants by LOO")
-    compared = None
-    if loo is not None and loo["compared"].any():
-        compared = loo[loo["compared"]].set_index("variant")
-    decisions = components.computed(decide, checked, compared, context="deciding between the variants")
-    for d in decisions or ():
-        text = components.md_escape(d.text)
-        if d.stage == RECOMMENDATION:
-            (st.success if d.recommended else st.info)(text)
+    for step in report["decision"]:
+        text = components.md_escape(step["text"])
+        if step["stage"] == RECOMMENDATION:
+            (st.success if report.get("recommended") else st.info)(text)
         else:
             st.markdown(text)
+    variants_report.download_button(data, variants, fits)

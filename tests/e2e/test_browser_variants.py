@@ -10,8 +10,10 @@ import re
 import time
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
+from conftest import ARTIFACTS
 from ui_steps import EIGHT, PLOT, choose_sample, goto_page, no_exceptions, sampler_settings
 
 pytestmark = pytest.mark.browser
@@ -19,11 +21,21 @@ pytestmark = pytest.mark.browser
 NAMES = ("non-centered", "skeptical", "complete pooling")
 
 
-def expect_name(page: Page, position: int, value: str) -> None:
-    """Variant ``position``'s name box holds ``value`` (once the rerun has replaced stale elements)."""
+def expect_name(page: Page, position: int, value: str, timeout: float = 30.0) -> None:
+    """Variant ``position``'s name box holds ``value``, once the rerun has dropped the stale
+    elements (while a rerun draws, the old and the new box can both carry the label)."""
     box = page.get_by_label(f"Name of variant {position}", exact=True)
-    expect(box).to_have_count(1, timeout=30_000)
-    expect(box).to_have_value(value, timeout=30_000)
+    deadline = time.time() + timeout
+    seen: list[str] = []
+    while time.time() < deadline:
+        try:
+            seen = [b.input_value(timeout=1_000) for b in box.all()]
+        except PlaywrightError:
+            seen = []
+        if seen == [value]:
+            return
+        page.wait_for_timeout(200)
+    raise AssertionError(f"Name of variant {position}: expected {value!r}, the page shows {seen}")
 
 
 def top(locator) -> None:
@@ -113,6 +125,25 @@ def test_variants_page_fits_the_recommended_set(app_page: Page, shot):
         expect(main.get_by_text(stage).first).to_be_visible()
     expect(main.get_by_text(re.compile("Recommended:|none is recommended"))).to_be_visible()
     shot(page, "5-decision")
+    # the report: downloaded from the page, opened offline in a browser of its own
+    with page.expect_download(timeout=120_000) as info:
+        page.get_by_role("button", name="Download report").click()
+    report = ARTIFACTS / "variants-report.html"
+    info.value.save_as(report)
+    assert report.stat().st_size > 100_000  # plotly.js is inline: the file opens offline
+    offline = page.context.browser.new_context(offline=True, viewport={"width": 1400, "height": 2400})
+    try:
+        view = offline.new_page()
+        view.goto(report.as_uri())
+        expect(view.get_by_role("heading", name="Model variants: the workflow report")).to_be_visible()
+        expect(view.get_by_text(re.compile("^Recommended:|none is recommended")).first).to_be_visible()
+        view.locator(PLOT).first.wait_for(timeout=60_000)
+        for name in NAMES:
+            expect(view.get_by_text(name).first).to_be_visible()
+        shot(view, "7-report-offline")
+    finally:
+        offline.close()
+    no_exceptions(page)
     # skeptical's tau prior decides tau (KL far below 0.1): its suggestion, added in one click
     page.get_by_role("tab", name="skeptical").last.click()
     offer = main.get_by_role("button", name=re.compile(r"^Add variant: Try a weaker prior"))
