@@ -34,6 +34,7 @@ PAGES: list[PageEntry] = [
     PageEntry("pages/5_Funnel_and_diagnostics.py", "Funnel and diagnostics", ":material/troubleshoot:",
               "Results"),
     PageEntry("pages/6_Checks_and_comparison.py", "Checks and comparison", ":material/compare:", "Results"),
+    PageEntry("pages/9_Variants.py", "Model variants", ":material/stacks:", "Results"),
     PageEntry("pages/8_Sensitivity.py", "Prior sensitivity", ":material/tune:", "Results"),
     PageEntry("pages/7_Learn.py", "Learn", ":material/school:", "Results"),
 ]
