@@ -94,7 +94,7 @@ def _judge_stage(stage: str, title: str, running: list[str], failed: dict, resul
         aside = {name: _reason(failed[name]) for name in running if name not in kept}
         text = (f"{title}: every variant fails at least one {stage} check, so none can be trusted on this "
                 f"count. {_names(kept)} {'fails' if len(kept) == 1 else 'fail'} the fewest ({fewest}) and "
-                "go on with that caveat: " + " ".join(f"{n}: {_reason(failed[n])}" for n in kept))
+                f"{'goes' if len(kept) == 1 else 'go'} on with that caveat: " + " ".join(f"{n}: {_reason(failed[n])}" for n in kept))
         if aside:
             text += " Set aside: " + " ".join(f"{n}: {r}" for n, r in aside.items())
         return StageDecision(stage, tuple(kept), aside, text)
