@@ -28,7 +28,7 @@ KIND_HELP = {
 st.title("Data")
 st.caption("Start from a sample data set or upload your own grouped CSV (one row per observation, "
            "or one row per group with an estimate and its standard error).")
-share_links.link_note()
+share_links.page_top()
 
 
 def _use_upload(name: str, raw: bytes) -> None:

@@ -29,7 +29,7 @@ POOLING_TEXT = {
 PARAM_TEXT = {"centered": "Centered", "non_centered": "Non-centered (usually samples better)"}
 
 st.title("Model")
-share_links.link_note()
+share_links.page_top()
 
 data = state.current_data()
 if data is None:

@@ -127,9 +127,16 @@ def _snapshot() -> tuple:
             state.current_settings(), state.current_method())
 
 
+def page_top() -> None:
+    """Data and Model pages, under the title: :func:`open_link` (idempotent: the page may run
+    without app.py, as under AppTest, and an upload is seen here first), then :func:`link_note`."""
+    open_link()
+    link_note()
+
+
 def link_note() -> None:
-    """Data and Model pages, under the title: "Opened from a shared link" while the model is still
-    the link's (or what the link still waits for), and what of the link was not used."""
+    """"Opened from a shared link" while the model is still the link's (or what the link still
+    waits for), and what of the link was not used."""
     entry = st.session_state.get(LINK)
     if not entry:
         return
