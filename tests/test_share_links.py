@@ -236,6 +236,18 @@ def test_a_bad_parameter_is_shown_by_name_and_the_rest_applies():
     assert at.session_state["hm_settings"].chains == 2
 
 
+def test_a_model_or_roles_that_do_not_fit_the_sample_are_named_and_the_defaults_used():
+    at = open_app({"data": "eight_schools", "lik": "binomial", "chains": "2"})
+    assert "The link's model does not fit these data" in notes(at) and "binomial" in notes(at)
+    assert at.session_state["hm_spec"].likelihood.value == "normal_known_se"  # the data's default
+    assert at.session_state["hm_settings"].chains == 2  # the rest of the link applies
+    at = open_app({"data": "eight_schools", "col.kind": "summary", "col.group": "school", "col.y": "effect",
+                   "col.se": "standard_error", "pool": "none"})
+    assert "column roles (col.*) do not fit" in notes(at) and "standard_error" in notes(at)
+    assert not at.error, [e.value for e in at.error]
+    assert at.session_state["hm_data"].n_groups == 8 and at.session_state["hm_spec"].pooling.value == "none"
+
+
 def test_a_link_made_with_uploaded_data_waits_for_the_upload():
     spec = full("simulated_nested", ModelSpec("normal", groups=("school", "class"),
                                               level_parameterizations=("centered", "non_centered"),

@@ -200,8 +200,9 @@ def share_control() -> None:
         st.query_params.from_dict(params)
     address = (st.context.url or FALLBACK_URL) + "?" + share_state.query_string(params)
     st.code(address, language=None, wrap_lines=True)
-    st.caption("The page's address now holds this model (it follows your changes). Whoever opens "
-               "the link gets the same data set, model, priors, sampler settings and method.")
+    what = "column roles" if link.uploaded else "data set"
+    st.caption(f"The page's address now holds this model (it follows your changes). Whoever opens "
+               f"the link gets the same {what}, model, priors, sampler settings and method.")
     if link.uploaded:
         st.warning("These data were uploaded, and a link never carries data: it holds the column "
                    "roles and the model only. Whoever opens it must upload the same file.",
