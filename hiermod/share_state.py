@@ -284,9 +284,9 @@ def _decode_settings(r: _Reader) -> SamplerSettings | None:
             continue
         try:
             number = float(text)
-            value = number if field == "target_accept" else int(number)
-            if not math.isfinite(number) or (field != "target_accept" and value != number):
+            if not math.isfinite(number) or (field != "target_accept" and not number.is_integer()):
                 raise ValueError
+            value = number if field == "target_accept" else int(number)
             SamplerSettings(**{field: value})  # the field's own range, alone
         except HiermodError as exc:  # (a ValueError too: caught first)
             r.bad(key, exc)

@@ -157,6 +157,20 @@ def test_a_bad_parameter_is_named_and_the_rest_still_applies(key, value, words):
         assert link.settings.draws == 400  # the other settings are kept
 
 
+def test_decoding_never_raises_on_random_links():
+    import random
+
+    values = ["", ",", ",,", "x", "normal", "partial", "centered", "school,class", "Normal(0,5)", "LKJ(2)",
+              "HalfCauchy(5)T(1,)", "Normal(0,5)T(5,0)", "T(,)", "1e400", "nan", "-1", "0", "2", "1.5",
+              "upload", "eight_schools", "radon", "beta", "none", "lkj", "%2C", "日本", "hours"]
+    keys = list(KNOWN) + ["prior.", "prior.mu", "prior.tau", "prior.beta[hours]", "prior.rho", "prior.alpha", "zzz"]
+    rng = random.Random(13)
+    for _ in range(3000):
+        params = {rng.choice(keys): rng.choice(values) for _ in range(rng.randint(1, 12))}
+        decoded = decode(params)  # must not raise
+        assert decoded.link is not None or not decoded.problems
+
+
 def test_a_model_that_cannot_be_built_is_refused_as_a_whole_with_the_reason():
     decoded = decode({"data": "rat_tumors", "lik": "binomial", "pop": "beta", "groups": "a,b", "chains": "2"})
     assert decoded.link.spec is None and decoded.link.settings.chains == 2
