@@ -11,7 +11,7 @@ import logging
 
 import streamlit as st
 
-from ui import components, state
+from ui import components, share_links, state
 from ui.nav import available_pages
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -21,6 +21,7 @@ st.set_page_config(page_title="hiermod: hierarchical models", page_icon=":materi
 
 state.init_state()
 components.harvest_job()  # a fit that finished while the user was elsewhere
+share_links.open_link()  # a shared link in the address: read once per session (ui/share_links.py)
 
 sections: dict[str, list] = {}
 for i, entry in enumerate(available_pages()):

@@ -12,7 +12,7 @@ from hiermod.data import ColumnMap, DataKind, guess_columns
 from hiermod.datasets import dataset_info, list_datasets
 from hiermod.kind_registry import role_columns
 from hiermod.limits import MAX_GROUP_LEVELS
-from ui import cache, components, state
+from ui import cache, components, data_source, share_links, state
 
 ss = st.session_state
 UPLOAD_SEEN = "hm_upload_seen"  # page-private: signature of the last upload processed
@@ -28,32 +28,7 @@ KIND_HELP = {
 st.title("Data")
 st.caption("Start from a sample data set or upload your own grouped CSV (one row per observation, "
            "or one row per group with an estimate and its standard error).")
-
-
-def _try_load(frame, columns: ColumnMap, sig: str, name: str, source: dict) -> None:
-    """Load with these roles; on failure keep the previous good data and remember the message."""
-    data, err = components.guarded(cache.load_mapped, sig, frame, columns, context="loading the data")
-    if err is not None:
-        ss[state.DATA_ERROR] = components.error_message(err, "loading the data")
-        return
-    state.set_data(data, name, source)
-
-
-def _use_sample(name: str) -> None:
-    info = dataset_info(name)
-    frame, err = components.guarded(cache.sample_frame, name, context="reading the sample data")
-    if err is not None:
-        ss[state.DATA_ERROR] = components.error_message(err, "reading the sample data")
-        return
-    sig = f"sample:{name}"
-    ss[state.FRAME], ss[state.FRAME_NAME], ss[state.FRAME_SIG] = frame, info.title, sig
-    ss[state.COLUMNS] = info.columns
-    data, err = components.guarded(cache.sample_data, name, context="loading the sample data")
-    if err is not None:
-        ss[state.DATA_ERROR] = components.error_message(err, "loading the sample data")
-        return
-    state.set_data(data, info.title, {"kind": "sample", "name": name, "sig": sig,
-                                      "slopes": list(info.slopes)})
+share_links.page_top()
 
 
 def _use_upload(name: str, raw: bytes) -> None:
@@ -70,7 +45,7 @@ def _use_upload(name: str, raw: bytes) -> None:
                                 + " Choose the column roles below.")
         return
     ss[state.COLUMNS] = columns
-    _try_load(frame, columns, sig, name, {"kind": "upload", "name": name, "sig": sig})
+    data_source.try_load(frame, columns, sig, name, {"kind": "upload", "name": name, "sig": sig})
 
 
 # ----------------------------------------------------------------------------------- source
@@ -89,7 +64,7 @@ if source == "Sample data set":
                           placeholder="Choose a sample data set")
     if choice is not None and loaded.get("sig") != f"sample:{choice}" and ss.get(state.FRAME_SIG) != f"sample:{choice}":
         with st.spinner("Loading..."):
-            _use_sample(choice)
+            data_source.use_sample(choice)
         if not ss.get(state.DATA_ERROR):
             st.rerun()  # so the sidebar shows the new data
     if choice is not None:
@@ -171,14 +146,7 @@ if frame is not None:
             if err is not None:
                 ss[state.DATA_ERROR] = components.error_message(err)
             else:
-                ss[state.COLUMNS] = roles
-                name = ss.get(state.FRAME_NAME) or "data"
-                sig = ss.get(state.FRAME_SIG)
-                kind_src = "sample" if sig.startswith("sample:") else "upload"
-                slopes = [c for c in (ss.get(state.DATA_SOURCE) or {}).get("slopes", []) if c in roles.covariates]
-                _try_load(frame, roles, sig, name,
-                          {"kind": kind_src, "name": sig.split(":", 1)[1] if kind_src == "sample" else name,
-                           "sig": sig + ":" + repr(roles), "slopes": slopes})
+                data_source.apply_roles(roles)
         st.rerun()
 
 # ----------------------------------------------------------------------------------- preview

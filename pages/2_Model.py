@@ -16,7 +16,7 @@ from hiermod.priors import resolve_priors
 from hiermod import families
 from hiermod.model_math import model_latex
 from hiermod.spec import PRIOR_FAMILIES, Parameterization, Pooling, Population, SlopeCorrelation, check_compatible
-from ui import cache, components, live, model_form, state, tables
+from ui import cache, components, live, model_form, share_links, state, tables
 from ui.figures import density_figure, prior_predictive_figure, show_figure
 
 ss = st.session_state
@@ -29,6 +29,7 @@ POOLING_TEXT = {
 PARAM_TEXT = {"centered": "Centered", "non_centered": "Non-centered (usually samples better)"}
 
 st.title("Model")
+share_links.page_top()
 
 data = state.current_data()
 if data is None:
@@ -41,6 +42,7 @@ cache.warm_imports_in_background()  # jax/numpyro/arviz load while the user read
 spec = state.current_spec()
 if spec is None or spec.family.kind != data.kind.value:
     spec = ss[state.SPEC] = state.default_spec_for(data, spec)
+share_links.share_control()
 
 # ------------------------------------------------------------------------------- structure
 st.subheader("Structure")
