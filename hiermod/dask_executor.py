@@ -4,7 +4,7 @@
 each submitted task there. The :class:`~hiermod.jobs.Job` it returns behaves as a local one:
 
 * **progress and partial results**: the task runs on a worker with ``progress`` and ``publish``
-  callables that put ``(job id, kind, pickled payload)`` on ONE ``distributed.Queue`` per executor
+  callables that put ``(job id, topic, pickled payload)`` on ONE ``distributed.Queue`` per executor
   (held by the scheduler, so nothing is lost between the worker and this process); a thread here
   drains it every ``poll_s`` seconds into the jobs. Progress is sent at most every ``every_s``
   seconds (a new phase at once). A ``started`` message (worker address, pid) marks the job running
@@ -93,7 +93,7 @@ def _prepare_worker() -> None:
 
 
 class _Channel:
-    """The task's side of the job's messages: ``(job id, kind, pickled payload)`` on the queue."""
+    """The task's side of the job's messages: ``(job id, topic, pickled payload)`` on the queue."""
 
     def __init__(self, queue_name: str, job_id: str, every_s: float) -> None:
         from distributed import Queue
@@ -104,11 +104,11 @@ class _Channel:
         self._last = 0.0
         self._phase = ""
 
-    def send(self, kind: str, payload: Any) -> None:
+    def send(self, topic: str, payload: Any) -> None:
         try:
-            self._queue.put((self._job_id, kind, pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)))
+            self._queue.put((self._job_id, topic, pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)))
         except Exception:  # noqa: BLE001 - messages are best effort: the fit itself goes on
-            log.warning("Could not send %s of job %s to the scheduler", kind, self._job_id, exc_info=True)
+            log.warning("Could not send %s of job %s to the scheduler", topic, self._job_id, exc_info=True)
 
     def progress(self, p: Progress) -> None:
         now = time.monotonic()
@@ -254,8 +254,11 @@ class DaskExecutor(Executor):
         """The ``distributed.Client`` (e.g. ``executor.client.scheduler_info()``)."""
         return self._client
 
-    def submit(self, task: Callable[..., Any], *args: Any, label: str = "", **kwargs: Any) -> Job:
-        """Send ``task`` to the cluster; its Job is queued until a worker starts it."""
+    def submit(self, task: Callable[..., Any], *args: Any, label: str = "", session: Any = None,
+               **kwargs: Any) -> Job:
+        """Send ``task`` to the cluster; its Job is queued until a worker starts it. ``session``
+        (the local executors' fair-queueing key) is accepted and not used: the Dask scheduler
+        orders tasks by submission."""
         job = Job(label=label, executor=self)
         with self._lock:
             if self._closed:
@@ -351,7 +354,7 @@ class DaskExecutor(Executor):
                 if not self._stop.is_set():
                     log.debug("Reading job messages failed", exc_info=True)
                 return
-            for job_id, kind, blob in messages:
+            for job_id, topic, blob in messages:
                 with self._lock:
                     entry = self._jobs.get(job_id)
                 if entry is None:
@@ -360,18 +363,18 @@ class DaskExecutor(Executor):
                 try:
                     payload = pickle.loads(blob)
                 except Exception:  # noqa: BLE001
-                    log.warning("Unreadable %s message of job %s", kind, job_id, exc_info=True)
+                    log.warning("Unreadable %s message of job %s", topic, job_id, exc_info=True)
                     continue
-                if kind == "started":
+                if topic == "started":
                     with self._lock:
                         self._attempts[job_id].append(payload)
                     if len(self._attempts[job_id]) > 1:
                         job.report(Progress(phase="queued", message="Its worker was lost: running it again "
                                                                     f"on {payload.get('worker')}."))
                     job._mark_running()
-                elif kind == "progress":
+                elif topic == "progress":
                     job.report(payload)
-                elif kind == "partial":
+                elif topic == "partial":
                     job.publish(payload)
 
     def _on_done(self, job: Job, future) -> None:
@@ -400,10 +403,10 @@ class DaskExecutor(Executor):
 
         if future.status == "finished":
             try:
-                kind, value = future.result()
+                outcome, value = future.result()
             except Exception as exc:  # noqa: BLE001 - a result that cannot be unpickled here
                 return "failed", exc
-            if kind == "ok":
+            if outcome == "ok":
                 return "done", value
             return ("cancelled" if isinstance(value, FitCancelled) else "failed"), value
         if future.status == "cancelled":
