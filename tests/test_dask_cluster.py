@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hiermod.batch import fit_task, map_fits, pooling_fits, sbc_chunks, sbc_replicates
+from hiermod.batch import (fit_task, pooling_fits, prior_grid_fits, sbc_chunks, sbc_replicates,
+                           variant_fits)
 from hiermod.dask_executor import DaskExecutor
 from hiermod.errors import FitCancelled, HiermodError
 from hiermod.jobs import Executor, ThreadExecutor
@@ -238,6 +239,20 @@ def test_batch_work_fans_out_as_separate_tasks(cluster, data, local_fit):
     assert [f.spec.pooling.value for f in fits.values()] == ["none", "complete", "partial"]
     _same_draws(fits["partial"], local_fit)
     assert seen and seen[-1].message == "3 of 3 done, 0 running" and seen[-1].done == seen[-1].total == 3 * 800
+
+    spy.jobs.clear()
+    grid = prior_grid_fits(spy, data, SPEC, SMALL)  # the prior set on tau: one task per prior
+    assert len(grid) == len(spy.jobs) >= 5 and "HalfCauchy(s)" in grid
+    taus = {label: str(fit.priors["tau"]) for label, fit in grid.items()}
+    assert len(set(taus.values())) == len(grid) and taus["HalfCauchy(s)"].startswith("HalfCauchy(")
+
+    from hiermod.variants import starting_set
+
+    spy.jobs.clear()
+    variants = starting_set(data)
+    fits = variant_fits(spy, data, variants, SMALL)
+    assert list(fits) == [v.name for v in variants] and len(spy.jobs) == len(variants)
+    assert all(fits[v.name].spec == v.spec for v in variants)
 
     spy.jobs.clear()
     sbc = sbc_replicates(spy, data, SPEC, reps=40, draws=19, method="instant", seed=7, tasks=4)
