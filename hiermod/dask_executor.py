@@ -240,9 +240,24 @@ class DaskExecutor(Executor):
             comm = await connect(address, timeout=timeout)
             await comm.close()
 
+        def probe_in_thread() -> None:  # its own event loop, whether or not the caller has one (Jupyter)
+            failure: list[BaseException] = []
+
+            def run() -> None:
+                try:
+                    asyncio.run(probe())
+                except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                    failure.append(exc)
+
+            thread = threading.Thread(target=run, name="hiermod-dask-probe", daemon=True)
+            thread.start()
+            thread.join()
+            if failure:
+                raise failure[0]
+
         try:
             with _quiet_distributed():
-                asyncio.run(probe())
+                probe_in_thread()
                 return Client(address, timeout=timeout, set_as_default=False)
         except Exception as exc:  # noqa: BLE001 - OSError / TimeoutError
             raise HiermodError(f"Cannot reach the Dask scheduler at {address!r} within {timeout:g} s "
