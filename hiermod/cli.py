@@ -88,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     sampler.add_argument("--target-accept", type=float, default=DEFAULT_TARGET_ACCEPT, metavar="X",
                          help=f"NUTS target acceptance in [0.5, 1); default {DEFAULT_TARGET_ACCEPT}")
     p_fit.add_argument("--out", metavar="DIR", help="folder for the results (created; required unless --show-model)")
+    _add_scheduler_argument(p_fit)
     _add_sbc_parser(sub)
     _add_compare_parser(sub)
 
@@ -128,6 +129,25 @@ def _add_compare_parser(sub) -> None:
     sampler.add_argument("--target-accept", type=float, default=DEFAULT_TARGET_ACCEPT, metavar="X",
                          help=f"NUTS target acceptance in [0.5, 1); default {DEFAULT_TARGET_ACCEPT}")
     p.add_argument("--out", metavar="DIR", required=True, help="folder for the results (created)")
+    _add_scheduler_argument(p)
+
+
+def _add_scheduler_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--scheduler", metavar="tcp://HOST:8786",
+                   help="run the fit(s) on the Dask cluster whose scheduler is at this address (each item "
+                        "of a batch is its own task); default: on this machine")
+
+
+def _executor(args):
+    """A DaskExecutor on ``--scheduler``, or None (fit here)."""
+    if not getattr(args, "scheduler", None):
+        return None
+    from .dask_executor import DaskExecutor
+
+    executor = DaskExecutor(args.scheduler)
+    workers = len(executor.client.scheduler_info().get("workers", {}))
+    _print(f"cluster: {args.scheduler} ({workers} worker{'s' if workers != 1 else ''})")
+    return executor
 
 
 def _add_sbc_parser(sub) -> None:
@@ -159,7 +179,11 @@ def _add_sbc_parser(sub) -> None:
     run.add_argument("--thin", type=int, default=10, metavar="N",
                      help="nuts: keep every N-th draw (L x N draws per fit); default 10")
     run.add_argument("--chains", type=int, default=1, metavar="N", help="nuts: chains per fit; default 1")
+    run.add_argument("--tasks", type=int, default=None, metavar="N",
+                     help="with --scheduler: split the replications into N tasks (default: up to 8, "
+                          "at least 10 replications each)")
     p.add_argument("--out", metavar="DIR", required=True, help="folder for the results (created)")
+    _add_scheduler_argument(p)
 
 
 def _add_model_arguments(p: argparse.ArgumentParser):
@@ -407,8 +431,19 @@ def cmd_fit(args) -> int:
     if args.method != "exact":
         enable_persistent_cache()  # a repeated command-line fit of the same structure compiles less
 
-    result = fit(data, spec, chains=args.chains, warmup=args.warmup, draws=args.draws,
-                 seed=args.seed, target_accept=args.target_accept, method=args.method)
+    executor = _executor(args)
+    if executor is None:
+        result = fit(data, spec, chains=args.chains, warmup=args.warmup, draws=args.draws,
+                     seed=args.seed, target_accept=args.target_accept, method=args.method)
+    else:
+        from .batch import map_fits
+        from .settings import SamplerSettings
+
+        settings = SamplerSettings(args.chains, args.warmup, args.draws, args.seed, args.target_accept)
+        try:
+            result = map_fits(executor, data, {"fit": spec}, settings, args.method)["fit"]
+        finally:
+            executor.shutdown(wait=False, cancel=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = summary_dict(result)
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False,
@@ -513,9 +548,21 @@ def cmd_sbc(args) -> int:
         from .compilation import enable_persistent_cache
 
         enable_persistent_cache()
-    result = run_sbc(data, spec, reps=reps, draws=draws, method=args.method, seed=args.seed,
-                     warmup=args.warmup, thin=args.thin, chains=args.chains,
-                     progress=None if instant else progress)
+    options = dict(warmup=args.warmup, thin=args.thin, chains=args.chains)
+    executor = _executor(args)
+    if executor is None:
+        if args.tasks is not None:
+            raise UsageError("--tasks splits the replications over a cluster: give --scheduler too.")
+        result = run_sbc(data, spec, reps=reps, draws=draws, method=args.method, seed=args.seed,
+                         progress=None if instant else progress, **options)
+    else:
+        from .batch import sbc_replicates
+
+        try:
+            result = sbc_replicates(executor, data, spec, reps=reps, draws=draws, method=args.method,
+                                    seed=args.seed, tasks=args.tasks, **options)
+        finally:
+            executor.shutdown(wait=False, cancel=True)
     _write_sbc(result, out_dir)
     _print("priors: " + ", ".join(f"{k} ~ {v}" for k, v in result.spec.priors))
     _print()
@@ -591,7 +638,16 @@ def cmd_compare(args) -> int:
     def done(name, fit) -> None:
         _print(f"  fitted {name} ({fit.timings.get('total_s', float('nan')):.1f} s)")
 
-    fits = fit_variants(data, variants, settings, done=done)
+    executor = _executor(args)
+    if executor is None:
+        fits = fit_variants(data, variants, settings, done=done)
+    else:
+        from .batch import variant_fits
+
+        try:
+            fits = variant_fits(executor, data, variants, settings, done=done)
+        finally:
+            executor.shutdown(wait=False, cancel=True)
     from .report import write_report
 
     report = write_report(out_dir, data, variants, fits)
