@@ -81,12 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
                              ", an approximation that understates uncertainty" if m.approximate else "")
                              for m in METHODS.values())
                          + " (default: nuts; exact: normal with known se, no covariates)")
-    sampler.add_argument("--chains", type=int, default=4, metavar="N", help="default 4")
-    sampler.add_argument("--warmup", type=int, default=1000, metavar="N", help="default 1000")
-    sampler.add_argument("--draws", type=int, default=1000, metavar="N", help="per chain; default 1000")
-    sampler.add_argument("--seed", type=int, default=0, metavar="N", help="default 0")
-    sampler.add_argument("--target-accept", type=float, default=DEFAULT_TARGET_ACCEPT, metavar="X",
-                         help=f"NUTS target acceptance in [0.5, 1); default {DEFAULT_TARGET_ACCEPT}")
+    _add_sampler_settings(sampler)
     p_fit.add_argument("--out", metavar="DIR", help="folder for the results (created; required unless --show-model)")
     _add_scheduler_argument(p_fit)
     _add_sbc_parser(sub)
@@ -122,12 +117,7 @@ def _add_compare_parser(sub) -> None:
     sampler.add_argument("--method", choices=tuple(METHODS), default=None,
                          help="fit every variant with this method (default: each variant's own, nuts "
                               "for the starting set)")
-    sampler.add_argument("--chains", type=int, default=4, metavar="N", help="default 4")
-    sampler.add_argument("--warmup", type=int, default=1000, metavar="N", help="default 1000")
-    sampler.add_argument("--draws", type=int, default=1000, metavar="N", help="per chain; default 1000")
-    sampler.add_argument("--seed", type=int, default=0, metavar="N", help="default 0")
-    sampler.add_argument("--target-accept", type=float, default=DEFAULT_TARGET_ACCEPT, metavar="X",
-                         help=f"NUTS target acceptance in [0.5, 1); default {DEFAULT_TARGET_ACCEPT}")
+    _add_sampler_settings(sampler)
     p.add_argument("--out", metavar="DIR", required=True, help="folder for the results (created)")
     _add_scheduler_argument(p)
 
@@ -148,6 +138,16 @@ def _executor(args):
     workers = len(executor.client.scheduler_info().get("workers", {}))
     _print(f"cluster: {args.scheduler} ({workers} worker{'s' if workers != 1 else ''})")
     return executor
+
+
+def _add_sampler_settings(sampler) -> None:
+    """The NUTS settings shared by ``fit`` and ``compare``: chains, warmup, draws, seed, target accept."""
+    sampler.add_argument("--chains", type=int, default=4, metavar="N", help="default 4")
+    sampler.add_argument("--warmup", type=int, default=1000, metavar="N", help="default 1000")
+    sampler.add_argument("--draws", type=int, default=1000, metavar="N", help="per chain; default 1000")
+    sampler.add_argument("--seed", type=int, default=0, metavar="N", help="default 0")
+    sampler.add_argument("--target-accept", type=float, default=DEFAULT_TARGET_ACCEPT, metavar="X",
+                         help=f"NUTS target acceptance in [0.5, 1); default {DEFAULT_TARGET_ACCEPT}")
 
 
 def _add_sbc_parser(sub) -> None:
