@@ -7,10 +7,20 @@ from __future__ import annotations
 
 from ..spec import Pooling
 
-__all__ = ["known_se", "conjugate", "group_quadrature", "latent", "MAX_GRID_DIMENSIONS"]
+__all__ = ["known_se", "conjugate", "group_quadrature", "latent", "normal_population", "MAX_GRID_DIMENSIONS"]
 
 MAX_GRID_DIMENSIONS = 4
 """Most hyperparameters the grid integrates (tau per level, slope sds, a correlation, sigma / phi)."""
+
+
+def normal_population(data, spec) -> str | None:
+    """Every engine but ``conjugate`` integrates a normal population of effects; a Student-t one
+    (``nu_groups``) is not Gaussian given the hyperparameters, so it goes to NUTS."""
+    if spec.row_term.robust:
+        return ("The instant method integrates a normal population of group effects; a Student-t "
+                "population (population='student_t') is heavy-tailed, so it needs NUTS (method 'nuts'). "
+                "Use population='normal' for an instant posterior.")
+    return None
 
 
 def _one_level_plain(spec) -> bool:
@@ -18,6 +28,8 @@ def _one_level_plain(spec) -> bool:
 
 
 def known_se(data, spec) -> str | None:
+    if (reason := normal_population(data, spec)) is not None:
+        return reason
     if not spec.family.normal_known_se:
         return "not the normal model with known standard errors"
     if not _one_level_plain(spec):
@@ -32,6 +44,8 @@ def conjugate(data, spec) -> str | None:
 
 
 def group_quadrature(data, spec) -> str | None:
+    if (reason := normal_population(data, spec)) is not None:
+        return reason
     if spec.family.latent_gaussian or spec.family.eta_derivatives is None:
         return "not a count likelihood with a link"
     if not _one_level_plain(spec):
@@ -46,6 +60,8 @@ def grid_dimensions(spec) -> int:
 
 
 def latent(data, spec) -> str | None:
+    if (reason := normal_population(data, spec)) is not None:
+        return reason
     family = spec.family
     if family.eta_derivatives is None:
         return (f"The instant method cannot serve the '{spec.likelihood.value}' likelihood (its latent "
