@@ -97,7 +97,9 @@ def test_beta_population_gives_alpha_and_beta_priors():
     at = model_page("rat_tumors")
     ok(at)
     pop = radio(at, "Population of the groups' probabilities")
-    assert pop.options == ["Normal on the log-odds scale", "Beta (conjugate): each group's p ~ Beta(alpha, beta)"]
+    assert pop.options == ["Normal on the log-odds scale",
+                           "Student-t on the log-odds scale (robust: heavy tails, degrees of freedom nu_groups)",
+                           "Beta (conjugate): each group's p ~ Beta(alpha, beta)"]
     pop.set_value("beta").run()
     ok(at)
     s = spec(at)
