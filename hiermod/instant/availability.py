@@ -7,20 +7,31 @@ from __future__ import annotations
 
 from ..spec import Pooling
 
-__all__ = ["known_se", "conjugate", "group_quadrature", "latent", "normal_population", "MAX_GRID_DIMENSIONS"]
+__all__ = ["known_se", "student_t_known_se", "conjugate", "group_quadrature", "latent", "normal_population",
+           "MAX_GRID_DIMENSIONS"]
 
 MAX_GRID_DIMENSIONS = 4
 """Most hyperparameters the grid integrates (tau per level, slope sds, a correlation, sigma / phi)."""
 
 
 def normal_population(data, spec) -> str | None:
-    """Every engine but ``conjugate`` integrates a normal population of effects; a Student-t one
-    (``nu_groups``) is not Gaussian given the hyperparameters, so it goes to NUTS."""
+    """``known_se``, ``group_quadrature`` and ``latent`` integrate a normal population of effects; a
+    Student-t one (``nu_groups``) is served by ``student_t_known_se`` for summary data only."""
     if spec.row_term.robust:
-        return ("The instant method integrates a normal population of group effects; a Student-t "
-                "population (population='student_t') is heavy-tailed, so it needs NUTS (method 'nuts'). "
-                "Use population='normal' for an instant posterior.")
+        return ("The instant method serves a Student-t population (population='student_t') only for "
+                "summary data (an estimate and its standard error per group) without covariates; this "
+                "model needs NUTS (method 'nuts'), or population='normal' for an instant posterior.")
     return None
+
+
+def student_t_known_se(data, spec) -> str | None:
+    if not spec.row_term.robust:
+        return "not a Student-t population"
+    if not spec.family.normal_known_se or data.se is None or not _one_level_plain(spec):
+        return normal_population(data, spec)
+    import numpy as np
+
+    return None if np.all(np.asarray(data.se) > 0) else "The instant method needs every standard error to be > 0."
 
 
 def _one_level_plain(spec) -> bool:
