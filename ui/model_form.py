@@ -45,10 +45,11 @@ def population_title(likelihood) -> str:
 def population_text(likelihood, name: str) -> str:
     """A population's label: normal or Student-t on the family's link scale, or the conjugate's own."""
     scale = families.LINKS[families.get(likelihood).link].scale_name
+    scale = scale if scale.endswith("scale") else f"{scale} scale"  # "data scale", "log-odds scale"
     if name == Population.NORMAL.value:
-        return f"Normal on the {scale} scale"
+        return f"Normal on the {scale}"
     if name == Population.STUDENT_T.value:
-        return f"Student-t on the {scale} scale (robust: heavy tails, degrees of freedom nu_groups)"
+        return f"Student-t on the {scale} (robust: heavy tails, degrees of freedom nu_groups)"
     pop = populations.get(name)
     return f"{pop.label} (conjugate): each group's {pop.value} ~ {pop.label}(alpha, beta)"
 
