@@ -254,6 +254,31 @@ def instant(schools):
     return instant_posterior(schools, SPEC)
 
 
+def test_instant_log_density_is_scipy_quad_over_theta(schools):
+    """The engine's log p(mu, log tau, log nu, y) at points across its range (tiny tau, tiny and
+    large nu) against the priors plus scipy's quad of every group's integral over theta."""
+    from hiermod.instant import engine_parts
+    from hiermod.priors import log_density
+
+    _, priors, parts = engine_parts(schools, SPEC)
+    assert parts.problem.grid_names == ("mu", "tau", "nu_groups") and parts.exact
+    y, se = np.asarray(schools.y, float), np.asarray(schools.se, float)
+    rng = np.random.default_rng(11)
+    u = np.column_stack([rng.uniform(-10, 25, 10), rng.uniform(np.log(0.005), np.log(60), 10),
+                         rng.uniform(np.log(0.03), np.log(250), 10)])
+    ours = parts.problem.log_density(u)
+    for k, (mu, log_tau, log_nu) in enumerate(u):
+        tau, nu = math.exp(log_tau), math.exp(log_nu)
+        total = float(log_density(priors["mu"], mu) + log_density(priors["tau"], tau) + log_tau
+                      + log_density(priors["nu_groups"], nu) + log_nu)
+        for j in range(y.size):
+            density = lambda t: stats.norm.pdf(y[j], t, se[j]) * stats.t.pdf(t, nu, mu, tau)  # noqa: E731
+            breaks = [mu - 30 * tau, mu - tau, mu, mu + tau, mu + 30 * tau]
+            total += math.log(integrate.quad(density, y[j] - 12 * se[j], y[j] + 12 * se[j], points=breaks,
+                                             limit=500, epsabs=0, epsrel=1e-11)[0])
+        assert ours[k] == pytest.approx(total, abs=1e-6), (mu, tau, nu)
+
+
 def test_instant_means_are_the_brute_force_grid(schools, instant):
     """The engine (adaptive grid, its own nodes) against the uniform brute-force grid above:
     every mean within 1e-3 posterior sds."""

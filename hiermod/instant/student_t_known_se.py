@@ -10,12 +10,13 @@ also keeps the constant of several rows per group):
     theta_j | w, mu, tau, y ~ Normal((ybar_j tau^2 + mu s_j^2 w) / v,  s_j^2 tau^2 / v),  v = s_j^2 w + tau^2
 
 The expectation over w is a 1-D integral, done by the trapezoid rule in t = log w over where w has
-mass (its 1e-14 and 1 - 1e-14 quantiles, the lower end at most e^-70, below which the integrand
-is under e^-35 of its scale): the density of log w times the normal is smooth and decays at both
-ends, so the rule converges geometrically (``MIXTURE_NODES`` nodes: relative error below 1e-7
-against scipy's quad over theta, see the tests). h = (mu, log tau, log nu_groups) goes on the shared
-adaptive grid (:mod:`hiermod.grid_quadrature`); the nodes give E and Var of theta_j given h. Draws
-of theta_j given h: w_j from the piecewise-linear density through the nodes (in t), then the normal above.
+mass (its 1e-14 and 1 - 1e-14 quantiles, the lower end no lower than w = e^-70, where the
+normal's density, which falls like sqrt(w), is under e^-35 of its scale): the density of log w times the normal is smooth and decays at both
+ends, so the rule converges geometrically (``MIXTURE_NODES`` nodes: relative error at most 2e-7
+against scipy's quad over theta, tau down to 0.005 and nu from 0.02 to 300; 81 nodes: 4e-5).
+h = (mu, log tau, log nu_groups) goes on the shared adaptive grid (:mod:`hiermod.grid_quadrature`);
+the nodes give E and Var of theta_j given h. Draws of theta_j given h: t_j = log w_j from the
+piecewise-linear density through the nodes, then theta_j from the normal above.
 """
 
 from __future__ import annotations
