@@ -247,6 +247,15 @@ def test_exact_refuses_it_and_instant_serves_only_summary_data(schools):
 # -------------------------------------------------------------------- the instant engine
 
 
+@pytest.mark.parametrize("name, prior", [("mu", "Normal(0, 20) T(-50, 50)"), ("nu_groups", "Gamma(2, 0.1) T(1, )")])
+def test_instant_refuses_bounded_grid_priors(schools, name, prior):
+    """mu and nu_groups are on the engine's grid, which needs their whole support."""
+    from hiermod.methods import METHODS
+
+    reason = METHODS["instant"].unavailable_reason(schools, SPEC.with_priors(**{name: prior}))
+    assert reason and f"{name} ~ {prior}" in reason and "'nuts'" in reason and "exact" not in reason
+
+
 @pytest.fixture(scope="module")
 def instant(schools):
     from hiermod.instant import instant_posterior

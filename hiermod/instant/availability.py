@@ -111,13 +111,15 @@ def _support_edges(prior) -> tuple[float, float]:
 
 def bounded_hyperparameters(data, spec) -> str | None:
     """A reason when a hyperparameter the grid would integrate (a scale, the family's sigma / phi, a
-    population's alpha / beta, mu of a one-level count model) has a prior whose support is cut short
-    (``T(..)`` bounds, ``Uniform``): the grid lives on log scales that assume the whole half-line."""
+    population's alpha / beta or nu_groups, mu of a one-level count model or of a Student-t
+    population) has a prior whose support is cut short (``T(..)`` bounds, ``Uniform``): the grid
+    lives on log scales that assume the whole half-line."""
     from ..priors import resolve_priors
 
     priors = resolve_priors(data, spec)
     names = [n for t in spec.terms for n in t.scale_names()] + list(spec.family.param_names)
-    if group_quadrature(data, spec) is None and spec.pooling != Pooling.NONE:
+    mu_on_grid = group_quadrature(data, spec) is None or student_t_known_se(data, spec) is None
+    if mu_on_grid and spec.pooling != Pooling.NONE:
         names.append(spec.terms[0].location)
     cut = []
     for name in names:
@@ -130,7 +132,7 @@ def bounded_hyperparameters(data, spec) -> str | None:
             cut.append(f"{name} ~ {prior}")
     if not cut:
         return None
-    exact = " or 'exact'" if spec.family.normal_known_se else ""
+    exact = " or 'exact'" if spec.family.normal_known_se and not spec.row_term.robust else ""
     return (f"The instant method's grid needs hyperparameter priors without bounds (it spans their "
             f"whole range on a log or linear scale); "
             f"{', '.join(cut)} {'is' if len(cut) == 1 else 'are'} cut short. Drop the bound, or use "
