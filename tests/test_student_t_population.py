@@ -422,6 +422,14 @@ def test_variance_is_the_t_variance_or_undefined(schools):
     assert table.at["share_between", "mean"] == pytest.approx(np.mean(np.where(low, 1.0, shares)))
 
 
+def test_the_prior_set_varies_tau_not_nu_groups(schools, instant):
+    from hiermod.sensitivity import prior_set, varied_hyperparameters
+
+    names = varied_hyperparameters(SPEC, instant.hyper_names)
+    assert names == ("tau",)
+    assert all(set(choice.priors) == {"tau"} for choice in prior_set(schools, SPEC, names))
+
+
 def test_structure_alternatives_offer_the_normal_population():
     from hiermod.model_comparison import structure_alternatives
 
