@@ -203,7 +203,9 @@ def _add_model_arguments(p: argparse.ArgumentParser):
                        help="intercept/slope correlation: an LKJ prior (default) or none (independent)")
     model.add_argument("--population", choices=_POPULATIONS, default="normal",
                        help="distribution of the group values: normal (default; on the link scale), "
-                            "beta (binomial: p_j ~ Beta(alpha, beta)) or gamma (poisson: rate_j ~ Gamma(alpha, beta))")
+                            "student_t (robust, on the link scale: theta_j ~ StudentT(nu_groups, mu, tau); one level, "
+                            "partial pooling), beta (binomial: p_j ~ Beta(alpha, beta)) or gamma (poisson: "
+                            "rate_j ~ Gamma(alpha, beta))")
     model.add_argument("--prior", action="append", default=[], metavar="NAME=Family(args)",
                        help="a prior, e.g. --prior 'tau=HalfCauchy(5)' (repeatable; others get "
                             "data-scaled defaults)")

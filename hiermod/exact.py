@@ -168,6 +168,9 @@ def unavailable_reason(data: "GroupedData", spec: ModelSpec) -> str | None:
         return _EXACT_ONLY
     if spec.nested:
         return ("The exact method handles one grouping level; nested levels need NUTS (method='nuts').")
+    if spec.row_term.robust:
+        return ("The exact method handles a normal population of group effects; a Student-t population "
+                "(population='student_t') needs NUTS (method='nuts').")
     if not spec.family.normal_known_se or data.se is None:
         names = " or ".join(f"'{f.name}'" for f in families.FAMILIES.values() if f.normal_known_se)
         return (

@@ -97,7 +97,7 @@ def continuum_served(data: "GroupedData", spec: "ModelSpec", post) -> bool:
     from .kind_registry import kind_info
 
     terms = spec.terms
-    return (len(terms) == 1 and not terms[0].conjugate and not terms[0].slopes
+    return (len(terms) == 1 and not terms[0].conjugate and not terms[0].robust and not terms[0].slopes
             and kind_info(data.kind).normal_estimates is not None
             and "tau" in post.hyper_names and "tau" not in post.fixed)
 

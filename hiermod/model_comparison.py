@@ -47,7 +47,8 @@ def structure_alternatives(spec: "ModelSpec") -> dict[str, "ModelSpec"]:
       (school > class)": spec}; three levels also get the two inner levels;
     * varying slopes: {"common slope": the slopes as ordinary covariates, "varying slopes": spec};
     * Beta / Gamma population: {"normal on the logit / log scale": population normal,
-      "Beta population": spec}.
+      "Beta population": spec};
+    * Student-t population: {"normal population": population normal, "Student-t population": spec}.
 
     Empty when the model has none of these (a plain one-level model: compare pooling modes
     instead). Names are plain text, keys of :func:`compare_structures`.
@@ -70,6 +71,9 @@ def structure_alternatives(spec: "ModelSpec") -> dict[str, "ModelSpec"]:
         scale = LINKS[spec.family.link].scale_name
         out[f"normal on the {scale} scale"] = spec.replace(population="normal")
         out[f"{spec.population.value.title()} population"] = spec
+    elif terms[-1].robust:
+        out["normal population"] = spec.replace(population="normal")
+        out["Student-t population"] = spec
     return out
 
 

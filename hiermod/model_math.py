@@ -155,6 +155,13 @@ def _normal(mean: Expr, sd: Expr) -> Expr:
     return Expr(r"\mathrm{Normal}(", "Normal(") + mean + ", " + sd + ")"
 
 
+def _effects(term: GroupTerm, mean: Expr, sd: Expr) -> Expr:
+    """The population of a term's effects: Normal(mean, sd), or StudentT(nu_groups, mean, sd)."""
+    if not term.robust:
+        return _normal(mean, sd)
+    return Expr(r"\mathrm{StudentT}(", "StudentT(") + symbol(term.df) + ", " + mean + ", " + sd + ")"
+
+
 def _vector(parts: list[Expr]) -> Expr:
     return Expr(r"\left(", "(") + _join(parts) + Expr(r"\right)^{\top}", ")")
 
@@ -264,9 +271,9 @@ class _Writer:
         elif term.non_centered:
             z = indexed(symbol("z" + term.effect[len("theta"):]), index)
             self.lines.append(Line(effect, "=", location + " + " + symbol(term.scale) + TIMES + z, note))
-            self.lines.append(Line(z, "~", _normal(Expr("0", "0"), Expr("1", "1"))))
+            self.lines.append(Line(z, "~", _effects(term, Expr("0", "0"), Expr("1", "1"))))
         else:
-            self.lines.append(Line(effect, "~", _normal(location, symbol(term.scale)), note))
+            self.lines.append(Line(effect, "~", _effects(term, location, symbol(term.scale)), note))
 
     def population(self, term: GroupTerm, index: Expr, effect: Expr, note: Expr) -> None:
         pop = populations.get(term.population)

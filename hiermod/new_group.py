@@ -1,6 +1,7 @@
 """What a group not in the data would look like: its effect, its mean and one new observation.
 
-One level: theta_new ~ Normal(mu, tau). Nested levels 1..K (school > class): a new group can be
+One level: theta_new ~ Normal(mu, tau) (a Student-t population: theta_new ~ StudentT(nu_groups, mu,
+tau), drawn with each draw's nu_groups). Nested levels 1..K (school > class): a new group can be
 new at any level. A new innermost group (class) in an existing school s: theta_new ~
 Normal(theta_school[s], tau_class); a new school: theta_school_new ~ Normal(mu, tau_school), then a
 new class in it, theta_new ~ Normal(theta_school_new, tau_class). Varying slopes: the new group's
@@ -50,7 +51,8 @@ def _term_draw(fit: "Fit", term: "GroupTerm", centre: np.ndarray, rng: np.random
     n = centre.shape[0]
     tau = fit.draws(term.scale).astype(float)
     if not term.slopes:
-        return centre + tau * rng.standard_normal(n), {}
+        df = fit.draws(term.df).astype(float) if term.df else None
+        return centre + tau * term.standard_effects(rng, (n,), df), {}
     spec = fit.spec
     beta = fit.draws("beta").astype(float)
     means = np.column_stack([centre] + [beta[:, spec.covariates.index(x)] for x in term.slopes])
@@ -120,6 +122,9 @@ def _notes(fit: "Fit") -> dict[str, str]:
     elif term.conjugate:
         theta = (f"a new group's {term.population_value} from the {term.population.value.title()}"
                  f"(alpha, beta) population, on the link scale")
+    elif term.robust:
+        theta = ("effect of a new group drawn from the Student-t population of groups, "
+                 "StudentT(nu_groups, mu, tau) (link scale)")
     else:
         theta = "effect of a new group drawn from the population of groups (link scale)"
     return {"theta_new": theta, "response_new": family.response_note,

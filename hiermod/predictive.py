@@ -94,7 +94,9 @@ def _term_prior_draws(term: GroupTerm, priors: dict[str, Prior], n: int, J: int,
     if term.slopes:
         out.update(_slope_prior_draws(term, priors, n, J, rng, centre, out[term.scale], slope_means))
         return out
-    z = rng.standard_normal((n, J))
+    if term.df:
+        out[term.df] = prior_lib.sample(priors[term.df], rng, n)
+    z = term.standard_effects(rng, (n, J), out.get(term.df))
     out[term.effect] = centre + out[term.scale][:, None] * z
     if term.non_centered:
         out[term.decentered] = z

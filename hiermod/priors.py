@@ -158,7 +158,7 @@ def check_bounds(data: "GroupedData", spec: ModelSpec, priors: dict[str, Prior])
                 "remove the T(...) part."
             )
     for term in spec.terms:
-        for name in term.scale_names():
+        for name in (n for n in term.scale_names() if n != term.df):  # group sds, not nu_groups
             prior = priors.get(name)
             if prior is not None and prior.upper is not None and prior.upper < MIN_SCALE_SHARE * s:
                 raise PriorError(

@@ -210,15 +210,18 @@ def _term_code(fit: "Fit", k: int, add) -> None:
         add(f"    theta = numpyro.deterministic({term.effect!r}, jnp.broadcast_to(m, ({n},)))")
         return
     add(f"    tau = numpyro.sample({term.scale!r}, {_prior_code(priors[term.scale])})")
+    if term.df:  # a Student-t population: its degrees of freedom
+        add(f"    nu_groups = numpyro.sample({term.df!r}, {_prior_code(priors[term.df])})")
+    effects = "dist.StudentT(nu_groups, {0}, {1})" if term.df else "dist.Normal({0}, {1})"
     if term.slopes:
         _slopes_code(fit, term, n, plate, add)
     elif term.non_centered:
         add(plate)
-        add(f"        z = numpyro.sample({term.decentered!r}, dist.Normal(0.0, 1.0))")
+        add(f"        z = numpyro.sample({term.decentered!r}, {effects.format('0.0', '1.0')})")
         add(f"    theta = numpyro.deterministic({term.effect!r}, m + tau * z)")
     else:
         add(plate)
-        add(f"        theta = numpyro.sample({term.effect!r}, dist.Normal(m, tau))")
+        add(f"        theta = numpyro.sample({term.effect!r}, {effects.format('m', 'tau')})")
 
 
 def _slopes_code(fit: "Fit", term, n: str, plate: str, add) -> None:
@@ -327,10 +330,11 @@ def _model_text(fit: "Fit") -> list[str]:
         out.append("    beta (one per covariate) ~ " + ", ".join(
             str(fit.priors[f"beta[{c}]"]) for c in spec.covariates))
     if spec.pooling == Pooling.PARTIAL:
+        effects = "StudentT(nu_groups, {0}, {1})" if terms[-1].robust else "Normal({0}, {1})"
         if spec.parameterization == Parameterization.NON_CENTERED:
-            out.append("    theta_j = mu + tau * z_j,  z_j ~ Normal(0, 1)   (non-centered)")
+            out.append(f"    theta_j = mu + tau * z_j,  z_j ~ {effects.format(0, 1)}   (non-centered)")
         else:
-            out.append("    theta_j ~ Normal(mu, tau)   (centered)")
+            out.append(f"    theta_j ~ {effects.format('mu', 'tau')}   (centered)")
     elif spec.pooling == Pooling.COMPLETE:
         out.append("    theta_j = mu   (complete pooling)")
     else:

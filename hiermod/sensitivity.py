@@ -61,8 +61,9 @@ def reference_scale(prior: Prior | str) -> float:
 
 def varied_hyperparameters(spec: "ModelSpec", hyper_names) -> tuple[str, ...]:
     """The hyperparameters the prior set varies: the terms' group-level scales (term scale names;
-    a population's alpha, beta) that the instant grid integrates (``hyper_names``)."""
-    scales = [n for term in spec.terms for n in term.scale_names()]
+    a population's alpha, beta) that the instant grid integrates (``hyper_names``); not a Student-t
+    population's degrees of freedom nu_groups (not a scale: HalfNormal(c s) would mean nothing for it)."""
+    scales = [n for term in spec.terms for n in term.scale_names() if n != term.df]
     return tuple(n for n in hyper_names if n in scales)
 
 

@@ -37,7 +37,8 @@ class ModelSpec:
     Priors not given here are filled with data-scaled defaults by :func:`resolve_priors`.
     Prior names (:meth:`prior_names`): ``mu``, ``tau`` (``tau_<column>`` when nested), ``sigma``,
     ``nu``, ``phi``, ``theta`` (no pooling), ``beta`` (every covariate) or ``beta[<covariate>]``,
-    ``tau_<x>`` and ``rho`` (varying slopes), ``alpha`` and ``beta`` (Beta/Gamma populations).
+    ``tau_<x>`` and ``rho`` (varying slopes), ``alpha`` and ``beta`` (Beta/Gamma populations),
+    ``nu_groups`` (a Student-t population's degrees of freedom).
     ``groups`` empty: one level over the data's group column. ``level_parameterizations``: one per
     grouping column (empty: ``parameterization`` for every level).
     """
@@ -112,7 +113,9 @@ class ModelSpec:
             raise SpecError(f"Give one parameterization per grouping column ({max(1, len(groups))}); "
                             f"got {len(levels)}.")
         set_(self, "level_parameterizations", levels)
-        if self.population != Population.NORMAL:
+        if self.population == Population.STUDENT_T:
+            self._check_student_t(groups, slopes)
+        elif self.population != Population.NORMAL:
             needs = populations.get(self.population).likelihood
             if needs != self.likelihood.value:
                 raise SpecError(f"A {self.population.value.title()} population describes {needs} data; "
@@ -121,6 +124,21 @@ class ModelSpec:
                 raise SpecError(f"A {self.population.value.title()} population has no covariates, slopes or "
                                 "nested levels (its groups' values are Beta/Gamma draws, not a linear "
                                 "predictor). Use --population normal for those.")
+
+    def _check_student_t(self, groups: tuple[str, ...], slopes: tuple[str, ...]) -> None:
+        """A Student-t population is one level of partially pooled effects without varying slopes."""
+        if self.pooling != Pooling.PARTIAL:
+            raise SpecError(f"A Student-t population (population='student_t') describes how partially pooled "
+                            f"group effects spread; with pooling={self.pooling.value!r} there is no population. "
+                            "Use pooling='partial', or population='normal'.")
+        if len(groups) > 1:
+            raise SpecError(f"A Student-t population (population='student_t') serves one grouping level; "
+                            f"this model nests {len(groups)} ({', '.join(map(repr, groups))}). Use one "
+                            "grouping column, or population='normal' for nested levels.")
+        if slopes:
+            raise SpecError(f"A Student-t population (population='student_t') has no varying slopes (got "
+                            f"{', '.join(map(repr, slopes))}): its effects are one intercept per group. Use "
+                            "the covariates with a common slope, or population='normal' for varying slopes.")
 
     @property
     def family(self) -> "families.Family":
@@ -172,6 +190,8 @@ class ModelSpec:
                                                 for t in terms))
         elif self.row_term.conjugate:
             parts.append(f"{self.population.value.title()} population")
+        elif self.row_term.robust:
+            parts.append(f"Student-t population, {terms[0].parameterization.value.replace('_', '-')}")
         elif self.pooling == Pooling.PARTIAL:
             parts.append(terms[0].parameterization.value.replace("_", "-"))
         if self.row_term.slopes:
@@ -188,10 +208,14 @@ class ModelSpec:
         return dataclasses.replace(self, priors=_as_prior_items(merged))
 
     def replace(self, **changes) -> "ModelSpec":
-        """A copy with some fields changed (priors that no longer apply are dropped)."""
+        """A copy with some fields changed (priors that no longer apply are dropped; a Student-t
+        population becomes normal when the new pooling is not partial, unless ``population`` is given)."""
         changes = dict(changes)
         new_priors = changes.pop("priors", None)
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "priors"} | changes
+        if (fields["population"] == Population.STUDENT_T and "population" not in changes
+                and Pooling(fields["pooling"]) != Pooling.PARTIAL):
+            fields["population"] = Population.NORMAL
         if "groups" in changes and "level_parameterizations" not in changes:
             fields["level_parameterizations"] = ()
         if "slopes" in changes and "covariates" not in changes:

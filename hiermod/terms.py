@@ -9,6 +9,9 @@ outermost term and the parent's effect for a nested one):
     complete pooling:  mu ~ prior_mu,  theta_j = mu
     partial pooling:   theta_j ~ Normal(m_j, tau),  tau ~ prior_tau (mu ~ prior_mu at the top)
                        non-centered: theta_j = m_j + tau * theta_decentered_j,  theta_decentered_j ~ Normal(0, 1)
+    student_t population (robust; one level, no slopes):
+                       theta_j ~ StudentT(nu_groups, m_j, tau),  nu_groups ~ prior (default Gamma(2, 0.1))
+                       non-centered: theta_j = m_j + tau * theta_decentered_j,  theta_decentered_j ~ StudentT(nu_groups, 0, 1)
     varying slopes:    (theta_j, slope_x_j) ~ MVN((m_j, beta[x]), diag(tau, tau_x) R diag(tau, tau_x)),
                        R ~ LKJ(eta) (slope correlation "lkj") or R = I ("none"); rho_x = R[0, x]
     beta population:   p_j ~ Beta(alpha, beta)     (binomial data; theta_j = logit p_j)
@@ -16,13 +19,16 @@ outermost term and the parent's effect for a nested one):
 
 Names: a model with one grouping column keeps ``mu``, ``tau``, ``theta`` (dim ``group``); nested
 columns c get ``tau_c``, ``theta_c`` (dim c). Slopes: ``tau_x``, ``rho_x``, ``slope_x``; the LKJ
-concentration's prior is called ``rho``. Populations: ``alpha``, ``beta``, ``p`` / ``rate``.
+concentration's prior is called ``rho``. Populations: ``alpha``, ``beta``, ``p`` / ``rate``; a
+Student-t population's degrees of freedom ``nu_groups`` (not ``nu``: that is a Student-t likelihood's).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+
+import numpy as np
 
 from . import populations
 from .prior_families import Prior, nice
@@ -49,6 +55,7 @@ class Population(StrEnum):
     NORMAL = "normal"  # theta_j ~ Normal(m_j, tau) on the link scale
     BETA = "beta"  # p_j ~ Beta(alpha, beta): binomial data
     GAMMA = "gamma"  # rate_j ~ Gamma(alpha, beta): poisson data
+    STUDENT_T = "student_t"  # theta_j ~ StudentT(nu_groups, m_j, tau): robust to outlying groups
 
 
 class SlopeCorrelation(StrEnum):
@@ -66,6 +73,13 @@ CORRELATION_PRIOR = "rho"
 CHOLESKY_SITE = "corr_cholesky"
 """The sampled Cholesky factor of that matrix (summaries report rho_x instead)."""
 
+GROUP_DF = "nu_groups"
+"""Degrees of freedom of a Student-t population of group effects (its prior's name)."""
+
+GROUP_DF_PRIOR = ("Gamma", (2.0, 0.1))
+"""Default prior of ``nu_groups``: Gamma(2, 0.1) (Juarez & Steel 2010; brms' default for a
+Student-t's degrees of freedom): mean 20, 5% below 3.6, so heavy and near-normal tails are both plausible."""
+
 
 @dataclass(frozen=True)
 class GroupTerm:
@@ -74,7 +88,7 @@ class GroupTerm:
     ``factor``: the grouping column (``dim`` names its groups in results); ``parent``: the factor it
     is nested in (None: outermost); ``slopes``: covariates whose effect varies by this factor;
     ``population``: distribution of the effects. Parameterization matters only under partial
-    pooling with a normal population (otherwise it is centered).
+    pooling with a normal or Student-t population (otherwise it is centered).
     """
 
     factor: str = "group"
@@ -96,7 +110,7 @@ class GroupTerm:
         set_(self, "correlation", SlopeCorrelation(self.correlation))
         set_(self, "slopes", tuple(self.slopes))
         parameterization = Parameterization(self.parameterization)
-        if self.pooling != Pooling.PARTIAL or self.population != Population.NORMAL:
+        if self.pooling != Pooling.PARTIAL or self.conjugate:
             parameterization = Parameterization.CENTERED
         set_(self, "parameterization", parameterization)
 
@@ -118,7 +132,25 @@ class GroupTerm:
     @property
     def conjugate(self) -> bool:
         """A Beta or Gamma population (closed-form marginal likelihood)."""
-        return self.partial and self.population != Population.NORMAL
+        return self.partial and self.population.value in populations.POPULATIONS
+
+    @property
+    def robust(self) -> bool:
+        """A Student-t population of effects (heavy tails: an outlying group is shrunk less)."""
+        return self.partial and self.population == Population.STUDENT_T
+
+    @property
+    def df(self) -> str | None:
+        """Name of the population's degrees of freedom (``nu_groups``), or None for a normal one."""
+        return GROUP_DF if self.robust else None
+
+    def standard_effects(self, rng: np.random.Generator, size: tuple, df=None) -> np.ndarray:
+        """Draws of the standardized effects z = (theta - m) / tau, shaped ``size`` (n, ...):
+        Normal(0, 1), or StudentT(df, 0, 1) for a Student-t population (``df`` (n,): one per draw)."""
+        if not self.robust:
+            return rng.standard_normal(size)
+        df = np.asarray(df, dtype=float).reshape((-1,) + (1,) * (len(size) - 1))
+        return rng.standard_t(np.broadcast_to(df, size))
 
     @property
     def population_value(self) -> str | None:
@@ -156,6 +188,8 @@ class GroupTerm:
             return ("alpha", "beta")
         names = [self.location] if self.own_location else []
         names.append(self.scale)
+        if self.robust:
+            names.append(GROUP_DF)
         if self.partial:
             names.extend(self.slope_scale(x) for x in self.slopes)
         if self.correlated:
@@ -168,7 +202,7 @@ class GroupTerm:
             return ()
         if self.conjugate:
             return ("alpha", "beta")
-        return (self.scale,) + tuple(self.slope_scale(x) for x in self.slopes)
+        return (self.scale,) + ((GROUP_DF,) if self.robust else ()) + tuple(self.slope_scale(x) for x in self.slopes)
 
     def correlation_names(self) -> tuple[str, ...]:
         """Those of :meth:`prior_names` that are correlation-matrix priors (LKJ)."""
@@ -200,7 +234,7 @@ class GroupTerm:
     def default_priors(self, m: float, s: float, slope_sds: dict[str, float] | None = None) -> dict[str, Prior]:
         """Weakly informative priors on the outcome's link scale (centre m, scale s):
         mu, theta (no pooling) ~ Normal(m, 2.5 s), tau ~ HalfNormal(s), tau_x ~ HalfNormal(s / sd(x)),
-        rho: LKJ(2). Beta population (p0 = expit m): alpha ~ Exponential(0.1), beta ~ Exponential(0.1 p0/(1-p0))
+        rho: LKJ(2), nu_groups ~ Gamma(2, 0.1) (:data:`GROUP_DF_PRIOR`). Beta population (p0 = expit m): alpha ~ Exponential(0.1), beta ~ Exponential(0.1 p0/(1-p0))
         (prior means 10 and 10 (1-p0)/p0: population mean p0). Gamma population (r0 = exp m):
         alpha ~ Exponential(0.5), beta ~ Exponential(0.5 r0) (population mean rate r0)."""
         slope_sds = slope_sds or {}
@@ -212,6 +246,8 @@ class GroupTerm:
                 out[name] = _population_prior(self.population, name, m)
             elif name == self.scale:
                 out[name] = Prior("HalfNormal", (s,))
+            elif name == GROUP_DF:
+                out[name] = Prior(*GROUP_DF_PRIOR)
             elif name.startswith("tau_") and name[4:] in self.slopes:
                 out[name] = Prior("HalfNormal", (nice(s / (slope_sds.get(name[4:]) or 1.0)),))
             else:

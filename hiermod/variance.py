@@ -7,6 +7,9 @@ of one draw sum to 1 and their intervals carry the posterior uncertainty. The ma
   variance (:meth:`hiermod.families.Family.within_variance`: sigma², sigma² nu/(nu-2), pi²/3 for
   binomial, log(1 + 1/lambda) for Poisson, ...); share_between = tau² / (tau² + within), the
   intraclass correlation (ICC).
+* One level, Student-t population theta_j ~ StudentT(nu_groups, mu, tau): between = the t's
+  variance tau² nu_groups / (nu_groups - 2), infinite for nu_groups <= 2 (such draws are left out of
+  its mean and give a between share of 1; the note says in how many draws).
 * Nested levels 1..K (school > class): the effects add up, theta_K[j] = mu + sum_k u_k with
   independent u_k ~ Normal(0, tau_k), so Var = tau_1² + ... + tau_K² + within. Rows
   ``between_<col>`` (tau_col²) and ``share_<col>`` = tau_col² / total per level, ``share_within``,
@@ -88,6 +91,27 @@ def _slope_between(fit: "Fit", term: "GroupTerm") -> tuple[np.ndarray, str]:
     return between, note
 
 
+def _robust_between(fit: "Fit", term: "GroupTerm") -> tuple[np.ndarray, str]:
+    """tau² nu/(nu - 2) per draw (infinite for nu <= 2): the variance of a Student-t population."""
+    tau, nu = fit.draws(term.scale).astype(float), fit.draws(term.df).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = np.where(nu > 2, tau**2 * nu / (nu - 2), np.inf)
+    share_inf = float(np.mean(~np.isfinite(between)))
+    extra = (f" In {100 * share_inf:.0f}% of draws {term.df} ≤ 2, where that variance is infinite "
+             "(those draws are left out of its mean and give a between share of 1).") if share_inf else ""
+    return between, ("Between: variance of the true group effects around the overall mean, "
+                     f"tau²·{term.df}/({term.df}-2) for the Student-t population, link scale." + extra)
+
+
+def _share(part: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """part / (part + other) per draw: 1 when only ``part`` is infinite, 0 when only ``other`` is,
+    NaN (undefined, left out of the summary) when both are."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = part / (part + other)
+    share = np.where(np.isinf(part) & np.isfinite(other), 1.0, share)
+    return np.where(np.isfinite(part) & np.isinf(other), 0.0, share)
+
+
 def _population_parts(fit: "Fit", term: "GroupTerm") -> tuple[np.ndarray, np.ndarray, str, str]:
     """(between, within, notes) of a Beta or Gamma population on its natural scale."""
     a, b = fit.draws("alpha").astype(float), fit.draws("beta").astype(float)
@@ -131,6 +155,8 @@ def variance_draws(fit: "Fit") -> tuple[dict[str, np.ndarray], dict[str, str]]:
         name = "between" if len(terms) == 1 else f"between_{t.dim}"
         if t.slopes:
             parts[name], notes[name] = _slope_between(fit, t)
+        elif t.robust:
+            parts[name], notes[name] = _robust_between(fit, t)
         else:
             parts[name] = fit.draws(t.scale).astype(float) ** 2
             notes[name] = (("Between: variance of the true group effects around the overall mean "
@@ -177,8 +203,7 @@ def variance_decomposition(fit: "Fit", prob: float = 0.9) -> pd.DataFrame:
                                          f"Share of the total variance at the {level} level."))
             rows.append(_summary_row("share_within", np.where(finite, within / total, 1.0), prob,
                                      "Share of the total variance within the innermost groups."))
-        between = sum(betweens.values())
-        share = np.where(finite, between / (between + within), 0.0)
+        share = _share(sum(betweens.values()), within)
     note = SHARE_NOTE if len(betweens) == 1 else (
         SHARE_NOTE + " With nested levels it sums every level's between part: the correlation of two "
         "observations in the same innermost group.")

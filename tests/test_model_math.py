@@ -72,6 +72,8 @@ STRUCTURES = {
     "nested_slopes": dict(groups=("school", "class"), slopes=("x",)),
     "beta": dict(groups=("class",), population="beta"),
     "gamma": dict(groups=("class",), population="gamma"),
+    "student_t": dict(groups=("class",), population="student_t", covariates=("x",)),
+    "student_t_centered": dict(groups=("class",), population="student_t", parameterization="centered"),
     "none": dict(groups=("school", "class"), pooling="none"),
     "complete": dict(groups=("class",), pooling="complete", covariates=("x",)),
 }

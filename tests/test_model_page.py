@@ -97,7 +97,9 @@ def test_beta_population_gives_alpha_and_beta_priors():
     at = model_page("rat_tumors")
     ok(at)
     pop = radio(at, "Population of the groups' probabilities")
-    assert pop.options == ["Normal on the log-odds scale", "Beta (conjugate): each group's p ~ Beta(alpha, beta)"]
+    assert pop.options == ["Normal on the log-odds scale",
+                           "Student-t on the log-odds scale (robust: heavy tails, degrees of freedom nu_groups)",
+                           "Beta (conjugate): each group's p ~ Beta(alpha, beta)"]
     pop.set_value("beta").run()
     ok(at)
     s = spec(at)
@@ -105,6 +107,20 @@ def test_beta_population_gives_alpha_and_beta_priors():
     assert set(dict(s.priors)) == {"alpha", "beta"}
     assert {"Prior for alpha", "Prior for beta"} <= {b.label for b in at.selectbox}
     assert r"\mathrm{Beta}(\alpha, \beta)" in latex_text(at)
+
+
+def test_student_t_population_gives_a_nu_groups_prior():
+    at = model_page("eight_schools")
+    ok(at)
+    pop = radio(at, "Population of the groups' values")
+    assert pop.options == ["Normal on the data scale",
+                           "Student-t on the data scale (robust: heavy tails, degrees of freedom nu_groups)"]
+    pop.set_value("student_t").run()
+    ok(at)
+    s = spec(at)
+    assert s.population.value == "student_t" and str(dict(s.priors)["nu_groups"]) == "Gamma(2, 0.1)"
+    assert "Prior for nu_groups" in {b.label for b in at.selectbox}
+    assert r"\mathrm{StudentT}(\nu_{\mathrm{groups}}, 0, 1)" in latex_text(at)
 
 
 def test_a_bounded_prior_survives_apply():

@@ -352,7 +352,10 @@ def _hiermod_trace(data, spec) -> dict:
     ModelSpec("normal", groups=("district", "school", "class"), slopes=("x",), priors={"rho": "LKJ(3)"}),
     ModelSpec("student_t", groups=("district", "school", "class"), pooling="complete"),
     ModelSpec("normal", groups=("district", "school", "class"), pooling="none", covariates=("x",)),
-], ids=["3-levels-cov", "3-levels-bounded", "slopes-none-centered", "slopes-lkj", "complete", "none"])
+    ModelSpec("normal", groups=("class",), covariates=("x",), population="student_t"),
+    ModelSpec("student_t", groups=("class",), population="student_t", parameterization="centered"),
+], ids=["3-levels-cov", "3-levels-bounded", "slopes-none-centered", "slopes-lkj", "complete", "none",
+        "student-t-population", "student-t-population-centered"])
 def test_numpyro_script_sites_match_hiermod(spec, tmp_path):
     """Every structure: the script's model has hiermod's sample and deterministic sites with the
     same shapes (the numbers are checked against hiermod's fits above)."""

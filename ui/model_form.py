@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from hiermod import families, populations
 from hiermod.errors import PriorError
 from hiermod.prior_families import CORRELATION_FAMILIES, LOCATION_FAMILIES, SCALE_FAMILIES, Prior
-from hiermod.terms import Population
+from hiermod.terms import GroupTerm, Population
 
 if TYPE_CHECKING:  # pragma: no cover
     from hiermod.data import GroupedData
@@ -22,8 +22,16 @@ for _pop in populations.POPULATIONS.values():
 
 
 def population_choices(likelihood) -> list[str]:
-    """``normal`` plus the conjugate populations declared for this likelihood (may be just normal)."""
-    return [Population.NORMAL.value] + _POPULATIONS_BY_FAMILY.get(str(getattr(likelihood, "value", likelihood)), [])
+    """``normal`` and ``student_t`` (every likelihood) plus the conjugate populations declared for
+    this likelihood."""
+    return ([Population.NORMAL.value, Population.STUDENT_T.value]
+            + _POPULATIONS_BY_FAMILY.get(str(getattr(likelihood, "value", likelihood)), []))
+
+
+def has_parameterization(pooling, population) -> bool:
+    """Whether the centered / non-centered choice matters: partial pooling with a normal or
+    Student-t population (the group term's own rule)."""
+    return GroupTerm(pooling=pooling, parameterization="non_centered", population=population).non_centered
 
 
 def population_title(likelihood) -> str:
@@ -35,10 +43,13 @@ def population_title(likelihood) -> str:
 
 
 def population_text(likelihood, name: str) -> str:
-    """A population's label: normal on the family's link scale, or the conjugate's own."""
+    """A population's label: normal or Student-t on the family's link scale, or the conjugate's own."""
+    scale = families.LINKS[families.get(likelihood).link].scale_name
+    scale = scale if scale.endswith("scale") else f"{scale} scale"  # "data scale", "log-odds scale"
     if name == Population.NORMAL.value:
-        family = families.get(likelihood)
-        return f"Normal on the {families.LINKS[family.link].scale_name} scale"
+        return f"Normal on the {scale}"
+    if name == Population.STUDENT_T.value:
+        return f"Student-t on the {scale} (robust: heavy tails, degrees of freedom nu_groups)"
     pop = populations.get(name)
     return f"{pop.label} (conjugate): each group's {pop.value} ~ {pop.label}(alpha, beta)"
 

@@ -3,6 +3,8 @@
 Each model goes to one engine (:data:`ENGINES`, the first that serves it):
 
 ``known_se``        normal with known se, one level, no covariates: exact (grid over tau, closed form)
+``student_t_known_se`` a Student-t population with known se, one level, no covariates: exact
+                    (grid over (mu, tau, nu_groups), the population as a scale mixture of normals)
 ``conjugate``       Beta / Gamma populations: exact (grid over (alpha, beta), closed-form marginals)
 ``group_quadrature`` binomial / Poisson / negative binomial, one level, no covariates: exact up to
                     quadrature (grid over (mu, tau), adaptive Gauss-Hermite per group)
@@ -63,6 +65,7 @@ class Engine:
 
 ENGINES: tuple[Engine, ...] = (
     Engine("known_se", ".known_se:build", ".availability:known_se"),
+    Engine("student_t_known_se", ".student_t_known_se:build", ".availability:student_t_known_se"),
     Engine("conjugate", ".conjugate:build", ".availability:conjugate"),
     Engine("group_quadrature", ".group_quadrature:build", ".availability:group_quadrature"),
     Engine("latent", ".latent:build", ".availability:latent"),

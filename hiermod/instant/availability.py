@@ -7,10 +7,31 @@ from __future__ import annotations
 
 from ..spec import Pooling
 
-__all__ = ["known_se", "conjugate", "group_quadrature", "latent", "MAX_GRID_DIMENSIONS"]
+__all__ = ["known_se", "student_t_known_se", "conjugate", "group_quadrature", "latent", "normal_population",
+           "MAX_GRID_DIMENSIONS"]
 
 MAX_GRID_DIMENSIONS = 4
 """Most hyperparameters the grid integrates (tau per level, slope sds, a correlation, sigma / phi)."""
+
+
+def normal_population(data, spec) -> str | None:
+    """``known_se``, ``group_quadrature`` and ``latent`` integrate a normal population of effects; a
+    Student-t one (``nu_groups``) is served by ``student_t_known_se`` for summary data only."""
+    if spec.row_term.robust:
+        return ("The instant method serves a Student-t population (population='student_t') only for "
+                "summary data (an estimate and its standard error per group) without covariates; this "
+                "model needs NUTS (method 'nuts'), or population='normal' for an instant posterior.")
+    return None
+
+
+def student_t_known_se(data, spec) -> str | None:
+    if not spec.row_term.robust:
+        return "not a Student-t population"
+    if not spec.family.normal_known_se or data.se is None or not _one_level_plain(spec):
+        return normal_population(data, spec)
+    import numpy as np
+
+    return None if np.all(np.asarray(data.se) > 0) else "The instant method needs every standard error to be > 0."
 
 
 def _one_level_plain(spec) -> bool:
@@ -18,6 +39,8 @@ def _one_level_plain(spec) -> bool:
 
 
 def known_se(data, spec) -> str | None:
+    if (reason := normal_population(data, spec)) is not None:
+        return reason
     if not spec.family.normal_known_se:
         return "not the normal model with known standard errors"
     if not _one_level_plain(spec):
@@ -32,6 +55,8 @@ def conjugate(data, spec) -> str | None:
 
 
 def group_quadrature(data, spec) -> str | None:
+    if (reason := normal_population(data, spec)) is not None:
+        return reason
     if spec.family.latent_gaussian or spec.family.eta_derivatives is None:
         return "not a count likelihood with a link"
     if not _one_level_plain(spec):
@@ -46,6 +71,8 @@ def grid_dimensions(spec) -> int:
 
 
 def latent(data, spec) -> str | None:
+    if (reason := normal_population(data, spec)) is not None:
+        return reason
     family = spec.family
     if family.eta_derivatives is None:
         return (f"The instant method cannot serve the '{spec.likelihood.value}' likelihood (its latent "
@@ -84,13 +111,15 @@ def _support_edges(prior) -> tuple[float, float]:
 
 def bounded_hyperparameters(data, spec) -> str | None:
     """A reason when a hyperparameter the grid would integrate (a scale, the family's sigma / phi, a
-    population's alpha / beta, mu of a one-level count model) has a prior whose support is cut short
-    (``T(..)`` bounds, ``Uniform``): the grid lives on log scales that assume the whole half-line."""
+    population's alpha / beta or nu_groups, mu of a one-level count model or of a Student-t
+    population) has a prior whose support is cut short (``T(..)`` bounds, ``Uniform``): the grid
+    lives on log scales that assume the whole half-line."""
     from ..priors import resolve_priors
 
     priors = resolve_priors(data, spec)
     names = [n for t in spec.terms for n in t.scale_names()] + list(spec.family.param_names)
-    if group_quadrature(data, spec) is None and spec.pooling != Pooling.NONE:
+    mu_on_grid = group_quadrature(data, spec) is None or student_t_known_se(data, spec) is None
+    if mu_on_grid and spec.pooling != Pooling.NONE:
         names.append(spec.terms[0].location)
     cut = []
     for name in names:
@@ -103,7 +132,7 @@ def bounded_hyperparameters(data, spec) -> str | None:
             cut.append(f"{name} ~ {prior}")
     if not cut:
         return None
-    exact = " or 'exact'" if spec.family.normal_known_se else ""
+    exact = " or 'exact'" if spec.family.normal_known_se and not spec.row_term.robust else ""
     return (f"The instant method's grid needs hyperparameter priors without bounds (it spans their "
             f"whole range on a log or linear scale); "
             f"{', '.join(cut)} {'is' if len(cut) == 1 else 'are'} cut short. Drop the bound, or use "
