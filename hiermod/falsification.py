@@ -427,7 +427,7 @@ def _ess_tau(m: _Measured, limit: float) -> _Outcome:
 
     if m.sampler_reason:
         return _na(m.sampler_reason)
-    names = [n for _, t in m.tau_terms for n in t.scale_names() if n in m.post]
+    names = [n for _, t in m.tau_terms for n in t.scale_names() if n in m.post and n != t.df]
     if not names:
         return _na(m.no_tau_reason())
     with warnings.catch_warnings():

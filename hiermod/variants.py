@@ -144,12 +144,14 @@ def starting_set(data: "GroupedData") -> list[Variant]:
       rounded to a whole multiple of step(2 s), tau ~ HalfCauchy(step(s));
     * ``skeptical``: mu ~ Normal(p, step(s / 2)), tau ~ HalfNormal(step(s / 2)) (small
       differences between groups expected);
-    * ``robust`` (when the kind has one, :func:`robust_likelihood`: Student-t rows for gaussian
-      data, negative binomial for counts): the non-centered variant with that likelihood;
-    * ``complete pooling``: one value for every group, mu as in ``non-centered``.
+    * ``complete pooling``: one value for every group, mu as in ``non-centered``;
+    * ``robust``: the non-centered variant with the kind's heavier-tailed likelihood
+      (:func:`robust_likelihood`: Student-t rows for gaussian data, negative binomial for counts),
+      or, for summary data (the se are known: robustness goes into the population), with a Student-t
+      population theta_j ~ StudentT(nu_groups, mu, tau); none for binomial data.
 
     Eight schools (s = 11, m = 7.5, p = 7.69): mu ~ Normal(0, 20), tau ~ HalfCauchy(10);
-    mu ~ Normal(7.69, 5), tau ~ HalfNormal(5); complete pooling. Nested data get the tau priors
+    mu ~ Normal(7.69, 5), tau ~ HalfNormal(5); complete pooling; the Student-t population. Nested data get the tau priors
     on every level; covariates are kept in every variant.
     """
     from .priors import data_scale
@@ -167,11 +169,13 @@ def starting_set(data: "GroupedData") -> list[Variant]:
         "non-centered": _with_term_priors(base, weak_mu, weak_tau),
         "skeptical": _with_term_priors(base, Prior("Normal", (nice(pooled), tight)), Prior("HalfNormal", (tight,))),
     }
+    specs["complete pooling"] = _with_term_priors(base.replace(pooling="complete"), weak_mu, weak_tau)
     robust = robust_likelihood(data.kind)
     if robust is not None:
         specs["robust"] = _with_term_priors(base.replace(likelihood=robust), weak_mu, weak_tau)
-    # The robust variant of summary data (a Student-t population, hiermod.terms.Population) goes here.
-    specs["complete pooling"] = _with_term_priors(base.replace(pooling="complete"), weak_mu, weak_tau)
+    elif base.family.normal_known_se and not base.nested and not base.row_term.slopes:
+        # summary data: no heavier-tailed likelihood (the se are known), so a Student-t population
+        specs["robust"] = _with_term_priors(base.replace(population="student_t"), weak_mu, weak_tau)
     out = [Variant(name, spec) for name, spec in specs.items()]
     for v in out:
         check_compatible(v.spec, data)

@@ -85,7 +85,7 @@ with c1:
                               help="Beta / Gamma: the groups' values come from a conjugate population "
                                    "(no covariates or nested levels).")
 with c2:
-    partial_normal = pooling == Pooling.PARTIAL and population == Population.NORMAL.value
+    partial_normal = model_form.has_parameterization(pooling, population)
     nested = len(groups) > 1
     level_params: tuple[str, ...] = ()
     if nested and pooling == Pooling.PARTIAL:

@@ -244,6 +244,20 @@ def test_exact_refuses_it_and_instant_serves_only_summary_data(schools):
     assert reason and "population='student_t'" in reason and "nuts" in reason
 
 
+def test_instant_serves_a_student_t_population_up_to_its_group_limit():
+    from hiermod.data import ColumnMap, load_data
+    from hiermod.instant.student_t_known_se import MAX_GROUPS
+    from hiermod.methods import METHODS
+
+    def summary(n):
+        frame = pd.DataFrame({"g": [f"g{i}" for i in range(n)], "y": np.linspace(-5, 5, n), "se": 3.0})
+        return load_data(frame, ColumnMap("g", "y", "summary", se="se"))
+
+    assert METHODS["instant"].unavailable_reason(summary(MAX_GROUPS), SPEC) is None
+    reason = METHODS["instant"].unavailable_reason(summary(MAX_GROUPS + 1), SPEC)
+    assert reason and f"at most {MAX_GROUPS} groups" in reason and "nuts" in reason
+
+
 # -------------------------------------------------------------------- the instant engine
 
 

@@ -33,8 +33,9 @@ def schools():
 
 def test_eight_schools_starting_set_is_the_issues_example(schools):
     variants = {v.name: v for v in starting_set(schools)}
-    assert list(variants) == ["non-centered", "skeptical", "complete pooling"]
-    weak, skeptical, complete = variants.values()
+    assert list(variants) == ["non-centered", "skeptical", "complete pooling", "robust"]
+    weak, skeptical, complete, robust = variants.values()
+    assert robust.spec.population.value == "student_t" and dict(robust.spec.priors)["tau"] == parse_prior("HalfCauchy(10)")
     assert dict(weak.spec.priors) == {"mu": parse_prior("Normal(0, 20)"), "tau": parse_prior("HalfCauchy(10)")}
     assert weak.spec.parameterization.value == "non_centered" and weak.spec.pooling.value == "partial"
     # the pooled estimate: precision-weighted mean of the eight estimates
@@ -72,9 +73,13 @@ def test_starting_set_of_each_data_kind_fits_the_data(likelihood):
     variants = starting_set(data)
     names = [v.name for v in variants]
     expected_robust = robust_likelihood(data.kind)
-    assert ("robust" in names) == (expected_robust is not None)
+    robust = {v.name: v for v in variants}.get("robust")
     if expected_robust:
-        assert next(v for v in variants if v.name == "robust").spec.likelihood.value == expected_robust
+        assert robust.spec.likelihood.value == expected_robust
+    elif likelihood == "normal_known_se":   # known se: robustness goes into the population
+        assert robust.spec.population.value == "student_t" and robust.spec.likelihood.value == likelihood
+    else:
+        assert robust is None
     variants = [dataclasses.replace(v, method=_fit_method(data, v.spec)) for v in variants]
     fits = fit_variants(data, variants, SamplerSettings(**QUICK))
     assert list(fits) == names

@@ -20,7 +20,7 @@ from hiermod.settings import SamplerSettings
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "pages/9_Variants.py"
 TIMEOUT = 120
-NAMES = ["non-centered", "skeptical", "complete pooling"]
+NAMES = ["non-centered", "skeptical", "complete pooling", "robust"]
 
 
 def new_app() -> AppTest:
@@ -151,7 +151,7 @@ def test_a_garbage_prior_names_the_variant_and_keeps_every_edit():
     assert len(shown) == 1, shown
     assert "variant 'skeptical'" in shown[0] and "priors.tau" in shown[0] and "HalfBanana" in shown[0]
     # the other variants and every edit are kept
-    assert names(at) == ["wide", "skeptical", "complete pooling"]
+    assert names(at) == ["wide", "skeptical", "complete pooling", "robust"]
     assert box(at, 2, "prior_tau").value == "HalfBanana(5)"
     assert list(overview(at)["status"]) == ["ok", "error", "ok"]
     assert at.button(key="w_var_fit").disabled
@@ -159,7 +159,7 @@ def test_a_garbage_prior_names_the_variant_and_keeps_every_edit():
     # the edits survive a visit to another page
     at.switch_page("pages/2_Model.py").run()
     at.switch_page(PAGE).run()
-    assert names(at) == ["wide", "skeptical", "complete pooling"]
+    assert names(at) == ["wide", "skeptical", "complete pooling", "robust"]
     assert box(at, 2, "prior_tau").value == "HalfBanana(5)"
     box(at, 2, "prior_tau").set_value("HalfNormal(3)").run()
     assert not errors(at)
@@ -189,7 +189,7 @@ def test_add_duplicate_and_remove():
     box(at, 2, "prior_tau").set_value("HalfNormal(2)").run()
     first = at.session_state["hm_var_rows"][1]["id"]
     at.button(key=f"w_var_{first}_duplicate").click().run()
-    assert names(at) == ["non-centered", "skeptical", "skeptical copy", "complete pooling"]
+    assert names(at) == ["non-centered", "skeptical", "skeptical copy", "complete pooling", "robust"]
     assert box(at, 3, "prior_tau").value == "HalfNormal(2)"  # the latest edit is copied
     box(at, 3, "parameterization").set_value("centered").run()
     assert not errors(at)
@@ -197,7 +197,7 @@ def test_add_duplicate_and_remove():
     at.button(key="w_var_add").click().run()  # the Model page's model
     assert names(at)[-1] == "my model" and not errors(at)
     at.button(key=f"w_var_{first}_remove").click().run()
-    assert names(at) == ["non-centered", "skeptical copy", "complete pooling", "my model"]
+    assert names(at) == ["non-centered", "skeptical copy", "complete pooling", "robust", "my model"]
     assert not at.exception, at.exception
 
 

@@ -16,11 +16,13 @@ MAX_GRID_DIMENSIONS = 4
 
 def normal_population(data, spec) -> str | None:
     """``known_se``, ``group_quadrature`` and ``latent`` integrate a normal population of effects; a
-    Student-t one (``nu_groups``) is served by ``student_t_known_se`` for summary data only."""
+    Student-t one (``nu_groups``) is served by ``student_t_known_se`` for summary data only (and its
+    limits are the reason given when those are the obstacle)."""
     if spec.row_term.robust:
-        return ("The instant method serves a Student-t population (population='student_t') only for "
-                "summary data (an estimate and its standard error per group) without covariates; this "
-                "model needs NUTS (method 'nuts'), or population='normal' for an instant posterior.")
+        return _student_t_limits(data, spec) or (
+            "The instant method serves a Student-t population (population='student_t') only for "
+            "summary data (an estimate and its standard error per group) without covariates; this "
+            "model needs NUTS (method 'nuts'), or population='normal' for an instant posterior.")
     return None
 
 
@@ -29,8 +31,22 @@ def student_t_known_se(data, spec) -> str | None:
         return "not a Student-t population"
     if not spec.family.normal_known_se or data.se is None or not _one_level_plain(spec):
         return normal_population(data, spec)
+    return _student_t_limits(data, spec)
+
+
+def _student_t_limits(data, spec) -> str | None:
+    """Why ``student_t_known_se`` cannot serve summary data it otherwise fits (None: it can, or the
+    data are not summary data without covariates)."""
     import numpy as np
 
+    from .student_t_known_se import MAX_GROUPS
+
+    if not spec.family.normal_known_se or data.se is None or not _one_level_plain(spec):
+        return None
+    if data.n_groups > MAX_GROUPS:
+        return (f"The instant method serves a Student-t population for at most {MAX_GROUPS} groups (its "
+                f"three-hyperparameter grid grows with every group; these data have {data.n_groups}): "
+                "use NUTS (method 'nuts'), or population='normal' for an instant posterior.")
     return None if np.all(np.asarray(data.se) > 0) else "The instant method needs every standard error to be > 0."
 
 

@@ -18,7 +18,7 @@ from ui_steps import EIGHT, PLOT, choose_sample, goto_page, no_exceptions, sampl
 
 pytestmark = pytest.mark.browser
 
-NAMES = ("non-centered", "skeptical", "complete pooling")
+NAMES = ("non-centered", "skeptical", "complete pooling", "robust")
 
 
 def expect_name(page: Page, position: int, value: str, timeout: float = 30.0) -> None:
