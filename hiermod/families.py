@@ -155,6 +155,11 @@ class Family:
     math_latex: str = ""
     math_text: str = ""
 
+    def eta_loglik(self, y, eta, rows, params):
+        """log p(y_i | eta_i) alone, what quadrature nodes need: ``eta_derivatives``' first output,
+        computed without the derivatives where the family can."""
+        return self.eta_derivatives(y, eta, rows, params)[0]
+
     # ------------------------------------------------------------------ names and scales
 
     @property
@@ -477,14 +482,22 @@ class Binomial(Family):
     def eta_derivatives(self, y, eta, rows, params):
         """log-lik y log p + (n - y) log(1 - p) + log C(n, y) = log C(n, y) + y eta - n log(1 + e^eta)
         (one softplus); gradient y - n p; -Hessian n p (1 - p)."""
+        loglik, softplus, n = self._loglik_softplus(y, eta, rows)
+        p = np.exp(eta - softplus)
+        return loglik, y - n * p, n * p * (1 - p)
+
+    def eta_loglik(self, y, eta, rows, params):
+        return self._loglik_softplus(y, eta, rows)[0]
+
+    @staticmethod
+    def _loglik_softplus(y, eta, rows):
+        """(log C(n, y) + y eta - n softplus(eta), softplus(eta) = log(1 + e^eta) = -log(1 - p), n)."""
         from scipy import special
 
         n = np.asarray(rows["trials"], dtype=float)
-        softplus = np.logaddexp(0, eta)                # log(1 + e^eta) = -log(1 - p)
-        p = np.exp(eta - softplus)
+        softplus = np.logaddexp(0, eta)
         const = special.gammaln(n + 1) - special.gammaln(y + 1) - special.gammaln(n - y + 1)
-        loglik = const + y * eta - n * softplus        # y log p + (n - y) log(1 - p)
-        return loglik, y - n * p, n * p * (1 - p)
+        return const + y * eta - n * softplus, softplus, n
 
     def draw(self, eta, rows, params, rng):
         from scipy import special
@@ -573,10 +586,17 @@ class Poisson(Family):
 
     def eta_derivatives(self, y, eta, rows, params):
         """log-lik y log m - m - log y! with m = exposure e^eta; gradient y - m; -Hessian m."""
+        m = self._mean(eta, rows)
+        return self._loglik(y, m), y - m, m
+
+    def eta_loglik(self, y, eta, rows, params):
+        return self._loglik(y, self._mean(eta, rows))
+
+    @staticmethod
+    def _loglik(y, m):
         from scipy import special
 
-        m = self._mean(eta, rows)
-        return y * np.log(m) - m - special.gammaln(y + 1), y - m, m
+        return y * np.log(m) - m - special.gammaln(y + 1)
 
     def draw(self, eta, rows, params, rng):
         rate = self._mean(np.clip(eta, -50, 50), rows)
@@ -620,6 +640,7 @@ class NegativeBinomial(Poisson):
     with different means is not NB2.
     """
 
+    eta_loglik = Family.eta_loglik   # its own eta_derivatives' log-likelihood, not the Poisson one
     name = "negative_binomial"
     robust_alternative = None
     label = "Negative binomial (overdispersed counts; log link, exposure offset)"

@@ -62,3 +62,17 @@ def test_draws_follow_the_log_density(name):
     assert np.all(np.abs(draws.mean(axis=0) - expected) < 5 * se + 1e-12), spec
     lp = f.log_likelihood(draws[:2].copy(), eta[:2].copy(), rows, {k: v[:2] for k, v in params.items()})
     assert np.all(np.isfinite(lp))
+
+
+@pytest.mark.parametrize("name", [n for n, f in families.FAMILIES.items() if f.eta_derivatives is not None])
+def test_eta_loglik_is_the_log_likelihood_of_eta_derivatives(name):
+    """The quadrature nodes' log-likelihood alone equals eta_derivatives' first output (a subclass
+    must not inherit its parent's shortcut)."""
+    family = families.FAMILIES[name]
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 10, 50).astype(float)
+    rows = {"se": rng.uniform(0.5, 2, 50), "trials": y + rng.integers(0, 10, 50), "exposure": rng.uniform(0.5, 3, 50)}
+    params = {p: np.full(50, 3.0) for p in family.param_names}
+    eta = rng.normal(0, 2, 50)
+    np.testing.assert_allclose(family.eta_loglik(y, eta, rows, params),
+                               family.eta_derivatives(y, eta, rows, params)[0], rtol=1e-12, atol=1e-12)

@@ -121,6 +121,14 @@ class _Counts:
         with np.errstate(all="ignore"):
             return self.family.eta_derivatives(y, np.clip(eta, -ETA_LIMIT, ETA_LIMIT), rows, params)
 
+    def loglik(self, theta: np.ndarray, params: dict) -> np.ndarray:
+        """log L at ``theta`` (..., T) alone (the quadrature nodes need no derivatives)."""
+        with np.errstate(all="ignore"):
+            if self.starts is None:
+                return self.family.eta_loglik(self.y, np.clip(theta, -ETA_LIMIT, ETA_LIMIT), self.rows, params)
+            eta = np.clip(np.take(theta, self._target_of_row, axis=-1), -ETA_LIMIT, ETA_LIMIT)
+            return np.add.reduceat(self.family.eta_loglik(self.y, eta, self.rows, params), self.starts, axis=-1)
+
     def full(self, theta: np.ndarray, params: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(log L, d/dtheta, -d2/dtheta2) at ``theta`` (..., T); ``params`` broadcast with theta."""
         if self.starts is None:
@@ -266,7 +274,7 @@ def log_group_integrals(counts: _Counts, mu, prec, params: dict, nodes: int = NO
     s = 1 / np.sqrt(curv)
     dz = s * rule.z[:, None, None]                                         # (K, M, T)
     a = np.add(theta, dz)
-    ll_k = counts.full(a, {k: v[None, :, None] for k, v in params.items()})[0]
+    ll_k = counts.loglik(a, {k: v[None, :, None] for k, v in params.items()})
     # a = log w_k + z_k^2 / 2 + g(theta + dz_k) - g(theta), g(x) = log L(x) - prec (x - mu)^2 / 2, in place
     np.multiply(dz, 0.5 * prec, out=a)
     a += prec * (theta - mu)
