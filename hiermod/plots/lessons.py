@@ -1,0 +1,139 @@
+"""Figures of the Learn page's lessons. Each builder takes a lesson's table from
+:mod:`hiermod.lessons` and draws it; none computes a statistic. Labels go through
+:func:`hiermod.plots.style.safe_text`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from hiermod.plots.style import (GREY, LIGHT_GREY, OKABE_ITO, apply_layout, as_float, color, group_color,
+                                 require_columns, safe_labels, safe_text)
+
+__all__ = ["rookie_plot", "borrowing_plot", "precision_plot", "season_plot", "season_players_plot",
+           "variance_share_plot", "coverage_bars_plot", "pseudo_intervals_plot", "prior_posterior_plot",
+           "rank_caterpillar_plot", "nested_plot"]
+
+
+def rookie_plot(curve: pd.DataFrame, players: pd.DataFrame, league_mean: float, average: float,
+                title: str | None = "Estimated average against at-bats") -> go.Figure:
+    """Lesson 2: the estimate (with its 90% band) of a .333 hitter against his at-bats (log x), the
+    league mean and his own average as lines, the rookie and the veteran as points with intervals."""
+    require_columns(curve, ["at_bats", "estimate", "low", "high"], "rookie_plot")
+    require_columns(players, ["player", "at_bats", "estimate", "low", "high", "weight"], "rookie_plot")
+    x = as_float(curve["at_bats"])
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=np.concatenate([x, x[::-1]]),
+                             y=np.concatenate([as_float(curve["high"]), as_float(curve["low"])[::-1]]),
+                             fill="toself", fillcolor="rgba(0,114,178,0.12)", line=dict(width=0),
+                             hoverinfo="skip", name="90% interval"))
+    fig.add_trace(go.Scatter(x=x, y=as_float(curve["estimate"]), mode="lines", name="estimate for any number of at-bats",
+                             line=dict(color=color("partial"), width=2),
+                             hovertemplate="%{x:.0f} at-bats: %{y:.3f}<extra></extra>"))
+    fig.add_hline(y=float(league_mean), line=dict(color=color("complete"), dash="dash"),
+                  annotation_text=f"league mean {league_mean:.3f}", annotation_position="bottom right")
+    fig.add_hline(y=float(average), line=dict(color=color("no_pooling"), dash="dot"),
+                  annotation_text=f"his own average {average:.3f}", annotation_position="top left")
+    for (_, row), symbol in zip(players.iterrows(), ("circle", "diamond")):
+        fig.add_trace(go.Scatter(
+            x=[row["at_bats"]], y=[row["estimate"]], mode="markers+text", name=safe_text(row["player"]),
+            marker=dict(size=16, symbol=symbol, color=color("partial"), line=dict(color="white", width=1)),
+            error_y=dict(type="data", symmetric=False, array=[row["high"] - row["estimate"]],
+                         arrayminus=[row["estimate"] - row["low"]], color=color("partial")),
+            text=[safe_text(f"{row['player']}: w = {row['weight']:.2f}")], textposition="middle right",
+            hovertemplate=safe_text(row["player"]) + ": %{x:.0f} at-bats, estimate %{y:.3f}<extra></extra>"))
+    apply_layout(fig, title, x_title="at-bats (log scale)", y_title="estimated batting average", height=480)
+    fig.update_xaxes(type="log")
+    return fig
+
+
+def borrowing_plot(table: pd.DataFrame, group: str, mu_before: float, mu_after: float,
+                   title: str | None = "Every school moves when one school's data change") -> go.Figure:
+    """Lesson 3: per group its own estimate (after the edit), its partial-pooling estimate before
+    (hollow grey) and after (blue), and the population mean mu before and after (vertical lines)."""
+    require_columns(table, ["group", "own_after", "before", "after", "moved"], "borrowing_plot")
+    labels = safe_labels(table["group"])
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=as_float(table["own_after"]), y=labels, mode="markers", name="own estimate",
+                             marker=dict(color=color("no_pooling"), size=11)))
+    fig.add_trace(go.Scatter(x=as_float(table["before"]), y=labels, mode="markers", name="partial pooling before",
+                             marker=dict(color=GREY, size=13, symbol="circle-open", line=dict(width=2))))
+    fig.add_trace(go.Scatter(x=as_float(table["after"]), y=labels, mode="markers", name="partial pooling now",
+                             marker=dict(color=color("partial"), size=13, symbol="diamond"),
+                             customdata=as_float(table["moved"]),
+                             hovertemplate="%{y}: %{x:.2f} (moved %{customdata:+.2f})<extra></extra>"))
+    for x, dash, text in ((mu_before, "dot", "mu before"), (mu_after, "dash", "mu now")):
+        fig.add_vline(x=float(x), line=dict(color=color("complete"), dash=dash), annotation_text=text)
+    apply_layout(fig, title, x_title="effect (points)", y_title=None, height=460)
+    fig.update_yaxes(autorange="reversed")
+    edited = list(table["group"]).index(group)
+    fig.add_annotation(x=float(table["own_after"].iloc[edited]), y=labels[edited], text="edited",
+                       showarrow=True, arrowhead=2, ay=-30)
+    return fig
+
+
+def precision_plot(table: pd.DataFrame, curve: pd.DataFrame, group: str,
+                   title: str | None = "Less precise schools are shrunk more") -> go.Figure:
+    """Lesson 4: every group's shrinkage factor against its precision 1/se² (log x), the curve for any
+    precision, the edited group highlighted."""
+    require_columns(table, ["group", "precision", "shrinkage"], "precision_plot")
+    require_columns(curve, ["precision", "shrinkage"], "precision_plot")
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=as_float(curve["precision"]), y=as_float(curve["shrinkage"]), mode="lines",
+                             name="any school with this precision", line=dict(color=LIGHT_GREY, width=3),
+                             hovertemplate="precision %{x:.3g}: B = %{y:.2f}<extra></extra>"))
+    mine = table["group"] == group
+    for rows, name, c, size in ((table[~mine], "other schools", color("partial"), 12),
+                                (table[mine], f"school {group}", color("no_pooling"), 18)):
+        fig.add_trace(go.Scatter(x=as_float(rows["precision"]), y=as_float(rows["shrinkage"]), mode="markers+text",
+                                 name=safe_text(name), text=safe_labels(rows["group"]), textposition="top center",
+                                 marker=dict(color=c, size=size),
+                                 hovertemplate="%{text}: precision %{x:.3g}, B = %{y:.2f}<extra></extra>"))
+    apply_layout(fig, title, x_title="precision 1/se² (log scale)", y_title="shrinkage factor B (0 = own, 1 = pooled)",
+                 height=460)
+    fig.update_xaxes(type="log")
+    fig.update_yaxes(range=[0, 1.02])
+    return fig
+
+
+def season_plot(curve: pd.DataFrame, k: float, totals: dict, k_bayes: float,
+                title: str | None = "Total squared error against the rest of the season") -> go.Figure:
+    """Lesson 12: total squared error of the estimates at concentration k (log x; k = 0 drawn at 1),
+    the chosen k, and the no-pooling, complete-pooling and full-Bayes errors as lines."""
+    require_columns(curve, ["k", "total_squared_error"], "season_plot")
+    ks = np.maximum(as_float(curve["k"]), 1.0)
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=ks, y=as_float(curve["total_squared_error"]), mode="lines", name="shrunk with k",
+                             line=dict(color=color("partial"), width=3),
+                             hovertemplate="k = %{x:.0f}: %{y:.4f}<extra></extra>"))
+    for key, name, c, dash in (("no_pooling", "no pooling (own first 45)", color("no_pooling"), "dot"),
+                               ("complete", "complete pooling", color("complete"), "dash"),
+                               ("bayes", "full Bayes (k learned)", OKABE_ITO["bluish_green"], "dashdot")):
+        fig.add_trace(go.Scatter(x=[ks.min(), ks.max()], y=[totals[key]] * 2, mode="lines", name=name,
+                                 line=dict(color=c, dash=dash, width=2), hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=[max(k, 1.0)], y=[totals["at_k"]], mode="markers", name=f"your k = {k:.0f}",
+                             marker=dict(color=color("partial"), size=18, symbol="diamond", line=dict(color="white", width=1))))
+    fig.add_vline(x=max(k_bayes, 1.0), line=dict(color=OKABE_ITO["bluish_green"], dash="dot"),
+                  annotation_text="posterior mean of k")
+    apply_layout(fig, title, x_title="concentration k (prior at-bats; log scale)", y_title="total squared error",
+                 height=440)
+    fig.update_xaxes(type="log")
+    return fig
+
+
+def season_players_plot(table: pd.DataFrame, k: float,
+                        title: str | None = "Each player: first 45 at-bats, shrunk, rest of season") -> go.Figure:
+    """Lesson 12: per player the first-45 average, the estimate at k and the rest-of-season average."""
+    require_columns(table, ["group", "first", "estimate", "holdout"], "season_players_plot")
+    t = table.sort_values("first")
+    labels = safe_labels(t["group"])
+    fig = go.Figure()
+    for col, name, c, symbol in (("first", "first 45 at-bats", color("no_pooling"), "circle"),
+                                 ("estimate", f"shrunk (k = {k:.0f})", color("partial"), "diamond"),
+                                 ("holdout", "rest of season", color("holdout"), "star")):
+        fig.add_trace(go.Scatter(x=as_float(t[col]), y=labels, mode="markers", name=name,
+                                 marker=dict(color=c, size=12, symbol=symbol)))
+    apply_layout(fig, title, x_title="batting average", height=560)
+    return fig
