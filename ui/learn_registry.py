@@ -35,6 +35,8 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(2, "The rookie and the veteran", "ui.learn_batting:rookie"),
     Lesson(3, "Borrowing strength flows both ways", "ui.learn_schools:borrowing"),
     Lesson(4, "Less information, more shrinkage", "ui.learn_schools:precision"),
+    Lesson(5, "Where does the variation come from?", "ui.learn_simulated:variance"),
+    Lesson(6, "Pseudoreplication", "ui.learn_simulated:pseudoreplication"),
     Lesson(12, "Shrinkage predicts better", "ui.learn_batting:season"),
 )
 BY_NUMBER = {lesson.number: lesson for lesson in LESSONS}

@@ -137,3 +137,90 @@ def season_players_plot(table: pd.DataFrame, k: float,
                                  marker=dict(color=c, size=12, symbol=symbol)))
     apply_layout(fig, title, x_title="batting average", height=560)
     return fig
+
+
+def _strip(fig, scores: pd.DataFrame, row: int, col: int, color_by: str | None = None) -> None:
+    """Students' scores per school (jitter-free strip: x = school), school means as dashes."""
+    schools = list(pd.unique(scores["school"]))
+    pos = {s: i for i, s in enumerate(schools)}
+    x = np.array([pos[s] for s in scores["school"]], float)
+    groups = [(None, np.ones(len(scores), bool))] if color_by is None else \
+        [(label, (scores[color_by] == value).to_numpy()) for value, label in ((0.0, "control school"), (1.0, "treated school"))]
+    for i, (label, mask) in enumerate(groups):
+        fig.add_trace(go.Scatter(x=x[mask], y=as_float(scores["score"])[mask], mode="markers",
+                                 name=label or "student", showlegend=label is not None,
+                                 marker=dict(size=5, opacity=0.45, color=color("draws") if label is None else group_color(i + 1)),
+                                 hoverinfo="skip"), row=row, col=col)
+    means = scores.groupby("school", sort=False)["score"].mean()
+    fig.add_trace(go.Scatter(x=[pos[s] for s in means.index], y=as_float(means), mode="markers", name="school mean",
+                             marker=dict(symbol="line-ew-open", size=16, color=color("complete"), line=dict(width=3)),
+                             hovertemplate="%{y:.1f}<extra>school mean</extra>"), row=row, col=col)
+    fig.update_xaxes(tickmode="array", tickvals=list(range(len(schools))), ticktext=safe_labels(schools),
+                     showticklabels=len(schools) <= 12, title_text="school", row=row, col=col)
+    fig.update_yaxes(title_text="score", row=row, col=col)
+
+
+def variance_share_plot(scores: pd.DataFrame, shares: pd.DataFrame,
+                        title: str | None = "Where does the variation come from?") -> go.Figure:
+    """Lesson 5: the students' scores per school (left) and the between / within shares of the
+    variance by source (right: truth, the sample means' spread, the model)."""
+    from plotly.subplots import make_subplots
+
+    require_columns(scores, ["school", "score"], "variance_share_plot")
+    require_columns(shares, ["source", "between", "within"], "variance_share_plot")
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.62, 0.38], horizontal_spacing=0.12,
+                        subplot_titles=("students in schools", "share of the variance"))
+    _strip(fig, scores, 1, 1)
+    src = safe_labels(shares["source"])
+    for part, c in (("between", color("partial")), ("within", LIGHT_GREY)):
+        fig.add_trace(go.Bar(y=src, x=as_float(shares[part]), orientation="h", name=f"{part} schools",
+                             marker_color=c, text=[f"{v:.0%}" for v in as_float(shares[part])], textposition="inside",
+                             hovertemplate="%{y}: %{x:.2f}<extra>" + part + "</extra>"), row=1, col=2)
+    fig.update_layout(barmode="stack")
+    fig.update_xaxes(range=[0, 1], title_text="share", row=1, col=2)
+    fig.update_yaxes(autorange="reversed", row=1, col=2)
+    apply_layout(fig, title, height=480)
+    return fig
+
+
+def pseudo_intervals_plot(scores: pd.DataFrame, intervals: pd.DataFrame, effect: float,
+                          title: str | None = "One study: the same data, two analyses") -> go.Figure:
+    """Lesson 6: scores per school, treated and control (left); the naive and hierarchical 90%
+    intervals of the treatment effect with the true effect (right)."""
+    from plotly.subplots import make_subplots
+
+    require_columns(intervals, ["method", "estimate", "low", "high"], "pseudo_intervals_plot")
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.55, 0.45], horizontal_spacing=0.14,
+                        subplot_titles=("students in schools", "treatment effect, 90% interval"))
+    _strip(fig, scores, 1, 1, color_by="treated")
+    names = safe_labels(intervals["method"])
+    colors = [color("no_pooling"), color("partial")]
+    for i, (_, row) in enumerate(intervals.iterrows()):
+        fig.add_trace(go.Scatter(x=[row["estimate"]], y=[names[i]], mode="markers", showlegend=False,
+                                 marker=dict(size=14, color=colors[i % 2]),
+                                 error_x=dict(type="data", symmetric=False, array=[row["high"] - row["estimate"]],
+                                              arrayminus=[row["estimate"] - row["low"]], thickness=3, width=10),
+                                 hovertemplate=f"{names[i]}: %{{x:.2f}}<extra></extra>"), row=1, col=2)
+    fig.add_vline(x=float(effect), line=dict(color=color("holdout"), dash="dash"), row=1, col=2,
+                  annotation_text=f"true effect {effect:g}")
+    fig.update_xaxes(title_text="points", row=1, col=2)
+    apply_layout(fig, title, height=460)
+    return fig
+
+
+def coverage_bars_plot(table: pd.DataFrame, nominal: float,
+                       title: str | None = "How often the 90% intervals held the truth") -> go.Figure:
+    """Coverage per method with ± 2 Monte Carlo standard errors and the nominal level."""
+    require_columns(table, ["method", "coverage", "mc_se"], "coverage_bars_plot")
+    names = safe_labels(table["method"])
+    cov = as_float(table["coverage"])
+    fig = go.Figure(go.Bar(x=cov, y=names, orientation="h", marker_color=[color("no_pooling"), color("partial")][:len(names)]
+                           if len(names) == 2 else color("partial"),
+                           error_x=dict(type="data", array=2 * as_float(table["mc_se"]), thickness=2),
+                           text=[f"{c:.0%}" for c in cov], textposition="inside",
+                           hovertemplate="%{y}: %{x:.1%}<extra></extra>", showlegend=False))
+    fig.add_vline(x=float(nominal), line=dict(color=color("complete"), dash="dash"),
+                  annotation_text=f"nominal {nominal:.0%}")
+    apply_layout(fig, title, x_title="coverage (bars: ± 2 Monte Carlo standard errors)", height=300)
+    fig.update_xaxes(range=[0, 1])
+    return fig
