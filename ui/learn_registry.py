@@ -37,6 +37,8 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(4, "Less information, more shrinkage", "ui.learn_schools:precision"),
     Lesson(5, "Where does the variation come from?", "ui.learn_simulated:variance"),
     Lesson(6, "Pseudoreplication", "ui.learn_simulated:pseudoreplication"),
+    Lesson(7, "Why marginalize over tau?", "ui.learn_priors:plug_in"),
+    Lesson(8, "Priors as knowledge", "ui.learn_priors:priors"),
     Lesson(12, "Shrinkage predicts better", "ui.learn_batting:season"),
 )
 BY_NUMBER = {lesson.number: lesson for lesson in LESSONS}

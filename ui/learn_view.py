@@ -61,11 +61,11 @@ class LessonView:
         self.text("What to notice", sentences)
 
     def figure(self, fig: "go.Figure", name: str) -> None:
-        """Show ``fig`` (key ``learn<number>_<name>``), larger in the presenter view."""
+        """Show ``fig`` (key ``learn<number>_fig_<name>``), larger in the presenter view."""
         if self.presenter:
             fig.update_layout(font=dict(size=PRESENTER_FONT), height=max(PRESENTER_HEIGHT, fig.layout.height or 0))
         self.figures.append(fig)
-        st.plotly_chart(fig, width="stretch", key=self.key(name))
+        st.plotly_chart(fig, width="stretch", key=self.key(f"fig_{name}"))
 
     def check(self, question: str, options: Sequence[str], answer: int, why: str) -> None:
         """A check question: ``options`` as a radio with no default; right or wrong with ``why``."""

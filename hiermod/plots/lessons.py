@@ -224,3 +224,14 @@ def coverage_bars_plot(table: pd.DataFrame, nominal: float,
     apply_layout(fig, title, x_title="coverage (bars: ± 2 Monte Carlo standard errors)", height=300)
     fig.update_xaxes(range=[0, 1])
     return fig
+
+
+def prior_posterior_plot(density: pd.DataFrame, title: str | None = "tau's posterior under each prior") -> go.Figure:
+    """Lesson 8: tau's posterior density under each prior (``prior``, ``tau``, ``density``), overlaid."""
+    require_columns(density, ["prior", "tau", "density"], "prior_posterior_plot")
+    fig = go.Figure()
+    for i, (label, rows) in enumerate(density.groupby("prior", sort=False)):
+        fig.add_trace(go.Scatter(x=as_float(rows["tau"]), y=as_float(rows["density"]), mode="lines",
+                                 name=safe_text(label), line=dict(color=group_color(i), width=3)))
+    apply_layout(fig, title, x_title="tau (SAT points)", y_title="posterior density", height=340)
+    return fig
