@@ -39,6 +39,8 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(6, "Pseudoreplication", "ui.learn_simulated:pseudoreplication"),
     Lesson(7, "Why marginalize over tau?", "ui.learn_priors:plug_in"),
     Lesson(8, "Priors as knowledge", "ui.learn_priors:priors"),
+    Lesson(9, "Exceptional or lucky?", "ui.learn_groups:ranks"),
+    Lesson(11, "Levels within levels", "ui.learn_groups:levels"),
     Lesson(12, "Shrinkage predicts better", "ui.learn_batting:season"),
 )
 BY_NUMBER = {lesson.number: lesson for lesson in LESSONS}

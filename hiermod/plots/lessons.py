@@ -235,3 +235,69 @@ def prior_posterior_plot(density: pd.DataFrame, title: str | None = "tau's poste
                                  name=safe_text(label), line=dict(color=group_color(i), width=3)))
     apply_layout(fig, title, x_title="tau (SAT points)", y_title="posterior density", height=340)
     return fig
+
+
+def rank_caterpillar_plot(table: pd.DataFrame, title: str | None = "Each hospital's rank (1 = lowest mortality)") -> go.Figure:
+    """Lesson 9: each group's posterior mean rank with its 90% interval (left) and P(best) (right),
+    groups ordered by mean rank."""
+    from plotly.subplots import make_subplots
+
+    require_columns(table, ["group", "rank_mean", "rank_low", "rank_high", "p_best"], "rank_caterpillar_plot")
+    t = table.sort_values("rank_mean")
+    labels = safe_labels(t["group"])
+    mean = as_float(t["rank_mean"])
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, column_widths=[0.65, 0.35], horizontal_spacing=0.04,
+                        subplot_titles=("rank: posterior mean and 90% interval", "P(best)"))
+    fig.add_trace(go.Scatter(x=mean, y=labels, mode="markers", name="rank", showlegend=False,
+                             marker=dict(size=12, color=color("partial")),
+                             error_x=dict(type="data", symmetric=False, array=as_float(t["rank_high"]) - mean,
+                                          arrayminus=mean - as_float(t["rank_low"]), thickness=3, width=6),
+                             hovertemplate="%{y}: mean rank %{x:.1f}<extra></extra>"), row=1, col=1)
+    fig.add_trace(go.Bar(x=as_float(t["p_best"]), y=labels, orientation="h", showlegend=False,
+                         marker_color=OKABE_ITO["bluish_green"], text=[f"{p:.0%}" for p in as_float(t["p_best"])],
+                         textposition="outside", hovertemplate="%{y}: %{x:.1%}<extra>P(best)</extra>"), row=1, col=2)
+    fig.update_xaxes(range=[0.5, len(t) + 0.5], title_text="rank", row=1, col=1)
+    fig.update_xaxes(range=[0, 1.15], title_text="probability", row=1, col=2)
+    fig.update_yaxes(autorange="reversed", title_text="hospital", row=1, col=1)
+    apply_layout(fig, title, height=480)
+    return fig
+
+
+def _arrows(fig, table: pd.DataFrame, row: int, col: int, parent_name: str) -> None:
+    labels = safe_labels(table["group"])
+    own, partial, parent = as_float(table["own"]), as_float(table["partial"]), as_float(table["parent"])
+    xs, ys = [], []
+    for a, b, y in zip(own, partial, labels):
+        xs += [a, b, None]
+        ys += [y, y, None]
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=GREY, width=1.5), showlegend=False,
+                             hoverinfo="skip"), row=row, col=col)
+    fig.add_trace(go.Scatter(x=parent, y=labels, mode="markers", name=parent_name, showlegend=row == 1 and col == 1,
+                             marker=dict(symbol="line-ns-open", size=12, color=color("complete"), line=dict(width=2)),
+                             hovertemplate="%{y}: " + parent_name + " %{x:.1f}<extra></extra>"), row=row, col=col)
+    fig.add_trace(go.Scatter(x=own, y=labels, mode="markers", name="own mean", showlegend=col == 1,
+                             marker=dict(color=color("no_pooling"), size=9),
+                             hovertemplate="%{y}: own %{x:.1f}<extra></extra>"), row=row, col=col)
+    fig.add_trace(go.Scatter(x=partial, y=labels, mode="markers", name="partial pooling", showlegend=col == 1,
+                             marker=dict(color=color("partial"), size=10, symbol="diamond"),
+                             customdata=as_float(table["share"]),
+                             hovertemplate="%{y}: %{x:.1f} (B = %{customdata:.2f})<extra></extra>"), row=row, col=col)
+
+
+def nested_plot(schools: pd.DataFrame, classes: pd.DataFrame,
+                title: str | None = "Shrinkage at each level: schools toward mu, classes toward their school") -> go.Figure:
+    """Lesson 11: per school (left) and per class (right) the own mean, the partial-pooling estimate
+    and the parent it is pulled toward (mu; the class's school)."""
+    from plotly.subplots import make_subplots
+
+    for t in (schools, classes):
+        require_columns(t, ["group", "own", "partial", "parent", "share"], "nested_plot")
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.4, 0.6], horizontal_spacing=0.1,
+                        subplot_titles=("schools (toward mu)", "classes (toward their school)"))
+    _arrows(fig, schools, 1, 1, "parent's estimate")
+    _arrows(fig, classes, 1, 2, "parent's estimate")
+    for c in (1, 2):
+        fig.update_yaxes(autorange="reversed", row=1, col=c)
+        fig.update_xaxes(title_text="mean score", row=1, col=c)
+    apply_layout(fig, title, height=max(520, 18 * len(classes) + 140))
+    return fig
