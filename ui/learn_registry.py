@@ -40,6 +40,7 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(7, "Why marginalize over tau?", "ui.learn_priors:plug_in"),
     Lesson(8, "Priors as knowledge", "ui.learn_priors:priors"),
     Lesson(9, "Exceptional or lucky?", "ui.learn_groups:ranks"),
+    Lesson(10, "The funnel", "ui.learn_funnel:funnel"),
     Lesson(11, "Levels within levels", "ui.learn_groups:levels"),
     Lesson(12, "Shrinkage predicts better", "ui.learn_batting:season"),
 )

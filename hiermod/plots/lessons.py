@@ -14,7 +14,7 @@ from hiermod.plots.style import (GREY, LIGHT_GREY, OKABE_ITO, apply_layout, as_f
 
 __all__ = ["rookie_plot", "borrowing_plot", "precision_plot", "season_plot", "season_players_plot",
            "variance_share_plot", "coverage_bars_plot", "pseudo_intervals_plot", "prior_posterior_plot",
-           "rank_caterpillar_plot", "nested_plot"]
+           "rank_caterpillar_plot", "nested_plot", "funnel_views_plot"]
 
 
 def rookie_plot(curve: pd.DataFrame, players: pd.DataFrame, league_mean: float, average: float,
@@ -300,4 +300,28 @@ def nested_plot(schools: pd.DataFrame, classes: pd.DataFrame,
         fig.update_yaxes(autorange="reversed", row=1, col=c)
         fig.update_xaxes(title_text="mean score", row=1, col=c)
     apply_layout(fig, title, height=max(520, 18 * len(classes) + 140))
+    return fig
+
+
+def funnel_views_plot(table: pd.DataFrame, group: str, title: str | None = None) -> go.Figure:
+    """Lesson 10: one school's theta against log tau in each view (``view`` column: exact, centered,
+    non-centered), divergent draws in vermillion on top."""
+    from plotly.subplots import make_subplots
+
+    require_columns(table, ["view", "theta", "log_tau", "diverging"], "funnel_views_plot")
+    views = list(pd.unique(table["view"]))
+    fig = make_subplots(rows=1, cols=len(views), shared_yaxes=True, horizontal_spacing=0.04,
+                        subplot_titles=safe_labels(views))
+    for c, view in enumerate(views, start=1):
+        t = table[table["view"] == view]
+        div = t["diverging"].to_numpy(bool)
+        fig.add_trace(go.Scattergl(x=as_float(t["theta"])[~div], y=as_float(t["log_tau"])[~div], mode="markers",
+                                   name="draws", showlegend=c == 1, legendgroup="draws",
+                                   marker=dict(size=4, color=color("draws"), opacity=0.4)), row=1, col=c)
+        fig.add_trace(go.Scattergl(x=as_float(t["theta"])[div], y=as_float(t["log_tau"])[div], mode="markers",
+                                   name="divergent", showlegend=bool(div.any()), legendgroup="div",
+                                   marker=dict(size=7, color=color("divergent"))), row=1, col=c)
+        fig.update_xaxes(title_text=f"theta[{safe_text(group)}]", row=1, col=c)
+    fig.update_yaxes(title_text="log tau", row=1, col=1)
+    apply_layout(fig, title or f"School {group}: the funnel of theta against log tau", height=480)
     return fig
