@@ -6,6 +6,7 @@ Model (normal, known se): y_j ~ Normal(theta_j, se_j) with
     no pooling        theta_j ~ Normal(0, 1000) each (flat: the posterior is Normal(y_j, se_j))
     complete pooling  theta_j = mu,  mu ~ Normal(0, 1000)
     partial pooling   theta_j ~ Normal(mu, tau), mu ~ Normal(0, 1000), tau ~ the data-scaled default
+                      of the eight schools as loaded (HalfNormal(11)), kept when a lesson edits the data
 
 Given tau, E[theta_j | tau, y] = (1 - B_j) y_j + B_j E[mu | tau, y] with the shrinkage factor
 B_j(tau) = se_j² / (se_j² + tau²) (BDA3 5.4); the posterior shrinkage factor is its average over
@@ -29,7 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..instant import InstantPosterior
     from ..spec import ModelSpec
 
-__all__ = ["FLAT", "MODES", "schools", "spec_for", "posterior", "PoolingSides", "pooling_sides", "Borrowing",
+__all__ = ["FLAT", "MODES", "schools", "spec_for", "tau_prior", "scaled", "posterior", "PoolingSides", "pooling_sides", "Borrowing",
            "borrowing", "Precision", "shrinkage_factor", "shrinkage_precision"]
 
 FLAT = "Normal(0, 1000)"
@@ -51,7 +52,19 @@ def spec_for(pooling: str) -> "ModelSpec":
     from ..spec import ModelSpec
 
     location = "theta" if pooling == "none" else "mu"
-    return ModelSpec("normal_known_se", pooling=pooling, priors={location: FLAT})
+    priors = {location: FLAT}
+    if pooling == "partial":
+        priors["tau"] = tau_prior()
+    return ModelSpec("normal_known_se", pooling=pooling, priors=priors)
+
+
+@lru_cache(maxsize=1)
+def tau_prior():
+    """tau's data-scaled default prior on the eight schools as loaded (the same after any edit)."""
+    from ..priors import default_priors
+    from ..spec import ModelSpec
+
+    return default_priors(schools(), ModelSpec("normal_known_se"))["tau"]
 
 
 def posterior(data: "GroupedData", pooling: str = "partial") -> "InstantPosterior":
