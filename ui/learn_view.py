@@ -62,8 +62,11 @@ class LessonView:
 
     def figure(self, fig: "go.Figure", name: str) -> None:
         """Show ``fig`` (key ``learn<number>_fig_<name>``), larger in the presenter view."""
-        if self.presenter:
-            fig.update_layout(font=dict(size=PRESENTER_FONT), height=max(PRESENTER_HEIGHT, fig.layout.height or 0))
+        if self.presenter:  # explicit sizes: Streamlit's chart theme would otherwise keep its own small ticks
+            fig.update_layout(font=dict(size=PRESENTER_FONT), height=max(PRESENTER_HEIGHT, fig.layout.height or 0),
+                              legend=dict(font=dict(size=PRESENTER_FONT)), title_font_size=PRESENTER_FONT + 4)
+            fig.update_xaxes(tickfont_size=PRESENTER_FONT, title_font_size=PRESENTER_FONT)
+            fig.update_yaxes(tickfont_size=PRESENTER_FONT, title_font_size=PRESENTER_FONT)
         self.figures.append(fig)
         st.plotly_chart(fig, width="stretch", key=self.key(f"fig_{name}"))
 

@@ -36,13 +36,13 @@ def rookie_plot(curve: pd.DataFrame, players: pd.DataFrame, league_mean: float, 
                   annotation_text=f"league mean {league_mean:.3f}", annotation_position="bottom right")
     fig.add_hline(y=float(average), line=dict(color=color("no_pooling"), dash="dot"),
                   annotation_text=f"his own average {average:.3f}", annotation_position="top left")
-    for (_, row), symbol in zip(players.iterrows(), ("circle", "diamond")):
+    for (_, row), symbol, where in zip(players.iterrows(), ("circle", "diamond"), ("middle right", "bottom left")):
         fig.add_trace(go.Scatter(
             x=[row["at_bats"]], y=[row["estimate"]], mode="markers+text", name=safe_text(row["player"]),
             marker=dict(size=16, symbol=symbol, color=color("partial"), line=dict(color="white", width=1)),
             error_y=dict(type="data", symmetric=False, array=[row["high"] - row["estimate"]],
                          arrayminus=[row["estimate"] - row["low"]], color=color("partial")),
-            text=[safe_text(f"{row['player']}: w = {row['weight']:.2f}")], textposition="middle right",
+            text=[safe_text(f"{row['player']}: w = {row['weight']:.2f}")], textposition=where,
             hovertemplate=safe_text(row["player"]) + ": %{x:.0f} at-bats, estimate %{y:.3f}<extra></extra>"))
     apply_layout(fig, title, x_title="at-bats (log scale)", y_title="estimated batting average", height=480)
     fig.update_xaxes(type="log")
@@ -190,7 +190,7 @@ def pseudo_intervals_plot(scores: pd.DataFrame, intervals: pd.DataFrame, effect:
     from plotly.subplots import make_subplots
 
     require_columns(intervals, ["method", "estimate", "low", "high"], "pseudo_intervals_plot")
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.55, 0.45], horizontal_spacing=0.14,
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.5, 0.5], horizontal_spacing=0.28,
                         subplot_titles=("students in schools", "treatment effect, 90% interval"))
     _strip(fig, scores, 1, 1, color_by="treated")
     names = safe_labels(intervals["method"])
@@ -205,6 +205,7 @@ def pseudo_intervals_plot(scores: pd.DataFrame, intervals: pd.DataFrame, effect:
                   annotation_text=f"true effect {effect:g}")
     fig.update_xaxes(title_text="points", row=1, col=2)
     apply_layout(fig, title, height=460)
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0.0), margin=dict(b=110))
     return fig
 
 
@@ -324,4 +325,5 @@ def funnel_views_plot(table: pd.DataFrame, group: str, title: str | None = None)
         fig.update_xaxes(title_text=f"theta[{safe_text(group)}]", row=1, col=c)
     fig.update_yaxes(title_text="log tau", row=1, col=1)
     apply_layout(fig, title or f"School {group}: the funnel of theta against log tau", height=480)
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0.0), margin=dict(b=110))
     return fig
