@@ -8,11 +8,13 @@ lesson states are built from those numbers (never typed), so a test can check ev
                       both ways (3), shrinkage against precision (4)
 ``batting``           the league's Beta population from Efron–Morris, the rookie and the veteran (2),
                       shrinkage predicts the rest of the season (12)
+``simulate``          students in schools with a chosen ICC and a school-level treatment (5, 6)
 ``variance_share``    variance decomposition on simulated groups with a chosen ICC (5)
 ``pseudoreplication`` students-in-schools analysed as independent rows vs hierarchically (6)
 ``plug_in``           empirical Bayes against full Bayes on a design of J schools (7)
 ``prior_knowledge``   weakly informative, skeptical and bounded priors on sparse data (8)
 ``ranks``             rank posteriors (9)
+``funnel``            the funnel: exact draws, centered and non-centered NUTS (10)
 ``nested``            shrinkage at each level of students in classes in schools (11)
 ``handout``           a one-page HTML handout of a lesson (figure + text, plotly.js inline)
 """
