@@ -1,9 +1,8 @@
-"""AppTest (no browser) of the Checks-and-comparison and Learn pages.
+"""AppTest (no browser) of the Checks-and-comparison page (the Learn page: tests/test_learn_page.py).
 
-Fits put into session state are exact eight-schools fits (instant). Two tests run real
-background jobs: the pooling comparison (one mode left to fit, tiny settings) and the
-Efron-Morris story (4 chains x 500 + 500, as the Learn page sets). AppTest does not wait for
-worker threads, so the tests poll the Job object and then run the script again.
+Fits put into session state are exact eight-schools fits (instant). One test runs a real
+background job: the pooling comparison (one mode left to fit, tiny settings). AppTest does not wait
+for worker threads, so the test polls the Job object and then runs the script again.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ from hiermod.fitting import fit as run_fit
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT = 120
 CHECKS = "pages/6_Checks_and_comparison.py"
-LEARN = "pages/7_Learn.py"
 TINY = dict(chains=1, warmup=50, draws=100, seed=3)
 
 
@@ -83,17 +81,13 @@ def page_text(at: AppTest) -> str:
     return "\n".join(parts).replace("\\", "")
 
 
-@pytest.mark.parametrize("page", [CHECKS, LEARN])
-def test_pages_without_fit(page):
+def test_checks_page_without_fit():
     at = new_app()
-    at.switch_page(page).run()
+    at.switch_page(CHECKS).run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
     assert not at.get("plotly_chart")
-    if page == CHECKS:
-        assert "There is no fit yet" in page_text(at)
-    else:
-        assert [b.label for b in at.button if b.key == "w_story_eight_schools"]
+    assert "There is no fit yet" in page_text(at)
 
 
 def test_checks_page_with_partial_fit(exact_fits):
@@ -175,52 +169,3 @@ def test_compare_button_runs_one_background_job(exact_fits):
     assert any("elpd_loo" in getattr(d.value, "columns", []) for d in at.dataframe)
     # the new complete-pooling fit is now in the process-wide cache under its own key
     assert store.get((data.fingerprint, partial.spec.replace(pooling="complete"), settings)) is not None
-
-
-def test_learn_eight_schools_shows_exact_pictures_at_once():
-    at = new_app()
-    at.switch_page(LEARN).run()
-    at.button(key="w_story_eight_schools").click().run()
-    assert not at.exception, at.exception
-    data = at.session_state["hm_data"]
-    assert data is not None and data.n_groups == 8
-    settings = at.session_state["hm_settings"]
-    assert (settings.chains, settings.warmup, settings.draws) == (4, 500, 500)
-    titles = chart_titles(at)
-    assert len(titles) >= 2 and any("pooling, group by group" in t for t in titles), titles
-    assert "The exact posterior, at once" in [h.value for h in at.subheader]
-    text = page_text(at)
-    assert "w = " in text and "Why the funnel matters" not in text  # funnel is a subheader
-    job = at.session_state["hm_job"]
-    if job is not None:  # stop the NUTS check: not needed here
-        job.cancel()
-        job.wait(timeout=60)
-
-
-def test_learn_efron_morris_story():
-    at = new_app()
-    at.switch_page(LEARN).run()
-    at.radio(key="w_learn_story").set_value("efron_morris").run()
-    assert not at.exception, at.exception
-    assert not at.get("plotly_chart")
-    at.button(key="w_story_efron_morris").click().run()
-    assert not at.exception, at.exception
-    job = at.session_state["hm_job"]
-    if job is not None:
-        assert job.wait(timeout=600), "the Efron-Morris fit did not finish"
-        assert job.status == "done", job.error_message
-        at.run()
-    assert not at.exception, at.exception
-    assert not at.error, [e.value for e in at.error]
-    titles = chart_titles(at)
-    assert any("Efron" in t for t in titles), titles
-    tables = [t.value for t in at.table]
-    errors = [t for t in tables if "total squared error" in t.columns][0]
-    assert len(errors) == 3
-    no_pool = errors.loc["no pooling (own first average)", "total squared error"]
-    assert no_pool == pytest.approx(0.0857, abs=5e-4)
-    best = errors["total squared error"].idxmin()
-    conclusion = " ".join(str(s.value) for s in [*at.success, *at.info]).replace("\\", "")
-    assert best.split(" (")[0].capitalize() in conclusion
-    assert "of 18 players" in conclusion or "did not help" in conclusion
-    assert "How much does a group keep of its own data?" in page_text(at)

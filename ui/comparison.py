@@ -1,12 +1,10 @@
-"""Session and cache helpers of the Checks-and-comparison and Learn pages.
+"""Session and cache helpers of the Checks-and-comparison page.
 
 * Pooling comparison: :func:`start_comparison` runs :func:`hiermod.orchestrate.fit_pooling_modes`
   for one (data, spec, settings) as ONE background job in the :data:`CMP` job slot: each finished
   fit goes into the process-wide :func:`ui.cache.fit_cache` under its own fit key (so a mode
   fitted before -- on the Fit page or by another session -- is not fitted again, and the Fit page
   finds these), and running comparisons are shared between sessions.
-* Learn stories: :func:`start_story` loads a sample data set, sets the story's model and quick
-  sampler settings and starts the fit in the Fit page's job slot (``ui.components.start_fit``).
 
 Their tables are cached in :mod:`ui.tables`.
 
@@ -24,7 +22,6 @@ Key                 Type                          Meaning
 ``hm_struct_t0``    float | None                  time.time() when it was started
 ``hm_struct_results`` OrderedDict[tuple, dict]    finished structure comparisons {name: Fit}
 ``hm_struct_status`` dict | None                  {"status", "message", "seconds", "key"}
-``hm_learn_story``  str                           the story chosen on the Learn page
 
 * Structure comparison: :func:`start_structures` fits the simpler structure(s) of
   :func:`hiermod.model_comparison.structure_alternatives` (one level against all levels, a common
@@ -35,13 +32,12 @@ Key                 Type                          Meaning
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from hiermod.orchestrate import MODE_NAMES, MODES  # noqa: F401  (MODE_NAMES: pages read it here)
-from ui import cache, components, state
+from ui import cache, state
 from ui.job_slot import JobSlot, Wording, queue_text
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -57,7 +53,6 @@ CMP_KEY = "hm_cmp_key"
 CMP_T0 = "hm_cmp_t0"
 CMP_RESULTS = "hm_cmp_results"
 CMP_STATUS = "hm_cmp_status"
-LEARN_STORY = "hm_learn_story"
 STRUCT_JOB = "hm_struct_job"
 STRUCT_KEY = "hm_struct_key"
 STRUCT_T0 = "hm_struct_t0"
@@ -65,7 +60,6 @@ STRUCT_RESULTS = "hm_struct_results"
 STRUCT_STATUS = "hm_struct_status"
 
 MAX_SESSION_COMPARISONS = 3
-LEARN_SETTINGS = dict(chains=4, warmup=500, draws=500, seed=0)
 
 
 # ------------------------------------------------------------------------- pooling comparison
@@ -242,102 +236,3 @@ def structures_monitor(interval: float = 0.5) -> None:
     """Live progress + Cancel of this session's structure comparison."""
     STRUCT.monitor(_progress_text, interval=interval, cancel_label="Cancel structure comparison",
                    cancel_key="w_cancel_structures")
-
-
-# ---------------------------------------------------------------------------------- stories
-
-
-@dataclass(frozen=True)
-class Story:
-    name: str          # sample data set name
-    title: str
-    button: str
-
-
-STORIES: dict[str, Story] = {
-    "eight_schools": Story("eight_schools", "Eight schools", "Run the eight-schools story"),
-    "efron_morris": Story("efron_morris", "Efron–Morris baseball", "Run the Efron–Morris story"),
-    "simulated_schools": Story("simulated_schools", "Simulated schools (known truth)",
-                               "Run the simulated-schools story"),
-}
-
-
-def learn_settings() -> "SamplerSettings":
-    from hiermod.settings import SamplerSettings
-
-    return SamplerSettings(**LEARN_SETTINGS)
-
-
-@st.cache_resource(max_entries=8, show_spinner=False)
-def story_spec(name: str) -> "ModelSpec":
-    """The story's model: the sample's default likelihood, partial pooling, non-centered,
-    default priors written out."""
-    return state.default_spec_for(cache.sample_data(name), None)
-
-
-def story_key(name: str) -> tuple:
-    return state.fit_key(cache.sample_data(name), story_spec(name), learn_settings())
-
-
-def story_loaded(name: str) -> bool:
-    """True when the current data are this story's sample data."""
-    data = state.current_data()
-    return data is not None and data.fingerprint == cache.sample_data(name).fingerprint
-
-
-def story_fit(name: str) -> "Fit | None":
-    """This session's finished fit of the story (None before its button was pressed)."""
-    return state.session_fit(story_key(name))
-
-
-def story_running(name: str) -> bool:
-    return components.FIT.running(story_key(name))
-
-
-def start_story(name: str) -> None:
-    """Load the story's sample data, set its model and quick settings, and fit in the background
-    (the Fit page's logic: session fit, process-wide cache, or a new shared job)."""
-    from hiermod.datasets import dataset_info
-
-    ss = st.session_state
-    info = dataset_info(name)
-    frame = cache.sample_frame(name)
-    data = cache.sample_data(name)
-    sig = f"sample:{name}"
-    ss[state.FRAME], ss[state.FRAME_NAME], ss[state.FRAME_SIG] = frame, info.title, sig
-    ss[state.COLUMNS] = info.columns
-    state.set_data(data, info.title, {"kind": "sample", "name": name, "sig": sig})
-    ss["w_sample"] = name  # the Data page's sample picker shows the same data set
-    spec, settings = story_spec(name), learn_settings()
-    ss[state.SPEC], ss[state.SETTINGS], ss[state.METHOD] = spec, settings, "nuts"
-    ss[LEARN_STORY] = name
-    components.start_fit(data, spec, settings)
-
-
-@st.cache_resource(max_entries=8, show_spinner=False)
-def exact_modes(name: str) -> dict:
-    """Exact no / complete / partial pooling fits of a normal-known-se story (eight schools)."""
-    from hiermod.fitting import fit
-
-    data, spec, s = cache.sample_data(name), story_spec(name), learn_settings()
-    return {m: fit(data, mspec, method="exact", chains=s.chains, warmup=s.warmup, draws=s.draws,
-                   seed=s.seed) for m, mspec in mode_specs(spec).items()}
-
-
-def exact_check(fit: "Fit", exact: "Fit") -> dict:
-    """Posterior mean of tau by NUTS and exactly, and the NUTS fit's divergences."""
-    divergences = (int(fit.idata.sample_stats["diverging"].values.sum())
-                   if "sample_stats" in fit.idata.groups() else 0)
-    return {"tau_nuts": float(fit.draws("tau").mean()), "tau_exact": float(exact.draws("tau").mean()),
-            "divergences": divergences}
-
-
-def funnel_page():
-    """The nav entry of the funnel / diagnostics page when it exists, else None."""
-    from ui.nav import available_pages
-
-    for page in available_pages():
-        text = (page.path + " " + page.title).lower()
-        if "funnel" in text or "diagnos" in text:
-            return page
-    return None
