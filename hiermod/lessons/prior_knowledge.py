@@ -63,7 +63,7 @@ class PriorKnowledge:
                + ", ".join(f"{s.loc[p, 'mu_mean']:.1f} ({p})" for p in s.index) + "."]
         out.append("P(coaching hurts on average, mu < 0): "
                    + ", ".join(f"{s.loc[p, 'p_mu_negative']:.0%} ({p})" for p in s.index)
-                   + ". The bounded prior rules it out (up to the sampler's grid cell at the bound): "
+                   + ". The bounded prior rules it out: "
                      "knowledge, not data.")
         out.append("tau's posterior mean: " + ", ".join(f"{s.loc[p, 'tau_mean']:.1f} ({p})" for p in s.index)
                    + ". The skeptical prior holds the schools together whatever the data say; with few "
