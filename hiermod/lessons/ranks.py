@@ -58,7 +58,8 @@ class Ranks:
         surest = t.iloc[int(np.argmin((t["rank_high"] - t["rank_low"]).to_numpy()))]
         return [
             f"Hospital {raw_best['group']} has the lowest raw mortality ({raw_best['deaths']:.0f} deaths in "
-            f"{raw_best['operations']:.0f} operations), yet P(it is truly the best) = {raw_best['p_best']:.0%}; its "
+            f"{raw_best['operations']:.0f} operations), "
+            f"{'and' if raw_best['p_best'] >= 0.9 else 'yet'} P(it is truly the best) = {raw_best['p_best']:.0%}; its "
             f"90% rank interval runs from {raw_best['rank_low']:.0f} to {raw_best['rank_high']:.0f} of {len(t)}.",
             f"The most likely best is hospital {likely['group']} (P = {likely['p_best']:.0%}). The surest rank is "
             f"hospital {surest['group']}'s: {surest['rank_low']:.0f} to {surest['rank_high']:.0f}.",
