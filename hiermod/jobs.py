@@ -25,6 +25,7 @@ process must be picklable: a module-level function with picklable arguments.
 from __future__ import annotations
 
 import abc
+import importlib
 import logging
 import os
 import threading
@@ -587,28 +588,40 @@ def default_executor() -> Executor:
         return _default
 
 
+EXECUTOR_CLASSES = {
+    "process": "hiermod.worker_pool:ProcessExecutor",
+    "dask": "hiermod.dask_executor:DaskExecutor",
+}
+"""Executors outside this module, named as text and imported when chosen (as the methods' runners
+are): the modules that run fits import this one, never the reverse."""
+
+
+def _executor_class(name: str) -> type:
+    module, _, attr = EXECUTOR_CLASSES[name].partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
 def _make_default_executor() -> Executor:
     scheduler = os.environ.get("HIERMOD_DASK_SCHEDULER", "").strip()
     if scheduler:
         try:
-            from hiermod.dask_executor import DaskExecutor
+            dask_executor = _executor_class("dask")
         except ImportError as exc:
             raise HiermodError(
                 f"HIERMOD_DASK_SCHEDULER is set ({scheduler}), but hiermod's Dask executor cannot be "
                 f"loaded ({exc}). Install dask and distributed (pip install -r requirements.txt), or "
                 "unset HIERMOD_DASK_SCHEDULER to run fits in local worker processes."
             ) from exc
-        return DaskExecutor(scheduler)
-    kind = os.environ.get("HIERMOD_EXECUTOR", "process").strip().lower() or "process"
+        return dask_executor(scheduler)
+    choice = os.environ.get("HIERMOD_EXECUTOR", "process").strip().lower() or "process"
     max_queue = _env_int("HIERMOD_MAX_QUEUE", DEFAULT_MAX_QUEUE, 0)
-    if kind == "thread":
-        return ThreadExecutor(max_workers=_env_int("HIERMOD_WORKERS", 1, 1), max_queue=max_queue)
-    if kind != "process":
-        raise HiermodError(f"HIERMOD_EXECUTOR={kind!r} is not known; use 'process' (the default: "
+    if choice not in EXECUTORS:
+        raise HiermodError(f"HIERMOD_EXECUTOR={choice!r} is not known; use 'process' (the default: "
                            "fits in worker processes) or 'thread' (fits on threads of the server).")
-    from hiermod.worker_pool import ProcessExecutor
-
-    return ProcessExecutor(workers=_env_int("HIERMOD_WORKERS", os.cpu_count() or 1, 1), max_queue=max_queue)
+    if choice == "thread":
+        return ThreadExecutor(max_workers=_env_int("HIERMOD_WORKERS", 1, 1), max_queue=max_queue)
+    workers = _env_int("HIERMOD_WORKERS", os.cpu_count() or 1, 1)
+    return _executor_class("process")(workers=workers, max_queue=max_queue)
 
 
 def set_default_executor(executor: Executor | None) -> Executor | None:

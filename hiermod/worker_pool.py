@@ -358,15 +358,15 @@ class _Slot:
             message = self._recv(POLL_S)
             if message is None:
                 continue
-            kind = message[0]
-            if kind == "progress":
+            tag = message[0]
+            if tag == "progress":
                 job.report(message[1])
-            elif kind == "publish":
+            elif tag == "publish":
                 job.publish(message[1])
-            elif kind == "cancelled":
+            elif tag == "cancelled":
                 job._finish("cancelled", error=message[1])
                 return
-            elif kind == "error":
+            elif tag == "error":
                 error = message[1]
                 if job.cancel_event.is_set() and not isinstance(error, HiermodError):
                     job._finish("cancelled", error=FitCancelled("The fit was cancelled."))
@@ -374,7 +374,7 @@ class _Slot:
                     log.warning("Job %s (%s) failed in worker %s: %r", job.id, job.label, self.pid, error)
                     job._finish("failed", error=error)
                 return
-            elif kind == "done":
+            elif tag == "done":
                 if job.cancel_event.is_set():
                     job._finish("cancelled", error=FitCancelled("The fit was cancelled."))
                 else:
