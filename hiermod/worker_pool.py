@@ -67,6 +67,7 @@ WORKER_DIED = (
     "administrator to raise HIERMOD_WORKER_MAX_MB or the machine's memory."
 )
 """The message of a job whose worker died twice (the first death is retried on a new worker)."""
+_IMPORT_LOCK = threading.Lock()
 RETRYING = "The worker running this fit stopped unexpectedly; starting again on a new worker."
 
 
@@ -78,7 +79,12 @@ def fit_task(data, spec, settings, key=None, method: str = "nuts", *, progress, 
     """The dashboard's fit, as a task any executor can run in any process (no Streamlit): the
     instant / exact preview is published first when one serves the model
     (:func:`hiermod.orchestrate.fit_with_preview`). ``key`` is the caller's cache key (unused here)."""
-    from hiermod.orchestrate import fit_with_preview
+    with _IMPORT_LOCK:  # two threads importing jax at once can see a partially initialised module
+        import arviz  # noqa: F401
+        import jax  # noqa: F401
+        import numpyro.infer  # noqa: F401
+
+        from hiermod.orchestrate import fit_with_preview
 
     return fit_with_preview(data, spec, settings, method=method, progress=progress, cancel=cancel,
                             publish=publish)
