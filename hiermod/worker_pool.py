@@ -398,9 +398,9 @@ class _Slot:
         if too_big or too_old:
             log.info("Replacing worker %s (slot %d): %.0f MB resident, %d jobs", self.pid, self.index,
                      rss or 0.0, self.jobs_done)
-            ex._recycled += 1
             self.stop()
             self.spawn()
+            ex._recycled += 1
 
 
 class ProcessExecutor(QueueingExecutor):
