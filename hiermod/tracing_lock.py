@@ -23,10 +23,16 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-__all__ = ["TRACING_LOCK", "tracing", "LockedJit", "locked_jit"]
+__all__ = ["TRACING_LOCK", "IMPORT_LOCK", "tracing", "LockedJit", "locked_jit"]
 
 TRACING_LOCK = threading.RLock()
 """Held while a NumPyro model is traced (re-entrant: a trace may start another)."""
+
+IMPORT_LOCK = threading.RLock()
+"""Held while jax, numpyro or arviz is first imported: two threads importing arviz at once can see
+a partially initialised module (``ImportError: cannot import name ... from partially initialized
+module 'arviz.data'``). ui.cache.heavy_imports, the fit task and the worker pool's result reader
+take it."""
 
 
 @contextmanager

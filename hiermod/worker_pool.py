@@ -47,6 +47,7 @@ from typing import Any, Callable
 
 from hiermod.errors import FitCancelled, FitError, HiermodError
 from hiermod.jobs import Job, Progress, QueueingExecutor, _env_int
+from hiermod.tracing_lock import IMPORT_LOCK
 
 __all__ = ["ProcessExecutor", "fit_task", "WORKER_DIED", "DEFAULT_WORKER_MAX_MB", "rss_mb"]
 
@@ -67,7 +68,7 @@ WORKER_DIED = (
     "administrator to raise HIERMOD_WORKER_MAX_MB or the machine's memory."
 )
 """The message of a job whose worker died twice (the first death is retried on a new worker)."""
-_IMPORT_LOCK = threading.Lock()
+_RESULT_MODULES = threading.Event()
 RETRYING = "The worker running this fit stopped unexpectedly; starting again on a new worker."
 
 
@@ -79,7 +80,7 @@ def fit_task(data, spec, settings, key=None, method: str = "nuts", *, progress, 
     """The dashboard's fit, as a task any executor can run in any process (no Streamlit): the
     instant / exact preview is published first when one serves the model
     (:func:`hiermod.orchestrate.fit_with_preview`). ``key`` is the caller's cache key (unused here)."""
-    with _IMPORT_LOCK:  # two threads importing jax at once can see a partially initialised module
+    with IMPORT_LOCK:  # two threads importing jax at once can see a partially initialised module
         import arviz  # noqa: F401
         import jax  # noqa: F401
         import numpyro.infer  # noqa: F401
@@ -198,6 +199,18 @@ def _worker_main(conn, cancel, precompile: bool) -> None:
 # --------------------------------------------------------------------------- the server side
 
 
+def _import_result_modules() -> None:
+    """Import what unpickling a Fit needs (arviz) once, under IMPORT_LOCK, before the first message
+    is read: the page's own imports may be running on another thread."""
+    if _RESULT_MODULES.is_set():
+        return
+    with IMPORT_LOCK:
+        import arviz  # noqa: F401
+
+        import hiermod.result  # noqa: F401
+    _RESULT_MODULES.set()
+
+
 class _Died(Exception):
     """The worker process ended (its pipe closed) or never became ready."""
 
@@ -250,7 +263,9 @@ class _Slot:
         """The next message, None after ``timeout`` s without one; _Died when the worker is gone."""
         try:
             if self.conn.poll(timeout):
-                return self.conn.recv()
+                raw = self.conn.recv_bytes()
+                _import_result_modules()
+                return pickle.loads(raw)
         except (EOFError, OSError, pickle.UnpicklingError) as exc:
             raise _Died(str(exc)) from None
         if not self.process.is_alive():

@@ -211,3 +211,31 @@ def test_worker_over_the_memory_bound_is_replaced(pool):
     assert done[1] not in pool.worker_pids() and len(pool.worker_pids()) == 2
     assert set(pool.worker_pids()) != pids
     assert pool.wait_ready(TIMEOUT)
+
+
+def test_the_apps_fit_runs_in_a_worker_with_the_sessions_place_in_line(pool):
+    """The dashboard (AppTest) submits its fit to the process pool: the job runs in a worker
+    process, is queued under this browser session's id, and its result is harvested by the page."""
+    from test_app import _tiny_settings, load_sample, new_app
+
+    previous = set_default_executor(pool)
+    try:
+        at = load_sample(new_app())
+        _tiny_settings(at)
+        at.switch_page("pages/3_Fit.py").run()
+        at.button(key="w_fit").click().run()
+        assert not at.exception, at.exception
+        job = at.session_state["hm_job"]
+        session = at.session_state["hm_session"]
+        assert session and pool._sessions.get(job, session) == session
+        pids = set()
+        while not job.done():
+            pids.add(pool.running_pid(job))
+            time.sleep(0.02)
+        assert job.status == "done", job.error_message
+        assert pids - {None} and os.getpid() not in pids
+        at.run()
+        assert not at.exception, at.exception
+        assert at.session_state["hm_fits"][at.session_state["hm_fit_key"]].settings.draws == 100
+    finally:
+        set_default_executor(previous)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
+from hiermod.tracing_lock import IMPORT_LOCK
 from hiermod.worker_pool import fit_task
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -213,7 +214,7 @@ KEEPERS = {fit_task: lambda key, result: fit_cache().put(key, result)}
 # --------------------------------------------------------------------- warm heavy imports
 
 
-_import_lock = threading.Lock()
+_import_lock = IMPORT_LOCK  # shared with the worker pool's result reader and the fit task
 _warm_guard = threading.Lock()
 _imports_done = threading.Event()
 _warm_started = False
