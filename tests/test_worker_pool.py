@@ -239,3 +239,20 @@ def test_the_apps_fit_runs_in_a_worker_with_the_sessions_place_in_line(pool):
         assert at.session_state["hm_fits"][at.session_state["hm_fit_key"]].settings.draws == 100
     finally:
         set_default_executor(previous)
+
+
+def test_an_instant_fit_comes_back_whole(pool):
+    """An instant fit's posterior object holds the engine's closures (not picklable): it crosses the
+    boundary as a marker and is rebuilt in the server, equal to the one made in this process."""
+    from hiermod.datasets import load_dataset
+    from hiermod.precompile import default_spec_for
+
+    data, spec = load_dataset("efron_morris"), default_spec_for("efron_morris")
+    job = pool.submit(fit_task, data, spec, SMALL, None, "instant")
+    fit = job.result(TIMEOUT)
+    here = fit_task(data, spec, SMALL, None, "instant", progress=lambda p: None, cancel=threading.Event(),
+                    publish=lambda obj: None)
+    assert fit.method == "instant" and fit.exact.label == here.exact.label
+    same_posterior(fit, here)
+    name = fit.exact.hyper_names[0]
+    np.testing.assert_allclose(fit.exact.hyper_density(name).to_numpy(), here.exact.hyper_density(name).to_numpy())

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import streamlit as st
 
+from hiermod.worker_pool import RETRYING
+
 if TYPE_CHECKING:  # pragma: no cover
     from hiermod.jobs import Job
 
@@ -173,6 +175,8 @@ class JobSlot:
             if current is None:
                 return
             fraction, text = describe(current)
+            if current.progress.message == RETRYING:  # its worker died; the pool runs it again
+                fraction, text = 0.0, RETRYING
             if current.cancel_event.is_set():
                 text = "Cancelling: the sampler stops at the end of its current chunk..."
             st.progress(fraction, text=text)
