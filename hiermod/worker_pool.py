@@ -47,8 +47,10 @@ import multiprocessing as mp
 import os
 import pickle
 import queue
+import sys
 import threading
 import time
+import types
 from typing import Any, Callable
 
 from hiermod.errors import FitCancelled, FitError, HiermodError
@@ -268,6 +270,27 @@ class _Died(Exception):
     """The worker process ended (its pipe closed) or never became ready."""
 
 
+_NEUTRAL_MAIN = types.ModuleType("__main__")  # no __file__, no __spec__: spawn imports no main module
+_MAIN_SWAP = threading.Lock()
+
+
+def _start_without_main(process) -> None:
+    """Start a spawned ``process`` without re-running this process's ``__main__`` in it.
+
+    ``spawn`` re-imports the parent's main module in the child; under Streamlit (and AppTest) that
+    module is the app script itself (Streamlit installs each script run as ``__main__``), so every
+    worker would run the whole app. The main module is swapped for an empty one while
+    ``start()`` writes the child's preparation data (synchronously), then put back."""
+    with _MAIN_SWAP:
+        main = sys.modules.get("__main__")
+        sys.modules["__main__"] = _NEUTRAL_MAIN
+        try:
+            process.start()
+        finally:
+            if main is not None:
+                sys.modules["__main__"] = main
+
+
 class _Slot:
     """One worker place: a thread in the server that owns one worker process at a time, sends it
     jobs and replaces it when it dies or has grown too large."""
@@ -294,7 +317,7 @@ class _Slot:
         self.ready.clear()
         self.process = ctx.Process(target=_worker_main, args=(child, self.cancel, self.executor.precompile),
                                    name=f"hiermod-worker-{self.index}", daemon=True)
-        self.process.start()
+        _start_without_main(self.process)
         child.close()  # only the worker holds its end: the pipe closes when it dies
         self.conn = parent
         self.jobs_done = 0

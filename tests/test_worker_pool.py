@@ -222,6 +222,8 @@ def test_the_apps_fit_runs_in_a_worker_with_the_sessions_place_in_line(pool):
     try:
         at = load_sample(new_app())
         _tiny_settings(at)
+        at.number_input(key="w_seed").set_value(11)  # a fit of its own, not test_app's (the fit cache is process-wide)
+        at.button(key="FormSubmitter:model_form-Apply").click().run()
         at.switch_page("pages/3_Fit.py").run()
         at.button(key="w_fit").click().run()
         assert not at.exception, at.exception
