@@ -13,15 +13,19 @@ It reports :class:`Progress` through ``progress``, checks ``cancel.is_set()`` re
 :class:`~hiermod.errors.FitCancelled` or simply returning), and may ``publish`` a partial result
 (for example an exact posterior shown before the sampler finishes).
 
-:class:`Executor` is the interface the pages use; :class:`ThreadExecutor` runs jobs on local
-threads with a bounded FIFO queue, and :func:`default_executor` returns the process-wide one
-shared by every browser session. Another executor (for example a distributed one) can be
-installed with :func:`set_default_executor` without touching the pages.
+:class:`Executor` is the interface the pages use. :class:`QueueingExecutor` holds the waiting jobs
+in a :class:`FairQueue` (one running job per session, sessions served round-robin, at most
+``max_queue`` waiting); :class:`ThreadExecutor` runs them on local threads and
+:class:`hiermod.worker_pool.ProcessExecutor` in worker processes. :func:`default_executor` returns
+the process-wide one shared by every browser session; another (for example the Dask one) can be
+installed with :func:`set_default_executor` without touching the pages. A task sent to another
+process must be picklable: a module-level function with picklable arguments.
 """
 
 from __future__ import annotations
 
 import abc
+import importlib
 import logging
 import os
 import threading
@@ -40,13 +44,22 @@ __all__ = [
     "Progress",
     "Job",
     "Executor",
+    "FairQueue",
+    "QueueingExecutor",
     "ThreadExecutor",
+    "CLASS_SIZE",
+    "DEFAULT_MAX_QUEUE",
     "default_executor",
     "set_default_executor",
     "user_message",
 ]
 
 log = logging.getLogger(__name__)
+
+CLASS_SIZE = 60
+"""Browser sessions the dashboard is documented to serve at once (README, "Serving a class")."""
+DEFAULT_MAX_QUEUE = 2 * CLASS_SIZE
+"""Jobs that may wait (``HIERMOD_MAX_QUEUE``): every session of a class with a fit and one more."""
 
 PHASES = ("queued", "compiling", "warmup", "sampling", "postprocessing", "done")
 STATUSES = ("queued", "running", "done", "failed", "cancelled")
@@ -341,28 +354,97 @@ class Executor(abc.ABC):
         self.shutdown(wait=True)
 
 
-class ThreadExecutor(Executor):
-    """Local worker threads with a bounded FIFO queue.
+class FairQueue:
+    """Queued jobs by session, served round-robin: the next job comes from the session served
+    longest ago (never served first, then by arrival), and a session with a running job waits.
 
-    At most ``max_workers`` jobs run at once; at most ``max_queue`` wait. A cancelled queued job
-    leaves the queue at once and frees its slot.
+    Not thread-safe on its own: the executor holding it locks around every call. A job submitted
+    without a session is a session of its own (it waits only for its turn).
     """
 
-    def __init__(self, max_workers: int = 1, max_queue: int = 8) -> None:
+    _FORGET_AFTER = 10_000  # sessions remembered as served; older ones are forgotten
+
+    def __init__(self) -> None:
+        self._queues: dict[Any, deque] = {}
+        self._arrival: dict[Any, int] = {}  # when the session's current queue started
+        self._served: dict[Any, int] = {}   # when the session last had a job started
+        self._tick = 0
+
+    def __len__(self) -> int:
+        return sum(len(q) for q in self._queues.values())
+
+    def _next_tick(self) -> int:
+        self._tick += 1
+        return self._tick
+
+    def _rotation(self) -> list:
+        return sorted(self._queues, key=lambda s: (self._served.get(s, -1), self._arrival[s]))
+
+    def push(self, session: Any, entry: tuple) -> None:
+        """Queue ``entry`` (whose first item is the Job) behind the session's other jobs."""
+        if session not in self._queues:
+            self._queues[session] = deque()
+            self._arrival[session] = self._next_tick()
+        self._queues[session].append(entry)
+
+    def pop_next(self, busy: set) -> tuple | None:
+        """The first job of the first session in rotation not in ``busy``, or None."""
+        for session in self._rotation():
+            if session in busy:
+                continue
+            entries = self._queues[session]
+            entry = entries.popleft()
+            if not entries:
+                del self._queues[session], self._arrival[session]
+            self._served[session] = self._next_tick()
+            if len(self._served) > self._FORGET_AFTER:
+                for old in sorted(self._served, key=self._served.get)[: self._FORGET_AFTER // 2]:
+                    self._served.pop(old)
+            return entry
+        return None
+
+    def remove(self, job: Job) -> tuple | None:
+        """Take ``job`` out of the queue; its entry, or None when it was not queued."""
+        for session, entries in self._queues.items():
+            for entry in entries:
+                if entry[0] is job:
+                    entries.remove(entry)
+                    if not entries:
+                        del self._queues[session], self._arrival[session]
+                    return entry
+        return None
+
+    def order(self) -> list[Job]:
+        """The queued jobs in the order they would start: each session's first job in rotation
+        order, then each session's second, and so on."""
+        queues = [list(self._queues[s]) for s in self._rotation()]
+        longest = max((len(q) for q in queues), default=0)
+        return [q[i][0] for i in range(longest) for q in queues if i < len(q)]
+
+
+class QueueingExecutor(Executor):
+    """At most ``max_workers`` jobs run at once; up to ``max_queue`` wait in a :class:`FairQueue`
+    (one running job per session, sessions served round-robin). Subclasses start a job
+    (:meth:`_start`) and call :meth:`_job_finished` when it has ended."""
+
+    def __init__(self, max_workers: int = 1, max_queue: int | None = None) -> None:
         if max_workers < 1:
             raise ValueError("max_workers must be at least 1.")
+        max_queue = DEFAULT_MAX_QUEUE if max_queue is None else max_queue
         if max_queue < 0:
             raise ValueError("max_queue must be 0 or more.")
         self.max_workers = max_workers
         self.max_queue = max_queue
         self._cond = threading.Condition()
-        self._queue: deque[tuple[Job, Callable[..., Any], tuple, dict]] = deque()
+        self._queue = FairQueue()
         self._running: list[Job] = []
+        self._sessions: dict[Job, Any] = {}  # job -> session, queued or running
         self._closed = False
-        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="hiermod-job")
 
-    def submit(self, task: Callable[..., Any], *args: Any, label: str = "", **kwargs: Any) -> Job:
-        """Queue a task; raises HiermodError when ``max_queue`` jobs are already waiting."""
+    def submit(self, task: Callable[..., Any], *args: Any, label: str = "", session: Any = None,
+               **kwargs: Any) -> Job:
+        """Queue a task for ``session`` (any hashable; None: a session of its own); raises
+        HiermodError when ``max_queue`` jobs are already waiting."""
         job = Job(label=label, executor=self)
         with self._cond:
             if self._closed:
@@ -370,10 +452,12 @@ class ThreadExecutor(Executor):
             if len(self._running) >= self.max_workers and len(self._queue) >= self.max_queue:
                 n = len(self._queue)
                 raise HiermodError(
-                    f"The server is busy: {n} fit{'s are' if n != 1 else ' is'} waiting. "
-                    "Try again in a minute."
+                    f"The server is busy: {n} fit{'s are' if n != 1 else ' is'} waiting. Try again in a "
+                    "minute. (The queue holds HIERMOD_MAX_QUEUE jobs; the server's administrator can "
+                    "raise it.)"
                 )
-            self._queue.append((job, task, args, kwargs))
+            self._sessions[job] = ("job", job.id) if session is None else session
+            self._queue.push(self._sessions[job], (job, task, args, kwargs))
             self._dispatch_locked()
         return job
 
@@ -383,65 +467,88 @@ class ThreadExecutor(Executor):
 
     def queued_jobs(self) -> list[Job]:
         with self._cond:
-            return [entry[0] for entry in self._queue]
+            return self._queue.order()
 
     def queue_position(self, job: Job) -> int | None:
         with self._cond:
             if job in self._running:
                 return 0
-            for i, entry in enumerate(self._queue):
-                if entry[0] is job:
-                    return i + 1
-            return None
+            order = self._queue.order()
+            return order.index(job) + 1 if job in order else None
 
     def shutdown(self, wait: bool = True, cancel: bool = False) -> None:
         with self._cond:
             self._closed = True
-            jobs = [e[0] for e in self._queue] + list(self._running) if cancel else []
+            jobs = self._queue.order() + list(self._running) if cancel else []
         for job in jobs:
             job.cancel()
         if wait:
             with self._cond:
-                self._cond.wait_for(lambda: not self._queue and not self._running)
-            self._pool.shutdown(wait=True)
-        else:
-            self._maybe_close_pool()
+                self._cond.wait_for(lambda: not len(self._queue) and not self._running)
+        self._closed_idle(wait)
 
     # ------------------------------------------------------------------------------ internals
+    @abc.abstractmethod
+    def _start(self, job: Job, task: Callable[..., Any], args: tuple, kwargs: dict) -> None:
+        """Start ``job`` (already marked running; called with the lock held: must not block)."""
+
+    def _closed_idle(self, wait: bool) -> None:  # noqa: B027 - optional hook
+        """Called by :meth:`shutdown` (after waiting, with ``wait``): release workers."""
+
     def _dispatch_locked(self) -> None:
-        while self._queue and len(self._running) < self.max_workers:
-            job, task, args, kwargs = self._queue.popleft()
+        while len(self._running) < self.max_workers:
+            busy = {self._sessions[j] for j in self._running}
+            entry = self._queue.pop_next(busy)
+            if entry is None:
+                return
+            job, task, args, kwargs = entry
             self._running.append(job)
             job._mark_running()
-            self._pool.submit(self._work, job, task, args, kwargs)
+            self._start(job, task, args, kwargs)
+
+    def _job_finished(self, job: Job) -> None:
+        with self._cond:
+            if job in self._running:
+                self._running.remove(job)
+            self._sessions.pop(job, None)
+            self._dispatch_locked()
+            self._cond.notify_all()
+            idle = self._closed and not len(self._queue) and not self._running
+        if idle:
+            self._closed_idle(False)
+
+    def _withdraw(self, job: Job) -> None:
+        with self._cond:
+            if self._queue.remove(job) is None:
+                return
+            self._sessions.pop(job, None)
+            self._dispatch_locked()  # a session's next job may now be first in line
+            self._cond.notify_all()
+        job._finish("cancelled", error=FitCancelled("The fit was cancelled before it started."))
+
+
+class ThreadExecutor(QueueingExecutor):
+    """Local worker threads in this process (tests, notebooks, ``HIERMOD_EXECUTOR=thread``).
+
+    Fits on several threads are safe together (:mod:`hiermod.tracing_lock`). A cancelled queued
+    job leaves the queue at once and frees its slot.
+    """
+
+    def __init__(self, max_workers: int = 1, max_queue: int | None = None) -> None:
+        super().__init__(max_workers, max_queue)
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="hiermod-job")
+
+    def _start(self, job: Job, task: Callable[..., Any], args: tuple, kwargs: dict) -> None:
+        self._pool.submit(self._work, job, task, args, kwargs)
 
     def _work(self, job: Job, task: Callable[..., Any], args: tuple, kwargs: dict) -> None:
         try:
             job.run(task, *args, **kwargs)
         finally:
-            with self._cond:
-                if job in self._running:
-                    self._running.remove(job)
-                self._dispatch_locked()
-                self._cond.notify_all()
-            self._maybe_close_pool()
+            self._job_finished(job)
 
-    def _withdraw(self, job: Job) -> None:
-        with self._cond:
-            for entry in self._queue:
-                if entry[0] is job:
-                    self._queue.remove(entry)
-                    break
-            else:
-                return
-            self._cond.notify_all()
-        job._finish("cancelled", error=FitCancelled("The fit was cancelled before it started."))
-
-    def _maybe_close_pool(self) -> None:
-        with self._cond:
-            idle = self._closed and not self._queue and not self._running
-        if idle:
-            self._pool.shutdown(wait=False)
+    def _closed_idle(self, wait: bool) -> None:
+        self._pool.shutdown(wait=wait)
 
 
 _default: Executor | None = None
@@ -458,21 +565,63 @@ def _env_int(name: str, default: int, minimum: int) -> int:
     return max(minimum, value)
 
 
+EXECUTORS = ("process", "thread")
+
+
 def default_executor() -> Executor:
     """The process-wide executor shared by all browser sessions (created on first use).
 
-    A :class:`ThreadExecutor` with ``max_workers`` from ``HIERMOD_WORKERS`` (default 1) and
-    ``max_queue`` from ``HIERMOD_MAX_QUEUE`` (default 8), unless one was installed with
-    :func:`set_default_executor`.
+    * ``HIERMOD_DASK_SCHEDULER=tcp://host:8786``: a :class:`hiermod.dask_executor.DaskExecutor`
+      on that Dask cluster;
+    * otherwise ``HIERMOD_EXECUTOR`` = ``process`` (default): a
+      :class:`hiermod.worker_pool.ProcessExecutor`, fits in ``HIERMOD_WORKERS`` worker processes
+      (default: the number of cores); ``thread``: a :class:`ThreadExecutor`, fits on
+      ``HIERMOD_WORKERS`` threads of this process (default 1).
+
+    Up to ``HIERMOD_MAX_QUEUE`` jobs wait (default :data:`DEFAULT_MAX_QUEUE`). One installed with
+    :func:`set_default_executor` wins.
     """
     global _default
     with _default_lock:
         if _default is None:
-            _default = ThreadExecutor(
-                max_workers=_env_int("HIERMOD_WORKERS", 1, 1),
-                max_queue=_env_int("HIERMOD_MAX_QUEUE", 8, 0),
-            )
+            _default = _make_default_executor()
         return _default
+
+
+EXECUTOR_CLASSES = {
+    "process": "hiermod.worker_pool:ProcessExecutor",
+    "dask": "hiermod.dask_executor:DaskExecutor",
+}
+"""Executors outside this module, named as text and imported when chosen (as the methods' runners
+are): the modules that run fits import this one, never the reverse."""
+
+
+def _executor_class(name: str) -> type:
+    module, _, attr = EXECUTOR_CLASSES[name].partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def _make_default_executor() -> Executor:
+    scheduler = os.environ.get("HIERMOD_DASK_SCHEDULER", "").strip()
+    if scheduler:
+        try:
+            dask_executor = _executor_class("dask")
+        except ImportError as exc:
+            raise HiermodError(
+                f"HIERMOD_DASK_SCHEDULER is set ({scheduler}), but hiermod's Dask executor cannot be "
+                f"loaded ({exc}). Install dask and distributed (pip install -r requirements.txt), or "
+                "unset HIERMOD_DASK_SCHEDULER to run fits in local worker processes."
+            ) from exc
+        return dask_executor(scheduler)
+    choice = os.environ.get("HIERMOD_EXECUTOR", "process").strip().lower() or "process"
+    max_queue = _env_int("HIERMOD_MAX_QUEUE", DEFAULT_MAX_QUEUE, 0)
+    if choice not in EXECUTORS:
+        raise HiermodError(f"HIERMOD_EXECUTOR={choice!r} is not known; use 'process' (the default: "
+                           "fits in worker processes) or 'thread' (fits on threads of the server).")
+    if choice == "thread":
+        return ThreadExecutor(max_workers=_env_int("HIERMOD_WORKERS", 1, 1), max_queue=max_queue)
+    workers = _env_int("HIERMOD_WORKERS", os.cpu_count() or 1, 1)
+    return _executor_class("process")(workers=workers, max_queue=max_queue)
 
 
 def set_default_executor(executor: Executor | None) -> Executor | None:

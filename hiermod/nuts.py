@@ -27,6 +27,7 @@ from .models import Structure, prepare
 from .result import Fit, inference_data_from_draws
 from .settings import SamplerSettings
 from .spec import ModelSpec, Parameterization, Pooling, check_compatible
+from .tracing_lock import locked_jit, tracing
 
 if TYPE_CHECKING:  # pragma: no cover
     from .data import GroupedData
@@ -87,10 +88,11 @@ class _Sampler:
         self.warmup = warmup
         self.kernel = NUTS(model, target_accept_prob=target_accept, max_tree_depth=max_tree_depth)
         self.lock = threading.Lock()
-        self.chunk = jax.jit(self._chunk)
-        self.chunk_all = jax.jit(jax.vmap(self._chunk, in_axes=(0, None, None)))  # chains stacked
-        self.postprocess = jax.jit(self._postprocess)
-        self.init_all = jax.jit(jax.vmap(self._init_one, in_axes=(0, None)))  # keys (chains, 2)
+        # locked_jit: a call that traces the model holds the process-wide tracing lock
+        self.chunk = locked_jit(self._chunk)
+        self.chunk_all = locked_jit(jax.vmap(self._chunk, in_axes=(0, None, None)))  # chains stacked
+        self.postprocess = locked_jit(self._postprocess)
+        self.init_all = locked_jit(jax.vmap(self._init_one, in_axes=(0, None)))  # keys (chains, 2)
         self.kernel_ready = False  # set once kernel.init has run eagerly (concrete kernel attributes)
 
     _KERNEL_ATTRS = ("_init_fn", "_sample_fn", "_potential_fn_gen", "_postprocess_fn",
@@ -172,7 +174,8 @@ def _init_chains(sampler: _Sampler, kwargs: dict, keys) -> list:
     states = []
     for key in keys:
         try:
-            states.append(sampler.kernel.init(key, sampler.warmup, model_kwargs=kwargs))
+            with tracing():  # eager: runs the model under NumPyro's (global) handler stack
+                states.append(sampler.kernel.init(key, sampler.warmup, model_kwargs=kwargs))
         except RuntimeError as exc:  # numpyro: "Cannot find valid initial parameters"
             raise FitError(
                 "The sampler found no valid starting point: the log density is not finite for any "

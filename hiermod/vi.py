@@ -21,6 +21,7 @@ from .errors import FitCancelled
 from .models import Structure, prepare
 from .result import Fit, inference_data_from_draws
 from .settings import SamplerSettings
+from .tracing_lock import locked_jit, tracing
 
 if TYPE_CHECKING:  # pragma: no cover
     from .data import GroupedData
@@ -56,7 +57,7 @@ def _svi_runner(structure: Structure, steps: int):
         state = jax.lax.fori_loop(0, steps, body, state)
         return svi.get_params(state), svi.evaluate(state, **kwargs)
 
-    return guide, jax.jit(run)
+    return guide, locked_jit(run)
 
 
 def fit_vi(data: "GroupedData", spec: "ModelSpec", settings: SamplerSettings, progress=None, cancel=None,
@@ -79,10 +80,12 @@ def fit_vi(data: "GroupedData", spec: "ModelSpec", settings: SamplerSettings, pr
         n = settings.chains * settings.draws
         from numpyro.infer import Predictive
 
-        guide.prototype_trace = None  # rebuilt outside jit, with this fit's prior bounds
-        latent = Predictive(guide, params=params, num_samples=n)(jax.random.PRNGKey(settings.seed + 1), **kwargs)
-        full = Predictive(model, posterior_samples=latent, return_sites=None)(
-            jax.random.PRNGKey(settings.seed + 2), **kwargs)
+        with tracing():  # eager: the guide and the model run under NumPyro's global handler stack
+            guide.prototype_trace = None  # rebuilt outside jit, with this fit's prior bounds
+            latent = Predictive(guide, params=params, num_samples=n)(jax.random.PRNGKey(settings.seed + 1),
+                                                                     **kwargs)
+            full = Predictive(model, posterior_samples=latent, return_sites=None)(
+                jax.random.PRNGKey(settings.seed + 2), **kwargs)
     merged = full | latent  # latent sites first, as in a NUTS fit (mu, tau, ... before theta, rate)
     flat = {k: np.asarray(merged[k], dtype=float) for k in dict.fromkeys([*latent, *full])
             if k not in ("y", "y_within")}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 
@@ -293,6 +294,7 @@ def test_shutdown_rejects_new_jobs():
 def test_default_executor_is_shared_and_reads_env(monkeypatch):
     previous = set_default_executor(None)
     try:
+        monkeypatch.setenv("HIERMOD_EXECUTOR", "thread")
         monkeypatch.setenv("HIERMOD_WORKERS", "2")
         monkeypatch.setenv("HIERMOD_MAX_QUEUE", "4")
         got = []
@@ -313,13 +315,104 @@ def test_default_executor_is_shared_and_reads_env(monkeypatch):
 def test_default_executor_defaults(monkeypatch):
     previous = set_default_executor(None)
     try:
+        monkeypatch.setenv("HIERMOD_EXECUTOR", "thread")
         monkeypatch.delenv("HIERMOD_WORKERS", raising=False)
         monkeypatch.setenv("HIERMOD_MAX_QUEUE", "not a number")
         ex = default_executor()
-        assert ex.max_workers == 1 and ex.max_queue == 8
+        assert ex.max_workers == 1 and ex.max_queue == jobs.DEFAULT_MAX_QUEUE >= jobs.CLASS_SIZE
         ex.shutdown(wait=True)
     finally:
         set_default_executor(previous)
+
+
+def test_executor_settings_errors_name_the_setting(monkeypatch):
+    """A wrong HIERMOD_EXECUTOR, or a Dask scheduler without hiermod's Dask executor, is refused
+    with a message naming the setting and the fix (the process pool itself: test_worker_pool.py)."""
+    previous = set_default_executor(None)
+    try:
+        monkeypatch.setenv("HIERMOD_EXECUTOR", "fork")
+        with pytest.raises(HiermodError, match="HIERMOD_EXECUTOR='fork'.*'process'.*'thread'"):
+            default_executor()
+        monkeypatch.setitem(sys.modules, "hiermod.dask_executor", None)  # import fails
+        monkeypatch.setenv("HIERMOD_DASK_SCHEDULER", "tcp://127.0.0.1:1")
+        with pytest.raises(HiermodError, match="HIERMOD_DASK_SCHEDULER.*pip install.*unset"):
+            default_executor()
+    finally:
+        set_default_executor(previous)
+
+
+def test_fair_queue_round_robin_one_running_job_per_session():
+    """Session A queues three jobs, then B and C one each: with one worker the order is A1 (runs),
+    B, C, A2, A3 -- A waits behind its own running job and the sessions take turns; the positions
+    say so while they wait."""
+    ex = ThreadExecutor(max_workers=1, max_queue=10)
+    gate = threading.Event()
+    started = []
+
+    def record(name, *, progress, cancel, publish):
+        started.append(name)
+        gate.wait(TIMEOUT)
+        return name
+
+    try:
+        a1 = ex.submit(record, "A1", session="A")
+        assert wait_until(lambda: started == ["A1"])
+        a2 = ex.submit(record, "A2", session="A")
+        a3 = ex.submit(record, "A3", session="A")
+        b = ex.submit(record, "B", session="B")
+        c = ex.submit(record, "C", session="C")
+        assert a1.queue_position() == 0 and ex.queued_jobs() == [b, c, a2, a3]
+        assert [b.queue_position(), c.queue_position(), a2.queue_position(), a3.queue_position()] == [1, 2, 3, 4]
+        gate.set()
+        for job in (a1, a2, a3, b, c):
+            job.result(timeout=TIMEOUT)
+        assert started == ["A1", "B", "C", "A2", "A3"]
+    finally:
+        gate.set()
+        ex.shutdown(wait=True)
+
+
+def test_one_session_waits_for_its_own_job_even_with_free_workers():
+    """Two workers, one session: its second job waits until the first ends (the other worker stays
+    free for another session's job, which starts at once)."""
+    ex = ThreadExecutor(max_workers=2, max_queue=10)
+    gate = threading.Event()
+
+    def hold(*, progress, cancel, publish):
+        gate.wait(TIMEOUT)
+        return "held"
+
+    try:
+        a1 = ex.submit(hold, session="A")
+        a2 = ex.submit(hold, session="A")
+        assert wait_until(lambda: a1.status == "running")
+        time.sleep(0.1)
+        assert a2.status == "queued" and a2.queue_position() == 1
+        b = ex.submit(counting_task, 1, session="B")
+        assert b.result(timeout=TIMEOUT) == "ok" and a2.status == "queued"
+        gate.set()
+        assert a2.result(timeout=TIMEOUT) == "held"
+    finally:
+        gate.set()
+        ex.shutdown(wait=True)
+
+
+def test_queue_holds_a_class():
+    """The documented class size fits in the default queue: CLASS_SIZE sessions each queue a fit
+    behind one running job without a "busy" refusal."""
+    ex = ThreadExecutor(max_workers=1)
+    gate = threading.Event()
+
+    def hold(*, progress, cancel, publish):
+        gate.wait(TIMEOUT)
+
+    try:
+        jobs_ = [ex.submit(hold, session=f"s{i}") for i in range(jobs.CLASS_SIZE + 1)]
+        assert len(ex.queued_jobs()) == jobs.CLASS_SIZE
+        assert jobs_[-1].queue_position() == jobs.CLASS_SIZE
+    finally:
+        gate.set()
+        ex.shutdown(wait=True)
 
 
 def test_imports_neither_streamlit_nor_jax():

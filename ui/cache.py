@@ -8,8 +8,8 @@ Process-wide objects (shared by every browser session of this server):
 
 * :func:`fit_cache` -- a bounded LRU ``(data fingerprint, spec, settings) -> Fit``; asking for the
   same fit twice returns at once.
-* :func:`hiermod.jobs.default_executor` -- one executor, so sessions queue instead of
-  oversubscribing the cores.
+* :func:`hiermod.jobs.default_executor` -- one executor (by default worker processes), so sessions
+  queue fairly (one running job per session, round-robin) instead of oversubscribing the cores.
 * in-flight jobs by key: two sessions asking for the same fit share one job; a session's Cancel
   only stops the job when no other session is still waiting for it.
 """
@@ -25,6 +25,9 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 import streamlit as st
+
+from hiermod.tracing_lock import IMPORT_LOCK
+from hiermod.worker_pool import fit_task
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -171,35 +174,47 @@ def in_flight() -> _InFlight:
     return _InFlight()
 
 
-def submit_shared(key: tuple, task, *args, label: str) -> "Job":
-    """Submit ``task(*args)`` to the process-wide executor, or join the job another session already
-    runs for ``key``. Raises HiermodError when the queue is full."""
+def submit_shared(key: tuple, task, *args, label: str, session=None) -> "Job":
+    """Submit ``task(*args)`` to the process-wide executor for ``session`` (its place in the fair
+    queue: :func:`ui.state.session_id`), or join the job another session already runs for ``key``.
+    A task with a keeper (:data:`KEEPERS`) has its result kept in the process-wide cache here, in
+    the server, when it finishes (the task itself may run in a worker process). Raises
+    HiermodError when the queue is full."""
     from hiermod.jobs import default_executor
 
     flights = in_flight()
     job = flights.attach(key)
     if job is None:
-        job = default_executor().submit(task, *args, label=label)
+        executor = default_executor()
+        extra = {"session": session} if _takes_session(executor) else {}
+        job = executor.submit(task, *args, label=label, **extra)
         flights.add(key, job)
+        keeper = KEEPERS.get(task)
+        if keeper is not None:
+            job.add_done_callback(lambda j, k=key: keeper(k, j.result(0)) if j.status == "done" else None)
     return job
 
 
-def _fit_task(data, spec, settings, key, method="nuts", *, progress, cancel, publish):
-    """Runs on a worker thread: never touches Streamlit. The instant posterior is published first
-    when the instant method serves the model (hiermod.orchestrate.fit_with_preview)."""
-    heavy_imports()
-    from hiermod.orchestrate import fit_with_preview
+def _takes_session(executor) -> bool:
+    """Whether ``executor.submit`` takes ``session=`` (the fair-queueing ones do; an executor
+    without it would pass it on to the task)."""
+    import inspect
 
-    result = fit_with_preview(data, spec, settings, method=method, progress=progress, cancel=cancel,
-                              publish=publish)
-    fit_cache().put(key, result)
-    return result
+    return "session" in inspect.signature(executor.submit).parameters
+
+
+_fit_task = fit_task
+"""The main fit's task: :func:`hiermod.worker_pool.fit_task` (no Streamlit, so a worker process can
+run it); its result goes into :func:`fit_cache` through its keeper."""
+
+KEEPERS = {fit_task: lambda key, result: fit_cache().put(key, result)}
+"""task -> keeper(key, result): run in the server when a job of that task finishes."""
 
 
 # --------------------------------------------------------------------- warm heavy imports
 
 
-_import_lock = threading.Lock()
+_import_lock = IMPORT_LOCK  # shared with the worker pool's result reader and the fit task
 _warm_guard = threading.Lock()
 _imports_done = threading.Event()
 _warm_started = False
@@ -240,9 +255,12 @@ def _yield_cpu_to_the_page() -> None:
 
 
 def warm_imports_in_background() -> None:
-    """Import jax, numpyro and arviz on a daemon thread (once per process), then precompile the
-    sample datasets' default samplers (unless ``HIERMOD_PRECOMPILE=0``), so pressing Fit does not
-    wait for them. Called after the first page has been drawn (end of app.py)."""
+    """Start the fit executor and warm it, once per process, on a daemon thread (called after the
+    first page has been drawn: end of app.py), so pressing Fit does not wait for imports and
+    compilation. With the process pool (the default) its workers import JAX and precompile the
+    sample datasets' default samplers themselves (unless ``HIERMOD_PRECOMPILE=0``); this process
+    imports arviz for the tables. With ``HIERMOD_EXECUTOR=thread`` this process imports jax,
+    numpyro and arviz and precompiles, as the fits run here."""
     global _warm_started
     with _warm_guard:
         if _warm_started or _imports_done.is_set():
@@ -252,10 +270,19 @@ def warm_imports_in_background() -> None:
     def work() -> None:
         time.sleep(WARM_START_DELAY_S)
         _yield_cpu_to_the_page()
+        from hiermod.jobs import ThreadExecutor, default_executor
+
+        try:
+            in_process = isinstance(default_executor(), ThreadExecutor)  # starts the worker processes
+        except Exception:  # noqa: BLE001 - the Fit button reports a bad executor setting
+            log.warning("The fit executor could not be started", exc_info=True)
+            return
         try:
             heavy_imports()
         except Exception:  # noqa: BLE001
             log.warning("Background import of jax/numpyro/arviz failed", exc_info=True)
+            return
+        if not in_process:
             return
         from hiermod.compilation import enable_persistent_cache_if_possible
 

@@ -5,13 +5,15 @@ The dashboard has three: the main fit (Fit page, Learn stories), the other-param
 keys, wording and ``store`` (what to do with a finished result); the flow is the same:
 
 * :meth:`JobSlot.start` -- a result that is ready (session, process-wide cache) is stored at once;
-  otherwise the task is submitted to :func:`hiermod.jobs.default_executor`, shared with any other
-  session running the same key (:func:`ui.cache.in_flight`).
+  otherwise the task is submitted to :func:`hiermod.jobs.default_executor` in this session's place
+  in the fair queue (:func:`ui.state.session_id`: one running job per session, sessions take
+  turns), shared with any other session running the same key (:func:`ui.cache.in_flight`).
 * :meth:`JobSlot.harvest` -- a finished job's result is stored and its status recorded.
 * :meth:`JobSlot.cancel` -- this session stops waiting; the job stops unless another session waits.
 * :meth:`JobSlot.monitor` -- progress (a fragment polling while the job runs) and a Cancel button.
 
-Worker threads never touch session state: the job object carries progress and the result.
+Workers (processes by default, see :mod:`hiermod.worker_pool`) never touch session state: the job
+object carries progress and the result.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 import streamlit as st
+
+from hiermod.worker_pool import RETRYING
 
 if TYPE_CHECKING:  # pragma: no cover
     from hiermod.jobs import Job
@@ -96,13 +100,15 @@ class JobSlot:
         from hiermod.jobs import Job
         from ui import cache
         from ui.components import error_message, guarded
+        from ui.state import session_id
 
         ss = st.session_state
         t0 = time.time()
         context = f"starting {self.wording.what}"
         result, err = guarded(ready, context=context)
         if err is None and result is None:
-            result, err = guarded(cache.submit_shared, key, task, *args, label=label, context=context)
+            result, err = guarded(cache.submit_shared, key, task, *args, label=label,
+                                  session=session_id(), context=context)
         if err is not None:
             self.set_status("failed", error_message(err, context), None, key)
         elif isinstance(result, Job):
@@ -169,6 +175,8 @@ class JobSlot:
             if current is None:
                 return
             fraction, text = describe(current)
+            if current.progress.message == RETRYING:  # its worker died; the pool runs it again
+                fraction, text = 0.0, RETRYING
             if current.cancel_event.is_set():
                 text = "Cancelling: the sampler stops at the end of its current chunk..."
             st.progress(fraction, text=text)
@@ -211,8 +219,9 @@ def ordinal(n: int) -> str:
 
 
 def queue_text(job: "Job") -> str:
-    """Where a queued job stands."""
+    """Where a queued job stands (sessions take turns; a session's jobs run one at a time)."""
     pos = job.queue_position()
     if not pos:
         return "Waiting to start."
-    return f"Waiting: {ordinal(pos)} in line; it starts when a running fit ends."
+    return (f"Waiting: {ordinal(pos)} in line; it starts when a running fit ends (everyone's fits take "
+            "turns, one at a time per browser tab).")

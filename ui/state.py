@@ -25,6 +25,7 @@ Key                 Type                                   Meaning
 ``hm_fit_key``      tuple | None                           key of the *current* fit (results pages)
 ``hm_fit_status``   dict                                   {"status", "message", "seconds", "key"} of
                                                            the last fit request (sidebar, Fit page)
+``hm_session``      str                                    this browser session's id (fair queueing)
 
 A fit key is ``(data.fingerprint, spec, settings)`` (all hashable, see :func:`fit_key`), with the
 method appended when it is not NUTS.
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import uuid
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +67,7 @@ JOB_T0 = "hm_job_t0"
 FITS = "hm_fits"
 FIT_KEY = "hm_fit_key"
 FIT_STATUS = "hm_fit_status"
+SESSION = "hm_session"
 
 MAX_SESSION_FITS = 5
 
@@ -107,6 +110,22 @@ def init_state() -> None:
 
 
 # ----------------------------------------------------------------------------------- accessors
+
+
+def session_id() -> str:
+    """This browser session's identity for the fair queue (:class:`hiermod.jobs.FairQueue`): the
+    Streamlit session id, else (no script context, e.g. some tests) a uuid kept in session state."""
+    ss = st.session_state
+    if not ss.get(SESSION):
+        ctx = None
+        try:
+            from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+            ctx = get_script_run_ctx()
+        except ImportError:  # pragma: no cover - older Streamlit
+            pass
+        ss[SESSION] = getattr(ctx, "session_id", None) or uuid.uuid4().hex
+    return ss[SESSION]
 
 
 def current_data() -> "GroupedData | None":
