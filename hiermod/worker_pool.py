@@ -57,7 +57,7 @@ from hiermod.errors import FitCancelled, FitError, HiermodError
 from hiermod.jobs import Job, Progress, QueueingExecutor, _env_int
 from hiermod.tracing_lock import IMPORT_LOCK
 
-__all__ = ["ProcessExecutor", "fit_task", "portable", "restore", "WORKER_DIED", "DEFAULT_WORKER_MAX_MB",
+__all__ = ["ProcessExecutor", "fit_task", "WORKER_DIED", "DEFAULT_WORKER_MAX_MB",
            "rss_mb", "trim_memory"]
 
 log = logging.getLogger(__name__)
@@ -117,50 +117,6 @@ def rss_mb(pid: int | None = None) -> float | None:
 
 
 # ---------------------------------------------------------------- results across processes
-
-_REBUILD = "rebuild the instant posterior from the fit's data and spec"
-
-
-def _map_fits(obj: Any, fn: Callable) -> Any:
-    """``fn`` applied to a Fit, or to each Fit in a dict / list / tuple of them; anything else as is."""
-    from hiermod.result import Fit
-
-    if isinstance(obj, Fit):
-        return fn(obj)
-    if isinstance(obj, dict):
-        return {k: _map_fits(v, fn) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_map_fits(v, fn) for v in obj)
-    return obj
-
-
-def portable(obj: Any) -> Any:
-    """``obj`` ready to be pickled to another process: an instant fit's posterior object holds the
-    engine's closures (not picklable), so it travels as a marker and :func:`restore` rebuilds it
-    (``instant_posterior(fit.data, fit.spec)`` is deterministic)."""
-    import dataclasses
-
-    def strip(fit):
-        if fit.method == "instant" and fit.exact is not None:
-            return dataclasses.replace(fit, exact=_REBUILD)
-        return fit
-
-    return _map_fits(obj, strip)
-
-
-def restore(obj: Any) -> Any:
-    """The inverse of :func:`portable`, in the receiving process."""
-    import dataclasses
-
-    def rebuild(fit):
-        if isinstance(fit.exact, str) and fit.exact == _REBUILD:
-            from hiermod.instant import instant_posterior
-
-            return dataclasses.replace(fit, exact=instant_posterior(fit.data, fit.spec))
-        return fit
-
-    return _map_fits(obj, rebuild)
-
 
 # ------------------------------------------------------------------------- the worker process
 
@@ -233,7 +189,7 @@ def _worker_main(conn, cancel, precompile: bool) -> None:
 
         def publish(obj: Any) -> None:
             try:
-                send(("publish", portable(obj)))
+                send(("publish", obj))
             except Exception:  # noqa: BLE001 - a preview that cannot be sent is only a preview
                 log.warning("A partial result could not be sent to the server", exc_info=True)
 
@@ -245,7 +201,7 @@ def _worker_main(conn, cancel, precompile: bool) -> None:
             send(("error", _picklable_error(exc)))
         else:
             try:
-                send(("done", portable(value)))
+                send(("done", value))
             except Exception as exc:  # noqa: BLE001 - e.g. a result that does not pickle
                 send(("error", RuntimeError(f"The result could not be sent back from the worker "
                                             f"({type(exc).__name__}: {exc}).")))
@@ -460,7 +416,7 @@ class _Slot:
                 job.report(message[1])
             elif tag == "publish":
                 try:
-                    job.publish(restore(message[1]))
+                    job.publish(message[1])
                 except Exception:  # noqa: BLE001 - a preview that cannot be rebuilt is only a preview
                     log.warning("A partial result of job %s could not be rebuilt", job.id, exc_info=True)
             elif tag == "cancelled":
@@ -479,7 +435,7 @@ class _Slot:
                     job._finish("cancelled", error=FitCancelled("The fit was cancelled."))
                 else:
                     try:
-                        job._finish("done", result=restore(message[1]))
+                        job._finish("done", result=message[1])
                     except Exception as exc:  # noqa: BLE001 - the result arrived but cannot be rebuilt
                         job._finish("failed", error=exc)
                 return

@@ -191,7 +191,7 @@ def submit_shared(key: tuple, task, *args, label: str, session=None) -> "Job":
         flights.add(key, job)
         keeper = KEEPERS.get(task)
         if keeper is not None:
-            job.add_done_callback(lambda j, k=key: keeper(k, j.result(0)) if j.status == "done" else None)
+            job.add_done_callback(lambda j, k=key, a=args: keeper(k, a, j.result(0)) if j.status == "done" else None)
     return job
 
 
@@ -207,8 +207,9 @@ _fit_task = fit_task
 """The main fit's task: :func:`hiermod.worker_pool.fit_task` (no Streamlit, so a worker process can
 run it); its result goes into :func:`fit_cache` through its keeper."""
 
-KEEPERS = {fit_task: lambda key, result: fit_cache().put(key, result)}
-"""task -> keeper(key, result): run in the server when a job of that task finishes."""
+KEEPERS = {fit_task: lambda key, args, result: fit_cache().put(key, result)}
+"""task -> keeper(key, args, result): run in the server when a job of that task finishes (tasks
+may run in worker processes, whose caches the server never sees). Modules with tasks add theirs."""
 
 
 # --------------------------------------------------------------------- warm heavy imports

@@ -87,18 +87,22 @@ def _cached_modes(data, spec, settings) -> dict:
     return found
 
 
-def _modes_task(data, spec, settings, key, *, progress, cancel, publish):
-    """Worker thread (no Streamlit): the modes not cached yet, each kept in the fit cache."""
+def _modes_task(data, spec, settings, key, cached, *, progress, cancel, publish):
+    """Worker (no Streamlit; may be another process): the modes not in ``cached`` yet (found by the
+    server); :func:`_keep_modes` puts them into the server's fit cache."""
     from hiermod.orchestrate import fit_pooling_modes
 
     cache.heavy_imports()
-    specs = mode_specs(spec)
-
-    def keep(mode, result):
-        cache.fit_cache().put(state.fit_key(data, specs[mode], settings), result)
-
     return fit_pooling_modes(data, spec, settings, modes=MODES, progress=progress, cancel=cancel,
-                             publish=publish, cached=_cached_modes(data, spec, settings), done=keep)
+                             publish=publish, cached=cached)
+
+
+def _keep_modes(key, args, fits) -> None:
+    """Server side: every mode's fit into the process-wide fit cache."""
+    data, spec, settings = args[:3]
+    specs = mode_specs(spec)
+    for mode, fit in fits.items():
+        cache.fit_cache().put(state.fit_key(data, specs[mode], settings), fit)
 
 
 def _all_cached(data, spec, settings) -> dict | None:
@@ -125,6 +129,7 @@ def start_comparison(fit: "Fit") -> None:
     data, spec, settings = fit.data, fit.spec, fit.settings
     CMP.start(compare_key(data, spec, settings), lambda: _all_cached(data, spec, settings),
               _modes_task, data, spec, settings, compare_key(data, spec, settings),
+              _cached_modes(data, spec, settings),
               label=f"pooling comparison {spec.likelihood.value} on {data.n_groups} groups")
 
 
@@ -188,17 +193,23 @@ def _cached_structures(data, specs: dict, settings, own: "Fit | None" = None) ->
     return found
 
 
-def _structures_task(data, specs, settings, own, *, progress, cancel, publish):
-    """Worker thread (no Streamlit): the structures not cached yet, each kept in the fit cache."""
+def _structures_task(data, specs, settings, cached, *, progress, cancel, publish):
+    """Worker (no Streamlit; may be another process): the structures not in ``cached`` yet (found
+    by the server); :func:`_keep_structures` puts them into the server's fit cache."""
     from hiermod.orchestrate import fit_structures
 
     cache.heavy_imports()
+    return fit_structures(data, specs, settings, progress=progress, cancel=cancel, cached=cached)
 
-    def keep(name, result):
-        cache.fit_cache().put(state.fit_key(data, specs[name], settings), result)
 
-    return fit_structures(data, specs, settings, progress=progress, cancel=cancel,
-                          cached=_cached_structures(data, specs, settings, own), done=keep)
+def _keep_structures(key, args, fits) -> None:
+    """Server side: every structure's fit into the process-wide fit cache."""
+    data, specs, settings = args[:3]
+    for name, fit in fits.items():
+        cache.fit_cache().put(state.fit_key(data, specs[name], settings), fit)
+
+
+cache.KEEPERS.update({_modes_task: _keep_modes, _structures_task: _keep_structures})
 
 
 def _all_structures_cached(data, specs, settings, own) -> dict | None:
@@ -223,7 +234,7 @@ def start_structures(fit: "Fit") -> None:
     specs = structure_specs(spec)
     key = structure_key(data, spec, settings)
     STRUCT.start(key, lambda: _all_structures_cached(data, specs, settings, fit),
-                 _structures_task, data, specs, settings, fit,
+                 _structures_task, data, specs, settings, _cached_structures(data, specs, settings, fit),
                  label=f"structure comparison ({len(specs)} fits) on {data.n_rows} rows")
 
 

@@ -83,13 +83,15 @@ SBC = JobSlot((JOB, KEY, T0, STATUS),
 
 
 def _nuts_task(data, spec, key, *, progress, cancel, publish):
-    """Worker thread (no Streamlit): the NUTS calibration, kept in the process-wide cache."""
+    """Worker (no Streamlit; may be another process): the NUTS calibration; the server keeps it in
+    the process-wide cache (its keeper)."""
     from hiermod.sbc import run_sbc
 
     cache.heavy_imports()
-    result = run_sbc(data, spec, method="nuts", seed=SEED, progress=progress, cancel=cancel, **RUNS["nuts"])
-    sbc_cache().put(key, result)
-    return result
+    return run_sbc(data, spec, method="nuts", seed=SEED, progress=progress, cancel=cancel, **RUNS["nuts"])
+
+
+cache.KEEPERS[_nuts_task] = lambda key, args, result: sbc_cache().put(key, result)
 
 
 def start_nuts(data: "GroupedData", spec: "ModelSpec") -> None:

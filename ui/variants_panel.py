@@ -68,19 +68,25 @@ def _all_cached(data, variants, settings):
     return (tuple(variants), ready) if len(ready) == len(variants) else None
 
 
-def _fit_all_task(data, variants, settings, *, progress, cancel, publish):
-    """Worker thread (no Streamlit): the variants not cached yet, each kept in the fit cache."""
+def _fit_all_task(data, variants, settings, cached, *, progress, cancel, publish):
+    """Worker (no Streamlit; may be another process): the variants not in ``cached`` yet (found by
+    the server); :func:`_keep_fits` puts them into the server's fit cache."""
     from hiermod.variants import fit_variants
 
     cache.heavy_imports()
-    by_name = {v.name: v for v in variants}
+    fits = fit_variants(data, variants, settings, progress=progress, cancel=cancel, cached=cached)
+    return tuple(variants), fits
 
-    def keep(name, fit):
+
+def _keep_fits(key, args, result) -> None:
+    """Server side: every variant's fit into the process-wide fit cache."""
+    data, variants, settings = args[:3]
+    by_name = {v.name: v for v in variants}
+    for name, fit in result[1].items():
         cache.fit_cache().put(_fit_key(data, by_name[name], settings), fit)
 
-    fits = fit_variants(data, variants, settings, progress=progress, cancel=cancel, done=keep,
-                        cached=_cached(data, variants, settings))
-    return tuple(variants), fits
+
+cache.KEEPERS[_fit_all_task] = _keep_fits
 
 
 def _remember(key: tuple, result) -> None:
@@ -102,7 +108,7 @@ def start_fit_all(data: "GroupedData", variants: Sequence["Variant"], settings: 
     """Button handler: fit every variant in the background (the cached ones are not refitted)."""
     variants = tuple(variants)
     VARIANTS.start(variants_key(data, variants, settings), lambda: _all_cached(data, variants, settings),
-                   _fit_all_task, data, variants, settings,
+                   _fit_all_task, data, variants, settings, _cached(data, variants, settings),
                    label=f"{len(variants)} model variants on {data.n_groups} groups")
 
 
