@@ -90,9 +90,11 @@ def tau_overlay(fits: Mapping[str, "Fit"], points: int = 200, upper_quantile: fl
     density. One grid per parameter, shared by every variant: ``points`` values from 0 to 1.1 x the
     largest ``upper_quantile`` posterior quantile over the variants. The posterior density is a
     Gaussian KDE reflected at 0 (:func:`_reflected_kde`); the prior density is the variant's resolved
-    prior (:func:`hiermod.priors.density`). ``attrs``: ``without_tau`` (variants with no scale:
-    complete pooling, no pooling, Beta/Gamma populations), ``prior_mass`` {(variant, parameter):
-    prior probability of the grid's range, to read the drawn prior against}.
+    prior (:func:`hiermod.priors.density`). ``attrs``: ``variants`` (every variant, in order: a
+    variant keeps its colour across the figures even when one before it has no tau),
+    ``without_tau`` (variants with no scale: complete pooling, no pooling, Beta/Gamma populations),
+    ``prior_mass`` {(variant, parameter): prior probability of the grid's range, to read the drawn
+    prior against}.
     """
     from .priors import density
 
@@ -115,7 +117,7 @@ def tau_overlay(fits: Mapping[str, "Fit"], points: int = 200, upper_quantile: fl
                                             "x": grid, "density": values}))
     columns = ["variant", "parameter", "source", "x", "density"]
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
-    out.attrs.update(without_tau=[n for n, s in scales.items() if not s], prior_mass=mass)
+    out.attrs.update(variants=list(fits), without_tau=[n for n, s in scales.items() if not s], prior_mass=mass)
     return out
 
 

@@ -36,8 +36,9 @@ b1, b2 = st.columns(2)
 b1.button("Start from the recommended set", key="w_var_start", type="primary", icon=":material/auto_awesome:",
           on_click=editor.start_from_recommended, args=(data,), disabled=running,
           help="Non-centered with weakly informative priors, a skeptical one with a tighter tau prior, "
-               "a robust likelihood where the data kind has one, and complete pooling. It replaces "
-               "the variants below.")
+               "complete pooling, and a robust one: a heavier-tailed likelihood where the data kind has "
+               "one (Student-t rows, negative binomial counts), a Student-t population for summary data "
+               "(none for binomial data). It replaces the variants below.")
 b2.button("Add variant: the Model page's model", key="w_var_add", icon=":material/add:",
           on_click=editor.add_from_model, args=(spec, data), disabled=running or spec is None)
 if ss.get(editor.NOTICE):

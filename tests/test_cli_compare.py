@@ -28,6 +28,13 @@ def test_without_variants_the_starting_set_is_fitted_and_reported(tmp_path, caps
     assert [v["name"] for v in report["variants"]] == names
     assert all(v["method"] == "instant" for v in report["variants"])
     assert report["variants"][0]["priors"] == {"mu": "Normal(0, 20)", "tau": "HalfCauchy(10)"}
+    # the fourth, robust: the same priors on a Student-t population, nu_groups at its default
+    assert names == ["non-centered", "skeptical", "complete pooling", "robust"]
+    robust = report["variants"][3]
+    assert robust["spec"]["population"] == "student_t" and robust["spec"]["likelihood"] == "normal_known_se"
+    assert robust["priors"] == {"mu": "Normal(0, 20)", "tau": "HalfCauchy(10)", "nu_groups": "Gamma(2, 0.1)"}
+    assert "tau" in report["tau"]["per_variant"]["robust"]
+    assert report["tau"]["without_tau"] == ["complete pooling"]
     assert sorted(r["variant"] for r in report["loo"]["rows"]) == sorted(names)
     assert [r["variant"] for r in report["ppc_coverage"]["rows"]] == names
     assert len(report["forest"]["rows"]) == 8 * len(names)

@@ -56,6 +56,7 @@ def test_the_html_opens_offline_and_shows_every_section(eight_schools_set, tmp_p
     assert page.count("Plotly.newPlot") >= 4   # tau, forest, LOO, ranks (and leave-one-group-out)
     for v in variants:
         assert v.name in page
+    assert [v.name for v in variants][-1] == "robust" and "Student-t population" in page  # robust's model
 
 
 def test_labels_from_the_data_are_escaped(tmp_path):

@@ -88,12 +88,13 @@ def test_variants_of_other_observations_are_listed_as_not_compared(schools, fits
 
 def test_tau_overlay_prior_and_posterior_densities_on_one_grid(fits):
     table = tau_overlay(fits)
-    assert table.attrs["without_tau"] == ["complete pooling"]
-    assert set(table["variant"]) == {"non-centered", "skeptical"} and set(table["parameter"]) == {"tau"}
+    assert table.attrs["without_tau"] == ["complete pooling"] and table.attrs["variants"] == list(fits)
+    # robust's Student-t population has a tau (its nu_groups is not a scale: not drawn)
+    assert set(table["variant"]) == {"non-centered", "skeptical", "robust"} and set(table["parameter"]) == {"tau"}
     grids = {k: g["x"].to_numpy() for k, g in table.groupby(["variant", "source"])}
     first = next(iter(grids.values()))
     assert all(np.array_equal(g, first) for g in grids.values()) and first[0] == 0
-    for name in ("non-centered", "skeptical"):
+    for name in ("non-centered", "skeptical", "robust"):
         rows = table[table["variant"] == name]
         prior = rows[rows["source"] == "prior"]
         posterior = rows[rows["source"] == "posterior"]
@@ -177,7 +178,7 @@ def test_comparison_report_is_json_and_holds_every_table(schools, variants, fits
     assert [r["parameter"] for r in rows] == list(reference.index)
     assert [r["mean"] for r in rows] == pytest.approx(list(reference["mean"]))
     assert [r["variant"] for r in back["loo"]["rows"]] == list(loo_across(fits)["variant"])
-    assert len(back["forest"]["rows"]) == 8 * 3 and back["ppc_coverage"]["prob"] == PPC_PROB
+    assert len(back["forest"]["rows"]) == 8 * 4 and back["ppc_coverage"]["prob"] == PPC_PROB
     assert back["tau"]["without_tau"] == ["complete pooling"]
     skeptical = back["tau"]["per_variant"]["skeptical"]["tau"]
     assert skeptical["median"] == pytest.approx(float(np.median(fits["skeptical"].draws("tau"))))
@@ -194,16 +195,22 @@ def test_scale_parameters_name_every_level():
 def test_figures_draw_the_tables(fits):
     overlay = tau_overlay(fits)
     fig = tau_overlay_plot(overlay)
-    colors = variant_colors(["non-centered", "skeptical"])
+    colors = variant_colors(list(fits))  # every variant's colour, complete pooling's included
     by_name = {t.name: t for t in fig.data}
-    for name in ("non-centered", "skeptical"):
+    assert set(by_name) == {f"{n} ({s})" for n in ("non-centered", "skeptical", "robust")
+                            for s in ("posterior", "prior")}
+    for name in ("non-centered", "skeptical", "robust"):
         post, prior = by_name[f"{name} (posterior)"], by_name[f"{name} (prior)"]
         assert post.line.color == prior.line.color == colors[name]
         assert post.line.dash == "solid" and prior.line.dash == "dash"
     assert "complete pooling" in fig.layout.annotations[0].text
     forest = forest_across_plot(forest_across(fits))
     assert [t.name for t in forest.data] == list(fits)
-    assert [t.marker.color for t in forest.data] == list(variant_colors(list(fits)).values())
+    assert [t.marker.color for t in forest.data] == list(colors.values())
+    # robust comes after complete pooling (no tau): it keeps its own colour in the tau figure, the
+    # forest's, not complete pooling's
+    assert by_name["robust (posterior)"].line.color == forest.data[list(fits).index("robust")].marker.color
+    assert by_name["robust (posterior)"].line.color != colors["complete pooling"]
     loo = loo_across(fits)
     fig = loo_across_plot(loo)
     np.testing.assert_allclose(fig.data[0].x, loo["elpd_loo"].astype(float))

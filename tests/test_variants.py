@@ -35,7 +35,6 @@ def test_eight_schools_starting_set_is_the_issues_example(schools):
     variants = {v.name: v for v in starting_set(schools)}
     assert list(variants) == ["non-centered", "skeptical", "complete pooling", "robust"]
     weak, skeptical, complete, robust = variants.values()
-    assert robust.spec.population.value == "student_t" and dict(robust.spec.priors)["tau"] == parse_prior("HalfCauchy(10)")
     assert dict(weak.spec.priors) == {"mu": parse_prior("Normal(0, 20)"), "tau": parse_prior("HalfCauchy(10)")}
     assert weak.spec.parameterization.value == "non_centered" and weak.spec.pooling.value == "partial"
     # the pooled estimate: precision-weighted mean of the eight estimates
@@ -44,9 +43,16 @@ def test_eight_schools_starting_set_is_the_issues_example(schools):
     assert dict(skeptical.spec.priors)["mu"].args == (pytest.approx(pooled, abs=0.005), 5.0)
     assert dict(skeptical.spec.priors)["tau"] == parse_prior("HalfNormal(5)")
     assert complete.spec.pooling.value == "complete" and "tau" not in dict(complete.spec.priors)
+    # robust: the non-centered variant with a Student-t population (the se are known, so no robust
+    # likelihood); its nu_groups keeps the data-scaled default prior
+    assert robust.spec == weak.spec.replace(population="student_t")
+    assert robust.spec.population.value == "student_t" and robust.spec.likelihood.value == "normal_known_se"
+    assert robust.spec.pooling.value == "partial" and robust.spec.parameterization.value == "non_centered"
+    assert dict(robust.spec.priors) == {"mu": parse_prior("Normal(0, 20)"), "tau": parse_prior("HalfCauchy(10)")}
+    assert "nu_groups" in robust.spec.prior_names() and "nu_groups" not in dict(robust.spec.priors)
     assert all(v.method == "nuts" and v.thresholds == default_thresholds() for v in variants.values())
     # variants key caches: equal variants hash alike
-    assert hash(starting_set(schools)[1]) == hash(skeptical) and len(set(variants.values())) == 3
+    assert hash(starting_set(schools)[1]) == hash(skeptical) and len(set(variants.values())) == 4
 
 
 @pytest.mark.parametrize("x, step", [(22, 20), (11, 10), (5.5, 5), (1, 1), (0.99, 0.5), (3.2, 2), (0.021, 0.02)])
@@ -57,7 +63,7 @@ def test_nice_step_is_the_largest_1_2_5_number_not_above(x, step):
 def test_robust_likelihood_comes_from_the_family_registry():
     assert robust_likelihood("gaussian") == "student_t"
     assert robust_likelihood("poisson") == "negative_binomial"
-    assert robust_likelihood("summary") is None  # needs a Student-t population (not yet here)
+    assert robust_likelihood("summary") is None  # the se are known: the starting set uses a Student-t population
     assert robust_likelihood("binomial") is None
 
 
@@ -80,6 +86,8 @@ def test_starting_set_of_each_data_kind_fits_the_data(likelihood):
         assert robust.spec.population.value == "student_t" and robust.spec.likelihood.value == likelihood
     else:
         assert robust is None
+    # robust, where the kind has one, comes after complete pooling
+    assert names == ["non-centered", "skeptical", "complete pooling"] + (["robust"] if robust else [])
     variants = [dataclasses.replace(v, method=_fit_method(data, v.spec)) for v in variants]
     fits = fit_variants(data, variants, SamplerSettings(**QUICK))
     assert list(fits) == names
@@ -238,7 +246,7 @@ def test_a_missing_file_is_a_spec_error(tmp_path):
 
 
 def test_fit_variants_one_merged_progress_naming_each_variant_and_done_in_order(schools):
-    weak, skeptical, _ = starting_set(schools)
+    weak, skeptical, _, _ = starting_set(schools)
     variants = [dataclasses.replace(weak, method="instant"), skeptical]
     seen, finished = [], []
     settings = SamplerSettings(**QUICK)

@@ -127,9 +127,17 @@ def test_the_starting_set_appears_with_its_priors_as_text():
     assert box(at, 2, "prior_tau").value == "HalfNormal(5)"
     assert box(at, 3, "pooling").value == "complete"
     assert not [w for w in at.text_input if w.key == f"w_var_{at.session_state['hm_var_rows'][2]['id']}_prior_tau"]
+    # robust (eight schools: known se): the non-centered priors on a Student-t population, whose
+    # nu_groups has a box of its own left blank (the data-scaled default)
+    assert box(at, 4, "population").value == "student_t"
+    assert (box(at, 4, "likelihood").value, box(at, 4, "pooling").value) == ("normal_known_se", "partial")
+    assert box(at, 4, "prior_mu").value == "Normal(0, 20)"
+    assert box(at, 4, "prior_tau").value == "HalfCauchy(10)"
+    assert box(at, 4, "prior_nu_groups").value == "" and box(at, 4, "prior_nu_groups").placeholder.startswith("default: ")
     table = overview(at)
     assert list(table["name"]) == NAMES and set(table["status"]) == {"ok"}
-    assert list(table["method"]) == ["nuts"] * 3
+    assert list(table["method"]) == ["nuts"] * 4
+    assert list(table["population"]) == ["normal", "normal", "normal", "student_t"]
     assert "Download variants.toml" in [d.proto.label for d in at.get("download_button")]
     assert not at.button(key="w_var_fit").disabled
     # every threshold is listed with its default and meaning
@@ -153,7 +161,7 @@ def test_a_garbage_prior_names_the_variant_and_keeps_every_edit():
     # the other variants and every edit are kept
     assert names(at) == ["wide", "skeptical", "complete pooling", "robust"]
     assert box(at, 2, "prior_tau").value == "HalfBanana(5)"
-    assert list(overview(at)["status"]) == ["ok", "error", "ok"]
+    assert list(overview(at)["status"]) == ["ok", "error", "ok", "ok"]
     assert at.button(key="w_var_fit").disabled
     assert not at.get("download_button")
     # the edits survive a visit to another page
@@ -181,7 +189,7 @@ def test_a_duplicate_name_and_a_bad_threshold_are_named():
                for e in errors(at)), errors(at)
     box(at, 3, "check_plausible_range").set_value("-10, 30").run()
     assert not errors(at)
-    assert list(overview(at)["checks changed"]) == ["max_rhat = 1.05", "", "plausible_range = -10, 30"]
+    assert list(overview(at)["checks changed"]) == ["max_rhat = 1.05", "", "plausible_range = -10, 30", ""]
 
 
 def test_add_duplicate_and_remove():
@@ -223,7 +231,7 @@ def test_upload_a_variants_file_and_a_broken_one():
 
 def test_fit_all_with_the_instant_method_shows_the_comparison():
     at = started()
-    for position in (1, 2, 3):
+    for position in range(1, len(NAMES) + 1):  # robust too: instant serves a Student-t population
         box(at, position, "method").set_value("instant")
     at.run()
     assert not errors(at)
@@ -235,15 +243,18 @@ def test_fit_all_with_the_instant_method_shows_the_comparison():
     assert "tau: posterior (solid) and prior (dashed) in each variant" in titles, titles
     assert "Every group in every variant" in titles
     assert "LOO across variants (higher elpd predicts better)" in titles
-    assert [t.label for t in at.tabs][:3] == NAMES  # a parameter table per variant
+    assert [t.label for t in at.tabs][:4] == NAMES  # a parameter table per variant
     frames = [d.value for d in at.dataframe]
     loo = next(f for f in frames if "elpd_loo" in f.columns)
     assert set(loo["variant"]) == set(NAMES) and not loo["note"].astype(bool).any()  # all compared
-    assert sorted(loo["rank"]) == [0, 1, 2]
+    assert sorted(loo["rank"]) == [0, 1, 2, 3]
     coverage = next(f for f in frames if "coverage" in f.columns)
     assert list(coverage["variant"]) == NAMES and coverage["coverage"].between(0, 1).all()
-    params = next(f for f in frames if "r_hat" in f.columns)
-    assert {"mu", "tau"} <= set(params.index)
+    params = [f for f in frames if "r_hat" in f.columns]
+    assert len(params) == len(NAMES) and {"mu", "tau"} <= set(params[0].index)
+    assert {"mu", "tau", "nu_groups"} <= set(params[3].index) and "nu_groups" not in params[0].index  # robust
+    tau_chart = next(c for c in at.get("plotly_chart") if "tau: posterior" in json.dumps(json.loads(c.proto.spec)["layout"]))
+    assert "robust (posterior)" in [d.get("name") for d in json.loads(tau_chart.proto.spec)["data"]]
     text = " ".join(m.value for m in (*at.success, *at.warning)).replace("\\", "")
     assert "Pareto k" in text
     # an identical re-run takes the fits from the cache at once (no job)
@@ -280,17 +291,17 @@ def test_checks_decision_and_a_suggested_variant_in_one_click():
     from hiermod.falsification import evaluate_checks
 
     at = started()
-    for position in (1, 2, 3):
+    for position in range(1, len(NAMES) + 1):  # robust too: instant serves a Student-t population
         box(at, position, "method").set_value("instant")
     at.run()
     fit_all(at)
     assert not errors(at), errors(at)
     headers = [h.value for h in at.header]
     assert "Falsification checks" in headers and "The decision, stage by stage" in headers
-    assert [t.label for t in at.tabs][-3:] == NAMES  # a checks tab per variant
+    assert [t.label for t in at.tabs][-4:] == NAMES  # a checks tab per variant
     # every check of every variant, with its status, measured value and meaning
     checks = [t.value for t in at.table]
-    assert len(checks) == 3 and all(len(c) == len(THRESHOLDS) for c in checks)
+    assert len(checks) == 4 and all(len(c) == len(THRESHOLDS) for c in checks)
     assert set(checks[0]["status"]) <= {"pass", "fail", "not applicable"}
     # they are the library's checks of these fits, against each variant's thresholds
     variants = at.session_state["hm_var_results"][at.session_state["hm_var_last"]][0]

@@ -38,13 +38,15 @@ def tau_overlay_plot(table: pd.DataFrame, parameter: str | None = None, *, title
                      variants: list[str] | None = None) -> go.Figure:
     """Each variant's posterior density of one population scale (solid) over its prior (dashed,
     same colour). ``parameter``: ``tau`` when present, else the table's first. Variants listed in
-    ``table.attrs["without_tau"]`` are named under the title."""
+    ``table.attrs["without_tau"]`` are named under the title. The colours are those of every variant
+    in order (``variants``, else ``table.attrs["variants"]``): the same as in the other figures,
+    also when a variant before this one has no tau (complete pooling before robust)."""
     require_columns(table, ["variant", "parameter", "source", "x", "density"], "tau_overlay_plot")
     params = list(pd.unique(table["parameter"]))
     parameter = parameter or ("tau" if "tau" in params else params[0])
     t = table[table["parameter"] == parameter]
     names = variants or list(pd.unique(t["variant"]))
-    colors = variant_colors(names)
+    colors = variant_colors([*(variants or getattr(table, "attrs", {}).get("variants") or []), *names])
     fig = go.Figure()
     for name in names:
         for source, dash, width in (("posterior", "solid", 2.5), ("prior", "dash", 1.5)):

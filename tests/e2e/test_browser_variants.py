@@ -60,6 +60,13 @@ def test_variants_page_fits_the_recommended_set(app_page: Page, shot):
     # the starting set's priors, as text (eight schools: s = 11, pooled estimate 7.69)
     expect(page.get_by_role("textbox", name="Prior for tau").first).to_have_value("HalfCauchy(10)")
     expect(page.get_by_role("textbox", name="Prior for mu").nth(1)).to_have_value("Normal(7.69, 5)")
+    # robust (summary data): the non-centered priors on a Student-t population, nu_groups left to
+    # its default (the tau boxes: non-centered, skeptical, robust; complete pooling has none)
+    expect(page.get_by_role("textbox", name="Prior for tau").nth(2)).to_have_value("HalfCauchy(10)")
+    nu = page.get_by_role("textbox", name="Prior for nu_groups")
+    expect(nu).to_have_count(1)
+    expect(nu).to_have_value("")
+    expect(nu).to_have_attribute("placeholder", "default: Gamma(2, 0.1)")
     expect(page.get_by_role("button", name="Download variants.toml")).to_be_visible()
     no_exceptions(page)
     shot(page, "1-recommended-set")
@@ -80,11 +87,11 @@ def test_variants_page_fits_the_recommended_set(app_page: Page, shot):
     expect(fit).to_be_enabled(timeout=30_000)
     t0 = time.time()
     fit.click()
-    expect(page.get_by_text(re.compile(r"Fit \d of 3: (non-centered|skeptical|complete pooling)")).first
+    expect(page.get_by_text(re.compile(r"Fit \d of 4: (non-centered|skeptical|complete pooling|robust)")).first
            ).to_be_visible(timeout=120_000)
     expect(page.get_by_role("button", name="Cancel the fit of the variants")).to_be_visible()
     expect(page.get_by_role("heading", name="Side by side")).to_be_visible(timeout=600_000)
-    print(f"\n[e2e] three NUTS variants fitted in {time.time() - t0:.1f} s")
+    print(f"\n[e2e] four NUTS variants fitted in {time.time() - t0:.1f} s")
     expect(page.get_by_text(re.compile("Every variant is fitted|Loaded from the cache"))).to_be_visible()
     page.locator(PLOT).first.wait_for(timeout=60_000)
     no_exceptions(page)
@@ -120,6 +127,9 @@ def test_variants_page_fits_the_recommended_set(app_page: Page, shot):
     expect(main.get_by_text(re.compile(r"^non-centered: \d+ pass, \d+ fail, \d+ not applicable"))).to_be_visible()
     no_exceptions(page)
     shot(page, "4-checks")
+    # the robust variant's checks have a tab of their own (the last tab named robust: the checks)
+    page.get_by_role("tab", name="robust").last.click()
+    expect(main.get_by_text(re.compile(r"^robust: \d+ pass, \d+ fail, \d+ not applicable"))).to_be_visible()
     top(page.get_by_role("heading", name="The decision, stage by stage"))
     for stage in ("Computation:", "Plausibility:", "Prediction:"):
         expect(main.get_by_text(stage).first).to_be_visible()
@@ -153,14 +163,16 @@ def test_variants_page_fits_the_recommended_set(app_page: Page, shot):
     expected = f"skeptical ({label[0].lower()}{label[1:]})"
     expect_name(page, 3, expected)
     expect_name(page, 4, "complete pooling")
+    expect_name(page, 5, "robust")
     no_exceptions(page)
     top(page.get_by_label("Name of variant 3", exact=True))
     shot(page, "6-suggested-variant")
 
     # an identical re-run reuses the cached fits at once
     page.get_by_role("button", name="Remove").nth(2).click()  # the added variant
-    expect(page.get_by_label("Name of variant 4", exact=True)).to_have_count(0, timeout=30_000)
+    expect(page.get_by_label("Name of variant 5", exact=True)).to_have_count(0, timeout=30_000)
     expect_name(page, 3, "complete pooling")
+    expect_name(page, 4, "robust")
     page.get_by_role("heading", name="Fit all variants").scroll_into_view_if_needed()
     t0 = time.time()
     page.get_by_role("button", name="Fit all variants").click()
