@@ -98,6 +98,8 @@ def models() -> list[tuple[str, str, callable]]:
          lambda: (load_dataset("rat_tumors"), ModelSpec("binomial", population="beta"))),
         ("hospital rates, Gamma population", "one level",
          lambda: (load_dataset("simulated_rates"), ModelSpec("poisson", population="gamma"))),
+        ("eight schools, Student-t population", "one level",
+         lambda: (load_dataset("eight_schools"), ModelSpec("normal_known_se", population="student_t"))),
         ("radon, one level", "one level", lambda: (load_dataset("radon"), ModelSpec("normal"))),
         ("nested (school > class)", "nested Laplace",
          lambda: (load_dataset("simulated_nested"), ModelSpec("normal", groups=("school", "class")))),

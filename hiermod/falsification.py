@@ -516,12 +516,17 @@ def _data_scale_prior(fit: "Fit", name: str) -> Suggestion | None:
 
 
 def _hyperparameters(m: _Measured) -> dict[str, tuple[Prior, np.ndarray]]:
-    """{prior name: (prior, draws)} of the priors on one value per draw (mu, tau, sigma, beta[x] ...)."""
+    """{prior name: (prior, draws)} of the priors on one value per draw (mu, tau, sigma, beta[x] ...);
+    not the degrees of freedom (``nu``, ``nu_groups``): data rarely inform tail heaviness, so its
+    prior is a modelling choice, not something the data are expected to move."""
     from .power_scaling import _prior_variable
 
+    from .terms import GROUP_DF
+
+    tails = {GROUP_DF} | {p.name for p in m.spec.family.params if p.tail}
     out = {}
     for name, prior in m.fit.priors.items():
-        if prior.support == "correlation":
+        if prior.support == "correlation" or name in tails:   # tail heaviness: a modelling choice
             continue
         var = _prior_variable(m.post, name, m.spec)
         if var is not None and var.ndim == 2:

@@ -48,6 +48,9 @@ class FamilyParam:
     name: str
     description: str
     default: Callable[[float, float], Prior]  # (centre m, scale s of the outcome) -> prior
+    tail: bool = False
+    """A degrees-of-freedom parameter: how heavy the tails are, which data rarely inform (its prior
+    is a modelling choice; the falsification checks do not ask the data to move it)."""
 
 
 def _expit(x):
@@ -390,7 +393,7 @@ class StudentT(_NormalBase):
     name = "student_t"
     label = "Student-t (robust to outliers)"
     params = (_SIGMA, FamilyParam("nu", "degrees of freedom (small: heavy tails)",
-                                  lambda m, s: Prior("Gamma", (2.0, 0.1))))
+                                  lambda m, s: Prior("Gamma", (2.0, 0.1)), tail=True))
     formula = "StudentT(nu, {eta}, sigma)"
     math_latex = r"\mathrm{StudentT}(\nu, \eta_i, \sigma)"
     math_text = "StudentT(nu, eta_i, sigma)"

@@ -363,3 +363,11 @@ def test_thresholds_are_validated_and_used(es_instant):
         evaluate_checks(es_instant, {"max_rhatt": 1.1}, where="variant 'skeptical'")
     strict = _by_key(evaluate_checks(es_instant, {"min_prior_kl": 50}))["min_prior_kl"]
     assert strict.status == FAIL and strict.threshold == 50
+
+
+def test_degrees_of_freedom_are_not_asked_to_move(eight_schools):
+    """Data rarely inform tail heaviness: nu_groups stays out of the prior-KL check (its prior is a
+    modelling choice), while tau and mu are still judged."""
+    fit = hiermod.fit(eight_schools, ModelSpec("normal_known_se", population="student_t"), method="instant")
+    result = _by_key(evaluate_checks(fit))["min_prior_kl"]
+    assert "nu_groups" not in result.detail and "tau" in result.detail
