@@ -313,3 +313,16 @@ def test_handout_escapes_text_and_inlines_plotly():
     assert "Lesson &lt;1&gt;" in html and "a &lt; b &amp; c" in html
     assert "plotly.js" in html.lower() or "Plotly.newPlot" in html
     assert len(html) > 1_000_000  # plotly.js itself is inside: the file opens offline
+
+
+def test_season_plot_keeps_its_log_axis_on_the_data():
+    """A vline on a log axis is placed at 10**x: the posterior-mean marker must be a trace on the data's scale."""
+    import pandas as pd
+
+    from hiermod.plots.lessons import season_plot
+
+    curve = pd.DataFrame({"k": [0.0, 10.0, 100.0, 1000.0], "total_squared_error": [0.08, 0.04, 0.03, 0.03]})
+    fig = season_plot(curve, 242.0, {"no_pooling": 0.0857, "complete": 0.0284, "bayes": 0.0329, "at_k": 0.0265}, 66.0)
+    assert not fig.layout.shapes
+    xs = [float(x) for trace in fig.data for x in (() if trace.x is None else trace.x)]
+    assert max(xs) <= 1000.0

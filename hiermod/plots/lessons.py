@@ -115,11 +115,16 @@ def season_plot(curve: pd.DataFrame, k: float, totals: dict, k_bayes: float,
                                  line=dict(color=c, dash=dash, width=2), hoverinfo="skip"))
     fig.add_trace(go.Scatter(x=[max(k, 1.0)], y=[totals["at_k"]], mode="markers", name=f"your k = {k:.0f}",
                              marker=dict(color=color("partial"), size=18, symbol="diamond", line=dict(color="white", width=1))))
-    fig.add_vline(x=max(k_bayes, 1.0), line=dict(color=OKABE_ITO["bluish_green"], dash="dot"),
-                  annotation_text="posterior mean of k")
+    # a trace, not add_vline: on a log axis a shape's x is read as log10(x) (k = 66 put the axis at 1e72)
+    y = as_float(curve["total_squared_error"])
+    fig.add_trace(go.Scatter(x=[max(k_bayes, 1.0)] * 2, y=[float(np.nanmin(y)), float(np.nanmax(y))], mode="lines",
+                             name=f"posterior mean of k ({k_bayes:.0f})",
+                             line=dict(color=OKABE_ITO["bluish_green"], dash="dot"), hoverinfo="skip"))
     apply_layout(fig, title, x_title="concentration k (prior at-bats; log scale)", y_title="total squared error",
-                 height=440)
+                 height=480)
     fig.update_xaxes(type="log")
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.22, x=0, xanchor="left"),
+                      margin=dict(b=120))   # six entries: below the plot, clear of the title
     return fig
 
 
