@@ -51,9 +51,11 @@ class Student:
     mu_loc: float | None = None        # None: the default prior on mu (Normal(7.5, 27.5))
     mu_scale: float = 4.0              # used with mu_loc
     page: Page | None = None
+    load_s: float | None = None        # goto to the Data heading, when the session opened
     setup_s: float | None = None
     marks: dict = field(default_factory=dict)
     table: dict = field(default_factory=dict)
+    table_check: dict = field(default_factory=dict)  # bench/class_load.py: what was read and compared
 
     @property
     def tau_prior(self) -> str:
@@ -92,7 +94,7 @@ def set_up(student: Student, browser: Browser, url: str, viewport: dict, setting
     """Open the app, pick eight schools, set this student's prior(s), seed (and ``settings``:
     chains / warmup / draws) on the Model page, Apply, go to the Fit page and choose the method."""
     t0 = time.time()
-    page, _ = open_session(browser, url, viewport)
+    page, student.load_s = open_session(browser, url, viewport)
     student.page = page
     choose_sample(page, EIGHT)
     goto_page(page, "Model")
