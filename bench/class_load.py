@@ -68,17 +68,17 @@ class MemoryWatch(threading.Thread):
         super().__init__(daemon=True, name="rss-watch")
         self.pid, self.every = pid, every
         self.samples: list[tuple[float, float, int]] = []  # (time.time(), MB, processes)
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             mb, n = rss_tree_mb(self.pid)
             if n:
                 self.samples.append((time.time(), mb, n))
-            self._stop.wait(self.every)
+            self._halt.wait(self.every)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join(5)
 
     def now(self) -> float:
@@ -112,7 +112,7 @@ def run(args) -> dict:
     class_ = [Student(i, tau_scale=1 + i, seed=100 + i) for i in range(args.sessions)]
     out: dict = {"started": started, "host": platform.node(), "cores": os.cpu_count(),
                  "sessions": args.sessions, "load_average_start": load_start, "server_log": str(log_path),
-                 "settings": "app defaults: partial pooling, non-centered, mu ~ Normal(7.5, 27.5), "
+                 "settings": "partial pooling, non-centered, mu ~ Normal(7.5, 27.5), "
                              "NUTS 4 chains x (1000 warmup + 1000 draws), target accept 0.9",
                  "env": {k: os.environ.get(k) for k in ("HIERMOD_WORKERS", "HIERMOD_MAX_QUEUE",
                                                         "HIERMOD_WORKER_MAX_MB", "HIERMOD_EXECUTOR",
@@ -121,6 +121,7 @@ def run(args) -> dict:
         t_spawn = time.time()
         proc, url = start_streamlit(env, log, timeout=120)
         out["server_healthy_s"] = time.time() - t_spawn
+        out["t_spawn"] = t_spawn
         watch = MemoryWatch(proc.pid)
         watch.start()
         browser = pw.chromium.launch(executable_path=_chromium(), headless=True, args=CHROMIUM_FLAGS)
@@ -135,7 +136,7 @@ def run(args) -> dict:
         check_against_library(class_, out)
     out["per_session"] = [{
         "session": s.index, "prior": f"tau ~ {s.tau_prior}", "seed": s.seed, "load_s": s.load_s,
-        "setup_s": s.setup_s, "first_result_s": s.seconds("preview") or s.seconds("done"),
+        "setup_s": s.setup_s, "apply_attempts": s.apply_attempts, "first_result_s": s.seconds("preview") or s.seconds("done"),
         "nuts_result_s": s.seconds("done"), "max_queue_place": s.marks.get("maxPlace"),
         "busy": "busy" in s.marks, "failed": "failed" in s.marks, "exception": "error" in s.marks,
         **s.table_check} for s in class_]
@@ -156,7 +157,7 @@ def measure(class_: list[Student], browser, url: str, watch: MemoryWatch, log_pa
     ready = [s for s in class_ if s.setup_s is not None]
     out["setup_total_s"] = time.time() - t0
     out["sessions_ready"] = len(ready)
-    out["precompile_logged_before_presses"] = "Precompiled" in log_path.read_text(errors="replace")
+    out["server_up_before_presses_s"] = time.time() - out["t_spawn"]
     out["rss_before_presses_mb"] = watch.now()
 
     t_press = time.time()
@@ -218,7 +219,7 @@ def measure(class_: list[Student], browser, url: str, watch: MemoryWatch, log_pa
     after = {}
     for wait in (5, 10, 20, args.settle):
         time.sleep(max(0.0, t_close + wait - time.time()))
-        after[f"{wait}s"] = watch.now()
+        after[f"{wait:g} s"] = watch.now()
     out["rss_after_close_mb"] = after
     out["rss_series"] = [(round(t - t_press, 1), round(mb, 1), n) for t, mb, n in watch.samples]
 
@@ -283,8 +284,9 @@ def report(out: dict) -> str:
         f"the {out['sessions_ready']} sessions were set up one after the other ({f(out['setup_total_s'])} s), "
         "then Fit was pressed on every page as fast as the pages answered "
         f"(all {out['sessions_ready']} within {out['press_spread_s']:.1f} s). Times are taken in each page "
-        "(the text checked every 100 ms) from its own press. The background precompile had "
-        f"{'finished' if out['precompile_logged_before_presses'] else 'not finished'} before the presses.",
+        "(the text checked every 100 ms) from its own press. The server had been up "
+        f"{f(out['server_up_before_presses_s'])} s when Fit was pressed (its workers compile the sample "
+        "data sets' default samplers in the background when they start).",
         "",
         "| seconds | sessions | median | p90 | max | min |",
         "|---|---|---|---|---|---|",
@@ -295,7 +297,9 @@ def report(out: dict) -> str:
         "",
         f"- All fits done {f(out['fits_wall_s'])} s after the first press; unfinished: "
         f"{out['unfinished'] or 'none'}. Busy refusals, failed fits or exception boxes: {bad or 'none'}. "
-        f"Largest queue place shown: {max((r['max_queue_place'] or 0) for r in rows)}.",
+        f"Largest queue place shown: {max((r['max_queue_place'] or 0) for r in rows)}. Sessions whose "
+        "Apply had to be repeated (lost when the script navigated to the Fit page while the server "
+        f"was still running it): {[r['session'] for r in rows if r['apply_attempts'] > 1] or 'none'}.",
         f"- **Each result is its own**: {len(own)} of {len(rows)} sessions. The results caption names "
         "the session's seed, and its summary's tau mean equals the library's `hiermod.fit` with the same "
         f"prior, seed and settings (largest difference {f(max(lib) if lib else None)} MCSE; the draws "
