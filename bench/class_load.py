@@ -128,9 +128,11 @@ def run(args) -> dict:
         try:
             measure(class_, browser, url, watch, log_path, args, out)
         finally:
-            browser.close()
-            watch.stop()
-            stop(proc)
+            try:
+                stop(proc)  # first: a server left running would keep its workers
+            finally:
+                watch.stop()
+                browser.close()
     out["load_average_end"] = os.getloadavg()
     if not args.no_library:
         check_against_library(class_, out)
@@ -169,20 +171,37 @@ def measure(class_: list[Student], browser, url: str, watch: MemoryWatch, log_pa
     triggers = [0, len(ready) // 2, (3 * len(ready)) // 4]
     pending = list(ready)
     deadline = time.time() + args.deadline
+    last_change, last_finished = time.time(), 0
     while pending and time.time() < deadline:
         for s in list(pending):
             marks = read_marks(s)
             if {"done", "busy", "failed", "error"} & set(marks):
                 pending.remove(s)
         finished = len(ready) - len(pending)
+        if finished != last_finished:
+            last_change, last_finished = time.time(), finished
+        elif time.time() - last_change > args.stall:
+            print(f"no session finished for {args.stall:.0f} s; {len(pending)} still pending", flush=True)
+            out["stalled_after_s"] = time.time() - t_press
+            out["stall_s"] = args.stall
+            out["stalled"] = [stuck_page(s) for s in pending]
+            break
         if triggers and finished >= triggers[0] and pending:
             triggers.pop(0)
             t_open = time.time() - t_press
-            page, load = open_session(browser, url, VIEWPORT)
-            fresh.append({"opened_after_press_s": t_open, "sessions_with_results": finished, "load_s": load})
-            print(f"fresh session {t_open:.0f} s after the presses ({finished} done): page load {load:.1f} s",
-                  flush=True)
-            page.context.close()
+            t1 = time.time()
+            try:
+                page, load = open_session(browser, url, VIEWPORT, timeout_ms=int(args.fresh_timeout * 1000))
+            except Exception as exc:  # noqa: BLE001 - a page that does not load is the finding
+                load, page = None, None
+                fresh.append({"opened_after_press_s": t_open, "sessions_with_results": finished, "load_s": None,
+                              "gave_up_after_s": time.time() - t1, "error": f"{type(exc).__name__}: {str(exc)[:200]}"})
+            else:
+                fresh.append({"opened_after_press_s": t_open, "sessions_with_results": finished, "load_s": load})
+                page.context.close()
+            print(f"fresh session {t_open:.0f} s after the presses ({finished} done): page load "
+                  f"{'none: ' + fresh[-1]['error'][:80] if load is None else f'{load:.1f} s'}", flush=True)
+            last_change = time.time()  # the time spent here is not a stall
         time.sleep(1.0)
     t_done = time.time()
     for s in ready:
@@ -222,6 +241,22 @@ def measure(class_: list[Student], browser, url: str, watch: MemoryWatch, log_pa
         after[f"{wait:g} s"] = watch.now()
     out["rss_after_close_mb"] = after
     out["rss_series"] = [(round(t - t_press, 1), round(mb, 1), n) for t, mb, n in watch.samples]
+
+
+def stuck_page(s: Student) -> dict:
+    """What a session that never showed its result shows: a screenshot, the text, the marks."""
+    path = ARTIFACTS / f"class-load-stuck-session{s.index}.png"
+    info = {"session": s.index, "marks": dict(s.marks), "screenshot": str(path)}
+    try:
+        s.page.set_viewport_size(SHOT_VIEWPORT)
+        s.page.screenshot(path=str(path))
+        info["main_text"] = s.page.get_by_test_id("stMainBlockContainer").inner_text(timeout=10_000)[:1500]
+        info["status_widget"] = s.page.evaluate(
+            "() => { const w = document.querySelector('[data-testid=\"stStatusWidget\"]'); "
+            "return w ? w.innerText : null; }")
+    except Exception as exc:  # noqa: BLE001
+        info["error"] = f"{type(exc).__name__}: {str(exc)[:300]}"
+    return info
 
 
 def check_against_library(class_: list[Student], out: dict) -> None:
@@ -266,7 +301,9 @@ def report(out: dict) -> str:
     after = out["rss_after_close_mb"]
     la0 = tuple(round(x, 2) for x in out["load_average_start"])
     la1 = tuple(round(x, 2) for x in out["load_average_end"])
-    fresh = "; ".join(f"{f(x['load_s'])} s (opened {f(x['opened_after_press_s'])} s after the presses, "
+    fresh = "; ".join((f"{f(x['load_s'])} s" if x["load_s"] is not None else
+                       f"**did not load** (no Data heading after {f(x['gave_up_after_s'])} s: {x['error'][:60]})")
+                      + f" (opened {f(x['opened_after_press_s'])} s after the presses, "
                       f"{x['sessions_with_results']} sessions had results)" for x in out["fresh_loads"])
     lines = [
         f"# A class of {out['sessions']} at once (real browser)",
@@ -300,6 +337,13 @@ def report(out: dict) -> str:
         f"Largest queue place shown: {max((r['max_queue_place'] or 0) for r in rows)}. Sessions whose "
         "Apply had to be repeated (lost when the script navigated to the Fit page while the server "
         f"was still running it): {[r['session'] for r in rows if r['apply_attempts'] > 1] or 'none'}.",
+        *([f"- **{len(out['stalled'])} sessions never showed their result** (sessions "
+            f"{[x['session'] for x in out['stalled']]}): no session had finished for the last "
+            f"{out['stall_s']:.0f} s when the bench stopped waiting, {f(out['stalled_after_s'])} s after the "
+            "presses. What the first of them showed: "
+            + repr(" ".join(str(out['stalled'][0].get('main_text', out['stalled'][0].get('error', '')))
+                            .split())[:400]) + f"; its status widget: {out['stalled'][0].get('status_widget')!r}. "
+            "Screenshots: `test-artifacts/class-load-stuck-session*.png`."] if out.get("stalled") else []),
         f"- **Each result is its own**: {len(own)} of {len(rows)} sessions. The results caption names "
         "the session's seed, and its summary's tau mean equals the library's `hiermod.fit` with the same "
         f"prior, seed and settings (largest difference {f(max(lib) if lib else None)} MCSE; the draws "
@@ -338,15 +382,28 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=40.0,
                         help="seconds to wait after closing the tabs before the last memory reading")
     parser.add_argument("--deadline", type=float, default=1800.0, help="give up on unfinished fits after this")
+    parser.add_argument("--stall", type=float, default=120.0,
+                        help="stop waiting when no session has finished for this long (and record what "
+                             "the pending pages show)")
+    parser.add_argument("--fresh-timeout", type=float, default=180.0,
+                        help="seconds a fresh session may take to show the Data heading before it is recorded "
+                             "as not loading")
     parser.add_argument("--no-library", action="store_true", help="skip the library and exact checks")
     parser.add_argument("--no-write", action="store_true", help="print, do not write CLASS_LOAD.md/.json")
+    parser.add_argument("--report-only", action="store_true",
+                        help="write CLASS_LOAD.md again from CLASS_LOAD.json, without running")
     args = parser.parse_args()
     ARTIFACTS.mkdir(exist_ok=True)
-    out = run(args)
+    json_path = REPO / "bench" / "CLASS_LOAD.json"
+    if args.report_only:
+        out = json.loads(json_path.read_text())
+    else:
+        out = run(args)
+        if not args.no_write:
+            json_path.write_text(json.dumps(out, indent=1) + "\n")
     text = report(out)
     print(text)
     if not args.no_write:
-        (REPO / "bench" / "CLASS_LOAD.json").write_text(json.dumps(out, indent=1) + "\n")
         (REPO / "bench" / "CLASS_LOAD.md").write_text(text)
 
 

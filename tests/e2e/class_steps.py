@@ -80,8 +80,12 @@ def open_session(browser: Browser, url: str, viewport: dict, timeout_ms: int = 1
     page = context.new_page()
     page.set_default_timeout(60_000)
     t0 = time.time()
-    page.goto(url, timeout=timeout_ms)
-    page.get_by_role("heading", name="Data").first.wait_for(timeout=timeout_ms)
+    try:
+        page.goto(url, timeout=timeout_ms)
+        page.get_by_role("heading", name="Data").first.wait_for(timeout=timeout_ms)
+    except Exception:
+        context.close()
+        raise
     return page, time.time() - t0
 
 
