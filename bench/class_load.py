@@ -17,7 +17,8 @@ first appears, checked every 100 ms):
 
 * **first result**: from pressing Fit to the exact posterior shown ("Exact posterior (available
   now ...)", published by the worker that runs the fit before NUTS starts);
-* **NUTS result**: from pressing Fit to "Fit finished";
+* **NUTS result**: from pressing Fit to the results (the caption "Fit of ...; ..., seed 100 + i.");
+  and whether the "Fit finished" box showed above them;
 * whether a "busy" refusal, a failed fit or an exception box ever showed; the largest queue place
   shown;
 * its result is its own: the Fit page's results caption names its seed; the Shrinkage page's
@@ -139,7 +140,8 @@ def run(args) -> dict:
     out["per_session"] = [{
         "session": s.index, "prior": f"tau ~ {s.tau_prior}", "seed": s.seed, "load_s": s.load_s,
         "setup_s": s.setup_s, "apply_attempts": s.apply_attempts, "first_result_s": s.seconds("preview") or s.seconds("done"),
-        "nuts_result_s": s.seconds("done"), "max_queue_place": s.marks.get("maxPlace"),
+        "nuts_result_s": s.seconds("done"), "fit_finished_box_s": s.seconds("finished"),
+        "max_queue_place": s.marks.get("maxPlace"),
         "busy": "busy" in s.marks, "failed": "failed" in s.marks, "exception": "error" in s.marks,
         **s.table_check} for s in class_]
     return out
@@ -330,20 +332,27 @@ def report(out: dict) -> str:
         line("page load of each session when it was set up (goto to the Data heading)", "load_s"),
         line("set-up of a session (open, pick the sample, prior and seed, Apply, Fit page)", "setup_s"),
         line("Fit to the first result (the exact posterior shown while NUTS waits or runs)", "first_result_s"),
-        line("Fit to the NUTS result (\"Fit finished\")", "nuts_result_s"),
+        line("Fit to the NUTS result (the Results caption with the session's seed)", "nuts_result_s"),
         "",
-        f"- All fits done {f(out['fits_wall_s'])} s after the first press; unfinished: "
-        f"{out['unfinished'] or 'none'}. Busy refusals, failed fits or exception boxes: {bad or 'none'}. "
+        f"- The last result was shown {f(max((r['nuts_result_s'] for r in rows if r['nuts_result_s'] is not None), default=None))} "
+        f"s after its press; sessions without a result: {[r['session'] for r in rows if r['nuts_result_s'] is None] or 'none'}. "
+        f"Sessions whose first result was the NUTS result (no preview seen in between): "
+        f"{sum(1 for r in rows if r['first_result_s'] is not None and r['first_result_s'] == r['nuts_result_s'])} "
+        f"of {len(rows)}. Busy refusals, failed fits or exception boxes: {bad or 'none'}. "
         f"Largest queue place shown: {max((r['max_queue_place'] or 0) for r in rows)}. Sessions whose "
         "Apply had to be repeated (lost when the script navigated to the Fit page while the server "
         f"was still running it): {[r['session'] for r in rows if r['apply_attempts'] > 1] or 'none'}.",
-        *([f"- **{len(out['stalled'])} sessions never showed their result** (sessions "
-            f"{[x['session'] for x in out['stalled']]}): no session had finished for the last "
-            f"{out['stall_s']:.0f} s when the bench stopped waiting, {f(out['stalled_after_s'])} s after the "
-            "presses. What the first of them showed: "
-            + repr(" ".join(str(out['stalled'][0].get('main_text', out['stalled'][0].get('error', '')))
-                            .split())[:400]) + f"; its status widget: {out['stalled'][0].get('status_widget')!r}. "
-            "Screenshots: `test-artifacts/class-load-stuck-session*.png`."] if out.get("stalled") else []),
+        *([f"- **{len(out['stalled'])} sessions showed no result the bench recognised** (sessions "
+            f"{[x['session'] for x in out['stalled']]}) when it stopped waiting, {f(out['stalled_after_s'])} s "
+            f"after the presses, no session having finished for {out['stall_s']:.0f} s. What the first "
+            "showed: " + repr(" ".join(str(out['stalled'][0].get('main_text', out['stalled'][0].get('error', '')))
+                                       .split())[:300]) + "... Screenshots: "
+            "`test-artifacts/class-load-stuck-session*.png`."] if out.get("stalled") else []),
+        *([f"- **The \"Fit finished\" box was missing** above the results of sessions {nobox}: their "
+            "results (caption with their seed, metrics, summary, verdicts) were shown, only the success box "
+            "was not."] if (nobox := [r["session"] for r in rows if r.get("nuts_result_s") is not None
+                                      and r.get("fit_finished_box_s") is None]) else []),
+        *([f"- Note: {out['patched']}"] if out.get("patched") else []),
         f"- **Each result is its own**: {len(own)} of {len(rows)} sessions. The results caption names "
         "the session's seed, and its summary's tau mean equals the library's `hiermod.fit` with the same "
         f"prior, seed and settings (largest difference {f(max(lib) if lib else None)} MCSE; the draws "

@@ -3,7 +3,8 @@ many sessions, each with its own prior and seed, pressing Fit within a few secon
 
 Timings are taken in the page itself: an init script checks the page's text every 100 ms and
 records ``Date.now()`` when the preview ("Exact/Instant posterior (available now ...") and the
-result ("Fit finished") first appear, and whether a "busy" refusal, a failure or an exception box
+results (the Results caption "Fit of ...; ..., seed <this session's seed>.") first appear (and,
+separately, the "Fit finished" box), and whether a "busy" refusal, a failure or an exception box
 ever did. So one Python thread can drive 40 pages without its polling blurring their times.
 """
 
@@ -29,7 +30,8 @@ MARKS_JS = r"""
     if (!b || !m.pressed) return;
     const t = b.textContent || '', now = Date.now();
     if (!m.preview && /(Exact|Instant) posterior \(available now/.test(t)) m.preview = now;
-    if (!m.done && t.includes('Fit finished')) m.done = now;
+    if (!m.finished && t.includes('Fit finished')) m.finished = now;
+    if (!m.done && t.includes('Fit of ') && t.includes('seed ' + m.seed + '.')) m.done = now;
     if (!m.busy && t.includes('server is busy')) { m.busy = now; m.busyText = t.slice(t.indexOf('server is busy') - 10, t.indexOf('server is busy') + 200); }
     if (!m.failed && (t.includes('The fit failed') || t.includes('stopped unexpectedly'))) m.failed = now;
     if (!m.error && document.querySelector('[data-testid="stException"]')) m.error = now;
@@ -67,7 +69,8 @@ class Student:
         return None if self.mu_loc is None else f"Normal({self.mu_loc:g}, {self.mu_scale:g})"
 
     def seconds(self, mark: str) -> float | None:
-        """Seconds from pressing Fit to ``mark`` ("preview", "done"), or None if not seen."""
+        """Seconds from pressing Fit to ``mark`` ("preview"; "done": the results with this session's
+        seed; "finished": the "Fit finished" box), or None if not seen."""
         if mark not in self.marks or "pressed" not in self.marks:
             return None
         return (self.marks[mark] - self.marks["pressed"]) / 1000.0
@@ -158,8 +161,8 @@ def press_all(students: list[Student]) -> list[float]:
     each press."""
     handles = [s.page.get_by_role("button", name="Fit", exact=True).element_handle() for s in students]
     pressed = []
-    for handle in handles:
-        handle.evaluate("b => { window.__hm = {pressed: Date.now()}; b.click(); }")
+    for handle, s in zip(handles, students):
+        handle.evaluate("(b, seed) => { window.__hm = {pressed: Date.now(), seed: seed}; b.click(); }", s.seed)
         pressed.append(time.time())
     return pressed
 
