@@ -145,6 +145,42 @@ ALLOWED = {
     ("hiermod/reproduce.py",
      '''with __import__("pandas").option_context("display.width", 200, "display.max_columns", 20,'''):
         "inside the text of the generated reproduction script; imports pandas, no user value",
+    ('hiermod/dask_executor.py',
+     'import pickle'):
+        "progress and results between the server and its own Dask cluster's tasks (a trusted channel; no uploaded bytes, only hiermod objects made from parsed data)",
+    ('hiermod/dask_executor.py',
+     'self._queue.put((self._job_id, topic, pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)))'):
+        "progress and results between the server and its own Dask cluster's tasks (a trusted channel; no uploaded bytes, only hiermod objects made from parsed data)",
+    ('hiermod/dask_executor.py',
+     'payload = pickle.loads(blob)'):
+        "progress and results between the server and its own Dask cluster's tasks (a trusted channel; no uploaded bytes, only hiermod objects made from parsed data)",
+    ('hiermod/result.py',
+     'which do not pickle, so it travels as the hyperparameters it held fixed and is rebuilt on'):
+        "the word in a docstring (how a Fit is pickled between hiermod's own processes)",
+    ('hiermod/worker_pool.py',
+     'import pickle'):
+        'jobs and results between the server and its own spawned worker processes over a private pipe (no uploaded bytes, only hiermod objects made from parsed data)',
+    ('hiermod/worker_pool.py',
+     'pickle.loads(pickle.dumps(exc))'):
+        'jobs and results between the server and its own spawned worker processes over a private pipe (no uploaded bytes, only hiermod objects made from parsed data)',
+    ('hiermod/worker_pool.py',
+     'message = pickle.loads(raw)'):
+        'jobs and results between the server and its own spawned worker processes over a private pipe (no uploaded bytes, only hiermod objects made from parsed data)',
+    ('hiermod/worker_pool.py',
+     'except Exception as exc:  # noqa: BLE001 - e.g. a result that does not pickle'):
+        'jobs and results between the server and its own spawned worker processes over a private pipe (no uploaded bytes, only hiermod objects made from parsed data)',
+    ('hiermod/worker_pool.py',
+     'return pickle.loads(raw)'):
+        'jobs and results between the server and its own spawned worker processes over a private pipe (no uploaded bytes, only hiermod objects made from parsed data)',
+    ('hiermod/worker_pool.py',
+     'except (EOFError, OSError, pickle.UnpicklingError) as exc:'):
+        'jobs and results between the server and its own spawned worker processes over a private pipe (no uploaded bytes, only hiermod objects made from parsed data)',
+    ('hiermod/worker_pool.py',
+     'conn.send_bytes(pickle.dumps(("stop",)))'):
+        'jobs and results between the server and its own spawned worker processes over a private pipe (no uploaded bytes, only hiermod objects made from parsed data)',
+    ('hiermod/worker_pool.py',
+     'payload = pickle.dumps(("run", task, args, kwargs))'):
+        'jobs and results between the server and its own spawned worker processes over a private pipe (no uploaded bytes, only hiermod objects made from parsed data)',
 }
 
 
