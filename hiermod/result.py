@@ -61,33 +61,6 @@ class Fit:
         values = self.idata.posterior[name].values
         return values.reshape((-1,) + values.shape[2:])
 
-    def __getstate__(self) -> dict:
-        """Pickling (worker processes, Dask): an instant fit's posterior holds its engine's closures,
-        which do not pickle, so it travels as the hyperparameters it held fixed and is rebuilt on
-        arrival (:meth:`__setstate__`; the instant posterior is deterministic given data, spec,
-        priors and those)."""
-        state = dict(self.__dict__)
-        exact = state.get("exact")
-        if self.method == "instant" and exact is not None and not isinstance(exact, _InstantToRebuild):
-            state["exact"] = _InstantToRebuild(dict(getattr(exact, "fixed", {}) or {}))
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        marker = state.get("exact")
-        if isinstance(marker, _InstantToRebuild):
-            from .instant import instant_posterior
-
-            state = dict(state, exact=instant_posterior(state["data"], state["spec"], state["priors"],
-                                                        marker.fixed or None))
-        self.__dict__.update(state)
-
-
-@dataclass(frozen=True)
-class _InstantToRebuild:
-    """What an instant fit's posterior is pickled as: the hyperparameters it held fixed."""
-
-    fixed: dict
-
 
 def pointwise_draws(chains: int, draws: int, n_rows: int) -> int:
     """Draws per chain kept in the per-row groups (log-likelihood, posterior predictive).

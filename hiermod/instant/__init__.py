@@ -20,6 +20,8 @@ like every other method (method ``"instant"``).
 
 from __future__ import annotations
 
+import dataclasses
+
 import importlib
 import time
 from dataclasses import dataclass
@@ -122,7 +124,10 @@ def instant_posterior(data: "GroupedData", spec: "ModelSpec", priors: Mapping | 
     ``priors`` override the spec's (names -> Prior or text); ``fixed`` holds grid hyperparameters
     at values (e.g. ``{"tau": 3.0}``: empirical Bayes). :class:`SpecError` when no engine serves the model.
     """
-    return integrate_parts(engine_parts(data, spec, priors)[2], fixed)
+    data_used, resolved, parts = engine_parts(data, spec, priors)
+    post = integrate_parts(parts, fixed)
+    remake = (instant_posterior, (data, spec, resolved, dict(fixed) if fixed else None))
+    return dataclasses.replace(post, _remake=remake)
 
 
 def integrate_parts(parts: EngineParts, fixed: Mapping[str, float] | None = None) -> InstantPosterior:

@@ -50,6 +50,15 @@ class InstantPosterior(MomentLookup):
     _full_u: Any = field(repr=False, default=None)
     _means: dict = field(repr=False, default_factory=dict)
     _sds: dict = field(repr=False, default_factory=dict)
+    _remake: Any = field(repr=False, default=None)
+    """(function, args) that computes this posterior again: how it pickles (worker processes, Dask),
+    as its engine's closures do not; the computation is deterministic."""
+
+    def __reduce__(self):
+        if self._remake is None:
+            raise TypeError("This instant posterior was built from engine parts directly and cannot be "
+                            "pickled; build it with hiermod.instant.instant_posterior.")
+        return self._remake
 
     @property
     def names(self) -> tuple[str, ...]:
