@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .result import Fit
     from .variants import Variant
 
-__all__ = ["workflow_report", "report_html", "write_report", "loo_for_decision"]
+__all__ = ["workflow_report", "staged_decision", "report_html", "write_report", "loo_for_decision"]
 
 STATUS_STYLE = {"pass": "pass", "fail": "fail", "not applicable": "na"}
 
@@ -70,6 +70,23 @@ def _group_questions(fit: "Fit") -> dict:
     return out
 
 
+def staged_decision(variants: Sequence["Variant"], fits: Mapping[str, "Fit"]) -> tuple[dict, list]:
+    """({variant: its checks}, the staged decision): every variant's checks against its thresholds,
+    then :func:`hiermod.workflow_decision.decide` with the LOO comparison of the variants that passed
+    every stage (the stages do not read LOO; the ranking does). One place for the page, the report
+    and the CLI."""
+    from .falsification import evaluate_checks
+    from .variant_comparison import loo_across
+    from .workflow_decision import decide
+
+    checks = {v.name: evaluate_checks(fits[v.name], v.overrides(), f"variant '{v.name}'") for v in variants}
+    survivors = decide(checks)[-2].kept
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        loo = loo_across({name: fits[name] for name in survivors}) if survivors else None
+    return checks, decide(checks, loo_for_decision(loo))
+
+
 def workflow_report(data: "GroupedData", variants: Sequence["Variant"], fits: Mapping[str, "Fit"]) -> dict:
     """The whole workflow as one JSON-able dict: :func:`comparison_report`'s keys plus ``checks``
     {variant: rows of :func:`checks_table`}, ``decision`` (one entry per stage: stage, kept,
@@ -77,17 +94,12 @@ def workflow_report(data: "GroupedData", variants: Sequence["Variant"], fits: Ma
     a LOO comparison of those variants alone), ``recommended`` and ``groups`` (the focus variant's
     ranks, pooling and leave-one-group-out tables), ``created`` and ``version``."""
     from . import __version__
-    from .falsification import checks_table, evaluate_checks
-    from .variant_comparison import _plain, _records, comparison_report, loo_across
-    from .workflow_decision import decide, recommended
+    from .falsification import checks_table
+    from .variant_comparison import _plain, _records, comparison_report
+    from .workflow_decision import recommended
 
     report = comparison_report(data, variants, fits)
-    checks = {v.name: evaluate_checks(fits[v.name], v.overrides(), f"variant '{v.name}'") for v in variants}
-    survivors = decide(checks)[-2].kept          # the stages do not read LOO; the ranking does
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        loo = loo_across({name: fits[name] for name in survivors}) if survivors else None
-    decisions = decide(checks, loo_for_decision(loo))
+    checks, decisions = staged_decision(variants, fits)
     best = recommended(decisions)
     focus = _focus_variant(fits, best, decisions[-1].kept)
     report.update(_plain({

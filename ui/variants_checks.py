@@ -111,13 +111,13 @@ def decision_section(data: "GroupedData", variants: Sequence["Variant"], fits: d
     from hiermod.workflow_decision import RECOMMENDATION
 
     st.header("The decision, stage by stage")
-    report = variants_report.workflow(data, variants, fits)
-    if report is None:
+    decisions = variants_report.decision(variants, fits)
+    if decisions is None:
         return
-    for step in report["decision"]:
-        text = components.md_escape(step["text"])
-        if step["stage"] == RECOMMENDATION:
-            (st.success if report.get("recommended") else st.info)(text)
+    for step in decisions:
+        text = components.md_escape(step.text)
+        if step.stage == RECOMMENDATION:
+            (st.success if step.recommended else st.info)(text)
         else:
             st.markdown(text)
     variants_report.download_button(data, variants, fits)

@@ -41,6 +41,22 @@ def _html(text: str, _data, _variants, _fits) -> str:
     return report_html(_data, list(_variants), _fits, _workflow(text, _data, _variants, _fits))
 
 
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _decision(text: str, _variants, _fits) -> list:
+    from hiermod.report import staged_decision
+    from ui.cache import heavy_imports
+
+    heavy_imports()
+    return staged_decision(list(_variants), _fits)[1]
+
+
+def decision(variants: Sequence["Variant"], fits: dict) -> list | None:
+    """The staged decision (:func:`hiermod.report.staged_decision`, what the report and the CLI
+    show; None, with the error shown, when it cannot be made), without the rest of the report."""
+    return components.computed(_decision, _text(variants, fits), tuple(variants), fits,
+                               context="deciding between the variants")
+
+
 def workflow(data: "GroupedData", variants: Sequence["Variant"], fits: dict) -> dict | None:
     """The report's dict (None, with the error shown, when it cannot be made)."""
     return components.computed(_workflow, _text(variants, fits), data, tuple(variants), fits,
