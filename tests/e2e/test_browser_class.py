@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser
@@ -45,7 +46,31 @@ def students() -> list[Student]:
                     mu_loc=-25 + 5 * i, mu_scale=4) for i in range(SESSIONS)]
 
 
-def test_twelve_sessions_fit_their_own_priors_at_once(browser: Browser, app_url: str, shot):
+@pytest.fixture()
+def class_url():
+    """A server of its own (stopped with its worker processes afterwards): a class's load must not
+    spill into the browser tests that share the session's server."""
+    import os
+
+    from streamlit_server import start_streamlit, stop
+
+    env = dict(os.environ, XLA_FLAGS=os.environ.get("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false"),
+               PYTHONUNBUFFERED="1")
+    log_path = Path(__file__).resolve().parents[2] / "test-artifacts" / "streamlit-class.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w") as log:
+        try:
+            proc, url = start_streamlit(env, log)
+        except RuntimeError as exc:
+            pytest.fail(str(exc))
+        try:
+            yield url
+        finally:
+            stop(proc)
+
+
+def test_twelve_sessions_fit_their_own_priors_at_once(browser: Browser, class_url: str, shot):
+    app_url = class_url
     t_setup = time.time()
     class_ = students()
     for s in class_:
