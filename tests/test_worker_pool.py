@@ -205,7 +205,7 @@ def test_worker_over_the_memory_bound_is_replaced(pool):
     pool.max_worker_mb = 1  # every worker is over 1 MB: replaced after its next job
     try:
         done = pool.submit(stamp_task, "last job of its worker", 0.0).result(TIMEOUT)
-        assert wait_for(lambda: pool.stats()["recycled"] == recycled + 1, 60)
+        assert wait_for(lambda: pool.stats()["recycled"] >= recycled + 1, 60)  # the other worker may finish a job too
     finally:
         pool.max_worker_mb = 2000
     assert done[1] not in pool.worker_pids() and len(pool.worker_pids()) == 2
