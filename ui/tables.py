@@ -374,29 +374,7 @@ def new_group_view(fit: "Fit") -> dict:
 # -------------------------------------------------------------------------------- Learn
 
 
-@by_fit(max_entries=8, resource=True)
-def holdout(fit: "Fit") -> tuple:
-    """(hiermod.teaching.holdout_table, holdout_errors) for an Efron-Morris fit."""
-    from hiermod.teaching import holdout_errors, holdout_table
 
-    t = holdout_table(fit, hdi_prob=INTERVAL)
-    return t, holdout_errors(t)
-
-
-@by_fit(max_entries=8, resource=True)
-def truth(fit: "Fit") -> tuple:
-    """(truth_table, truth_summary, truth_forest_table) for the simulated-schools fit."""
-    from hiermod.teaching import truth_forest_table, truth_summary, truth_table
-
-    t = truth_table(fit, hdi_prob=INTERVAL)
-    return t, truth_summary(t), truth_forest_table(t)
-
-
-@by_fit(max_entries=32, resource=True)
-def weight_example(fit: "Fit", group: str | None) -> dict:
-    from hiermod.teaching import weight_example as example
-
-    return example(fit, group)
 
 
 # ------------------------------------------------------------------------------- export
