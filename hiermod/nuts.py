@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from .compilation import count_compilations
+from .compilation import INIT_OPT_LEVEL, compiler_options, count_compilations, sampler_opt_level
 from .errors import FitCancelled, FitError
 from .jobs import Progress
 from .models import Structure, prepare
@@ -88,26 +88,43 @@ class _Sampler:
         self.warmup = warmup
         self.kernel = NUTS(model, target_accept_prob=target_accept, max_tree_depth=max_tree_depth)
         self.lock = threading.Lock()
+        fast_compile = compiler_options(sampler_opt_level())
         # locked_jit: a call that traces the model holds the process-wide tracing lock
-        self.chunk = locked_jit(self._chunk)
-        self.chunk_all = locked_jit(jax.vmap(self._chunk, in_axes=(0, None, None)))  # chains stacked
-        self.postprocess = locked_jit(self._postprocess)
-        self.init_all = locked_jit(jax.vmap(self._init_one, in_axes=(0, None)))  # keys (chains, 2)
-        self.kernel_ready = False  # set once kernel.init has run eagerly (concrete kernel attributes)
+        self.chunk = locked_jit(self._chunk, compiler_options=fast_compile)
+        self.chunk_all = locked_jit(jax.vmap(self._chunk, in_axes=(0, None, None)),  # chains stacked
+                                    compiler_options=fast_compile)
+        self.postprocess = locked_jit(self._postprocess, compiler_options=compiler_options(INIT_OPT_LEVEL))
+        self.init_all = locked_jit(self._init_all, static_argnums=2,
+                                   compiler_options=compiler_options(INIT_OPT_LEVEL))
+        self.kernel_ready = False  # set once kernel.init has run (the kernel's functions are set)
 
     _KERNEL_ATTRS = ("_init_fn", "_sample_fn", "_potential_fn_gen", "_postprocess_fn",
                      "_inv_transforms", "_dynamic_support")
 
+    def _init_all(self, key, kwargs, chains: int):
+        """Initial states of ``chains`` chains (leading axis), from one PRNG key, in one program."""
+        import jax
+
+        keys = jax.random.split(key, chains)
+        return jax.vmap(self._init_one, in_axes=(0, None))(keys, kwargs)
+
     def _init_one(self, key, kwargs):
         """``kernel.init`` for one chain, traceable: NumPyro re-traces the model in init (about 35 ms
-        a chain in Python), so it is compiled once per structure. The kernel attributes that init
-        sets while tracing are put back to the concrete ones the eager first init made."""
+        a chain in Python), so it is compiled once per structure.
+
+        The first trace sets up the kernel: NumPyro builds its functions with ``dynamic_args`` (they
+        take data and priors as arguments and close over no traced value; hiermod's models have no
+        ``param`` sites), so they serve every later call. Running that first init eagerly instead
+        cost about a hundred small XLA compilations (one per operation), a third of a cold fit.
+        Later traces put back the attributes they set, keeping the kernel's functions stable.
+        """
         saved = {name: getattr(self.kernel, name, None) for name in self._KERNEL_ATTRS}
         try:
             return self.kernel.init(key, self.warmup, model_kwargs=kwargs)
         finally:
-            for name, value in saved.items():
-                setattr(self.kernel, name, value)
+            if self.kernel_ready:
+                for name, value in saved.items():
+                    setattr(self.kernel, name, value)
 
     @staticmethod
     def _record(state):
@@ -185,22 +202,26 @@ def _init_chains(sampler: _Sampler, kwargs: dict, keys) -> list:
     return states
 
 
-def _stacked_initial_states(sampler: _Sampler, kwargs: dict, keys):
+def _stacked_initial_states(sampler: _Sampler, kwargs: dict, seed_key, chains: int):
     """Initial states of all chains stacked (leading axis = chain), from the compiled init.
 
-    The first time a sampler is used, ``kernel.init`` runs eagerly once to set up the kernel. When a
-    chain's starting point is not valid (the compiled init cannot raise), the eager init runs for
-    every chain instead: it either finds valid points or raises a :class:`FitError` with advice.
+    When a chain's starting point is not valid (the compiled init cannot raise), the eager init runs
+    for every chain instead: it either finds valid points or raises a :class:`FitError` with advice.
     """
     import jax
 
-    if not sampler.kernel_ready:
-        _init_chains(sampler, kwargs, keys[:1])
-        sampler.kernel_ready = True
-    stacked = sampler.init_all(keys, kwargs)
+    stacked = sampler.init_all(seed_key, kwargs, chains)
+    sampler.kernel_ready = True
     if not np.all(np.isfinite(np.asarray(stacked.potential_energy))):
+        keys = jax.random.split(seed_key, chains)
         stacked = jax.tree.map(lambda *leaves: jax.numpy.stack(leaves), *_init_chains(sampler, kwargs, keys))
     return stacked
+
+
+def prng_key(seed: int) -> np.ndarray:
+    """``jax.random.PRNGKey(seed)`` for 0 <= seed < 2**31 (SamplerSettings' range), made in numpy:
+    the eager call compiles a program of its own."""
+    return np.array([0, seed], dtype=np.uint32)
 
 
 def chain_threads() -> int:
@@ -245,10 +266,10 @@ def _initial_states(sampler: _Sampler, kwargs: dict, settings: SamplerSettings, 
     """One state with chains stacked (``vectorized``) or a list of per-chain states (``threads``)."""
     import jax
 
-    keys = jax.random.split(jax.random.PRNGKey(settings.seed), settings.chains)
-    stacked = _stacked_initial_states(sampler, kwargs, keys)
+    stacked = _stacked_initial_states(sampler, kwargs, prng_key(settings.seed), settings.chains)
     if method == "vectorized":
         return stacked
+    stacked = jax.tree.map(np.asarray, stacked)  # indexed in numpy: no program per leaf
     return [jax.tree.map(lambda a, c=c: a[c], stacked) for c in range(settings.chains)]
 
 
