@@ -326,3 +326,61 @@ def test_instant_fit_reports_every_quantity_nuts_reports():
     fit = hiermod.fit(data, ModelSpec(likelihood="negative_binomial"), method="instant", chains=2, draws=200)
     assert {"mu", "tau", "phi", "theta", "theta_decentered", "rate"} <= set(fit.idata.posterior.data_vars)
     assert fit.idata.posterior["theta"].shape == (2, 200, data.n_groups)
+
+
+# ------------------------------------------------------- draws against the distributions they sample
+
+
+KS_ALPHA = 1e-3    # a KS test's false-alarm probability (seeded draws: the test is deterministic)
+
+
+def _cdf_on(grid, log_density):
+    """CDF on ``grid`` of the density exp(log_density) (trapezoid, normalised)."""
+    dens = np.exp(log_density - np.max(log_density))
+    cdf = np.concatenate([[0.0], np.cumsum((dens[1:] + dens[:-1]) / 2 * np.diff(grid))])
+    return lambda q: np.interp(q, grid, cdf / cdf[-1])
+
+
+@pytest.mark.parametrize("likelihood", ["binomial", "negative_binomial"])
+def test_group_draws_at_a_node_follow_the_conditional_cdf(likelihood):
+    """theta_j | h, y at the grid's heaviest node: 20,000 draws of one group (the sampler draws all
+    groups at once) pass a KS test against the CDF of L_j(theta) N(theta | mu, tau) from scipy.stats'
+    likelihood on 40,001 points."""
+    data = load_dataset("surgical" if likelihood == "binomial" else "simulated_rates")
+    spec = ModelSpec(likelihood=likelihood)
+    post = instant_posterior(data, spec)
+    node = int(np.argmax(post.grid.weights))
+    values = {k: float(v[node]) for k, v in post.grid.nodes.items()}
+    counts = gq._counts(data, spec.family)
+    params = {k: np.array([values[k]]) for k in spec.family.param_names}
+    theta = gq._draw_at_nodes(counts, np.array([values["mu"]]), np.array([values["tau"] ** -2.0]), params,
+                              np.zeros(20_000, int), np.random.default_rng(11))
+    for j in (0, data.n_groups // 2):
+        y, trials, exposure = _rows(data, j)
+        grid = np.linspace(values["mu"] - 12 * values["tau"] - 5, values["mu"] + 12 * values["tau"] + 5, 40_001)
+        log_f = (_loglik(likelihood, y, trials, exposure, grid, values.get("phi"))
+                 + stats.norm.logpdf(grid, values["mu"], values["tau"]))
+        assert stats.kstest(theta[:, j], _cdf_on(grid, log_f)).pvalue > KS_ALPHA, j
+
+
+def test_hyperparameter_draws_follow_their_marginal(monkeypatch):
+    """mu and log tau from post.draws (grid nodes by weight, theta drawn there, then Metropolis moves
+    of (mu, tau) given theta): 20,000 draws pass a KS test against the marginal computed by brute
+    force (log p(y, value) with that hyperparameter held fixed, on 200 values); the nodes alone
+    (no moves) fail it, so the test can tell."""
+    data, spec = load_dataset("surgical"), ModelSpec(likelihood="binomial")
+    post = instant_posterior(data, spec)
+    for name, to_u in (("tau", np.log), ("mu", np.asarray)):
+        u = post.grid.points[:, post.grid.grid_names.index(name)]
+        m = post.grid.weights @ u
+        sd = math.sqrt(post.grid.weights @ (u - m) ** 2)
+        grid = np.linspace(m - 7 * sd, m + 7 * sd, 200)
+        value = np.exp(grid) if name == "tau" else grid
+        log_p = np.array([instant_posterior(data, spec, fixed={name: v}).log_marginal for v in value])
+        cdf = _cdf_on(grid, log_p)
+        draws = to_u(post.draws(20_000, np.random.default_rng(12))[name])
+        assert stats.kstest(draws, cdf).pvalue > KS_ALPHA, name
+        monkeypatch.setattr(gq, "MOVES", 0)
+        nodes_only = to_u(post.draws(20_000, np.random.default_rng(12))[name])
+        monkeypatch.undo()
+        assert stats.kstest(nodes_only, cdf).pvalue < KS_ALPHA, name

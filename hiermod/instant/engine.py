@@ -53,6 +53,12 @@ class EngineParts:
     reports (locations mu, group effects theta / theta_<level>, beta, slope_<x>, ...), one per row
     of ``u`` (n, d) (``u`` is None when ``problem`` is None).
     ``moments``: {name: (mean, sd)} when ``problem`` is None.
+    ``sample_nodes(nodes, idx, free, rng)`` (optional): draws at grid nodes, for engines whose
+    conditional draws are cheaper per node than per draw: ``nodes`` (K, d) the grid's u, ``idx`` (n,)
+    a node per draw (by weight), ``free`` (d,) the axes not held fixed; returns (u (n, d), {latent
+    draws}), u the nodes' values moved by a kernel that leaves p(u | latent draws, y) invariant (so
+    the pairs stay posterior draws, and u is continuous). Without it: u continuous from the grid
+    (:meth:`~hiermod.grid_quadrature.GridPosterior.sample_u`), then ``sample_given``.
     ``step`` / ``tail``: the grid's node spacing in posterior sds and how far (in log density) it
     reaches (see :func:`hiermod.grid_quadrature.integrate`); None: that module's defaults.
     """
@@ -67,6 +73,7 @@ class EngineParts:
     tail: float | None = None
     note: str = ""
     """What a user should know about this result's accuracy (empty when it is exact)."""
+    sample_nodes: Callable | None = None
 
 
 def fix(problem: GridProblem, transforms: dict[str, str], fixed: dict[str, float]) -> tuple[GridProblem, Callable]:

@@ -80,6 +80,12 @@ ETA_LIMIT = 700.0         # eta is clipped here before the family evaluates it (
 WIDE = 10.0               # no pooling: the normal that centres the union grid is 10 group ses wide
 DRAW_NEWTON_TOL = 0.05    # Newton's tolerance (conditional sds) before drawing by rejection
 MAX_ROUNDS = 200          # rejection rounds before giving up (each accepts about 89% of the rest)
+MOVES = 30
+"""Metropolis steps of (mu, log tau) given the drawn group effects, after each draw at a grid node
+(:func:`_move`): they make the hyperparameter draws continuous. Measured by a KS test of 20,000 draws
+against the brute-force marginal (binomial, 1,000 groups): log tau D = 0.10 with none (the grid's
+nodes), 0.009 with 10 (p 0.08), 0.006 with 30 (p 0.5)."""
+MOVE_SCALE = 1.5          # random-walk step, in conditional sds of mu and log tau given theta
 CHUNK = 1 << 20           # elements of a (draws x groups x points) array handled at once
 _SQRT2 = math.sqrt(2.0)
 _LOG_2PI = math.log(2 * math.pi)
@@ -128,6 +134,16 @@ class _Counts:
                 return self.family.eta_loglik(self.y, np.clip(theta, -ETA_LIMIT, ETA_LIMIT), self.rows, params)
             eta = np.clip(np.take(theta, self._target_of_row, axis=-1), -ETA_LIMIT, ETA_LIMIT)
             return np.add.reduceat(self.family.eta_loglik(self.y, eta, self.rows, params), self.starts, axis=-1)
+
+    def loglik_groups(self, theta: np.ndarray, params: dict) -> np.ndarray:
+        """log L at ``theta`` (..., J): one column per group (groups that share a target included);
+        the rows' data broadcast, so nothing per row is computed per draw."""
+        if self.starts is not None:            # row by row: a target per group
+            return self.loglik(theta, params)
+        g = self.of_group
+        with np.errstate(all="ignore"):
+            return self.family.eta_loglik(self.y[g], np.clip(theta, -ETA_LIMIT, ETA_LIMIT),
+                                          {k: v[g] for k, v in self.rows.items()}, params)
 
     def full(self, theta: np.ndarray, params: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(log L, d/dtheta, -d2/dtheta2) at ``theta`` (..., T); ``params`` broadcast with theta."""
@@ -315,33 +331,43 @@ def _envelope(counts: _Counts, mu, prec, target, params: dict, tol: float):
     return a + (top - ga) / da, top, b + (top - gb) / db, da, db
 
 
-def _draw_conditional(counts: _Counts, mu, prec, target, params: dict, rng: np.random.Generator) -> np.ndarray:
-    """One exact draw of theta per pair from L_t(theta) N(theta | mu, prec^-1/2) (all arrays (P,)).
-
-    Rejection from the envelope exp(min(tangent at a, sup g, tangent at b)) (:func:`_envelope`): g is
-    concave, so its tangents lie above it. The envelope needs the mode between a and b only, so
-    Newton stops at ``DRAW_NEWTON_TOL`` sds (pairs where that was not enough are redone to the full
-    tolerance).
-    """
-    z1, top, z2, da, db = _envelope(counts, mu, prec, target, params, DRAW_NEWTON_TOL)
-    redo = np.flatnonzero(~((da > 0) & (db < 0)))
+def _envelopes(counts: _Counts, mu, prec, target, params: dict) -> list[np.ndarray]:
+    """:func:`_envelope` per pair (all arrays (P,)) with Newton stopped at ``DRAW_NEWTON_TOL`` sds (the
+    envelope needs the mode between its tangent points only); pairs where that was not enough are
+    redone to the full tolerance."""
+    env = list(_envelope(counts, mu, prec, target, params, DRAW_NEWTON_TOL))
+    redo = np.flatnonzero(~((env[3] > 0) & (env[4] < 0)))
     if redo.size:
-        for arr, new in zip((z1, top, z2, da, db),
-                            _envelope(counts, mu[redo], prec[redo], target[redo],
-                                      {k: v[redo] for k, v in params.items()}, NEWTON_TOL)):
+        for arr, new in zip(env, _envelope(counts, mu[redo], prec[redo], target[redo],
+                                           {k: v[redo] for k, v in params.items()}, NEWTON_TOL)):
             arr[redo] = new
-    cum = np.cumsum(np.stack([1 / da, z2 - z1, -1 / db], 1), 1)
+    return env
+
+
+def _propose(env, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A draw from each envelope exp(min(left tangent, top, right tangent)) and the envelope's log
+    there (arrays of any shape)."""
+    z1, top, z2, da, db = env
+    c0 = 1 / da
+    c1 = c0 + (z2 - z1)
+    u = rng.random(z1.shape) * (c1 - 1 / db)
+    e = rng.exponential(size=z1.shape)
+    left, right = u < c0, u >= c1
+    t = np.where(left, z1 - e / da, np.where(right, z2 - e / db, z1 + (u - c0)))
+    return t, top - np.where(left | right, e, 0.0)
+
+
+def _reject(counts: _Counts, env, mu, prec, target, params: dict, rng: np.random.Generator) -> np.ndarray:
+    """One exact draw of theta per pair from L_t(theta) N(theta | mu, prec^-1/2) (all arrays (P,)),
+    by rejection from the envelopes ``env`` (:func:`_envelopes`): g is concave, so its tangents lie
+    above it."""
     out = np.empty(target.shape[0])
     pending, rounds = np.arange(target.shape[0]), 0
     while pending.size:
         i = pending
-        u = rng.random(i.size) * cum[i, 2]
-        e = rng.exponential(size=i.size)
-        left, right = u < cum[i, 0], u >= cum[i, 1]
-        t = np.where(left, z1[i] - e / da[i], np.where(right, z2[i] - e / db[i], z1[i] + (u - cum[i, 0])))
-        env = top[i] - np.where(left | right, e, 0.0)
+        t, top = _propose([a[i] for a in env], rng)
         g = counts.flat(t, target[i], {k: v[i] for k, v in params.items()})[0] - 0.5 * prec[i] * (t - mu[i]) ** 2
-        ok = np.log(rng.random(i.size)) <= g - env
+        ok = np.log(rng.random(i.size)) <= g - top
         out[i[ok]] = t[ok]
         pending = i[~ok]
         rounds += 1
@@ -349,6 +375,70 @@ def _draw_conditional(counts: _Counts, mu, prec, target, params: dict, rng: np.r
             raise ValueError(f"Drawing the group effects failed at {pending.size} hyperparameter draws "
                              "(the conditional density is not finite there).")
     return out
+
+
+def _draw_at_nodes(counts: _Counts, m, prec, params: dict, idx, rng: np.random.Generator) -> np.ndarray:
+    """theta (n, J), row i an exact draw from prod_j L_j(theta_j) N(theta_j | m_k, prec_k^-1/2) at
+    node k = ``idx[i]`` (``m``, ``prec`` (K,), ``params`` {name: (K,)}: the nodes).
+
+    Draws at a node repeat its hyperparameters, so the rejection envelope (:func:`_envelopes`: Newton
+    for the mode, tangents either side) is computed once per node drawn and target; the first
+    proposal of every (draw, group) is then judged on (draws x groups) arrays that broadcast the
+    rows' data, the few rejected ones again pair by pair."""
+    nodes, inv = np.unique(np.asarray(idx), return_inverse=True)
+    inv = inv.ravel()
+    K, T, J, n = nodes.shape[0], counts.n_targets, counts.of_group.shape[0], inv.shape[0]
+    mk, pk = np.asarray(m, float)[nodes], np.asarray(prec, float)[nodes]
+    park = {k: np.asarray(v, float)[nodes] for k, v in params.items()}
+    env = _envelopes(counts, np.repeat(mk, T), np.repeat(pk, T), np.tile(np.arange(T), K),
+                     {k: np.repeat(v, T) for k, v in park.items()})
+    env = [a.reshape(K, T)[:, counts.of_group] for a in env]                  # (K, J)
+    theta = np.empty((n, J))
+    per = max(1, CHUNK // (J * max(1, counts.n_rows // T)))
+    for lo in range(0, n, per):
+        i = inv[lo:lo + per]
+        e = [a[i] for a in env]
+        t, top = _propose(e, rng)
+        mu_i, prec_i = mk[i][:, None], pk[i][:, None]
+        g = counts.loglik_groups(t, {k: v[i][:, None] for k, v in park.items()}) - 0.5 * prec_i * (t - mu_i) ** 2
+        ok = np.log(rng.random(t.shape)) <= g - top
+        theta[lo:lo + i.shape[0]] = t
+        r, c = np.nonzero(~ok)
+        if r.size:
+            k = i[r]
+            theta[lo + r, c] = _reject(counts, [a[r, c] for a in e], mk[k], pk[k], counts.of_group[c],
+                                       {name: v[k] for name, v in park.items()}, rng)
+    return theta
+
+
+def _move(u: np.ndarray, theta: np.ndarray, split, axes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``MOVES`` random-walk Metropolis steps of u's coordinates ``axes`` (mu: 0, log tau: 1) per
+    draw, each leaving p(u | theta) ∝ p(u) prod_j N(theta_j | mu, tau) invariant (the data enter
+    through theta only). The steps' scales depend on theta alone (tau's estimate from theta), so each
+    draw's chain is a fixed symmetric random walk."""
+    if not axes.any():
+        return u
+    J = theta.shape[1]
+    mean = theta.mean(1)
+    ss = ((theta - mean[:, None]) ** 2).sum(1)
+    scale = np.zeros(u.shape)
+    scale[:, 0] = MOVE_SCALE * np.sqrt(np.maximum(ss / max(J - 1, 1), 1e-12) / J) * axes[0]
+    scale[:, 1] = MOVE_SCALE / math.sqrt(2 * max(J - 1, 1)) * axes[1]
+
+    def target(v):
+        lp, m, prec, _ = split(v)
+        with np.errstate(all="ignore"):
+            out = lp + 0.5 * J * np.log(prec) - 0.5 * prec * (ss + J * (mean - m) ** 2)
+        return np.where(np.isfinite(out), out, -np.inf)
+
+    u = u.copy()
+    current = target(u)
+    for _ in range(MOVES):
+        proposal = u + scale * rng.standard_normal(u.shape)
+        new = target(proposal)
+        ok = np.log(rng.random(u.shape[0])) < new - current
+        u[ok], current[ok] = proposal[ok], new[ok]
+    return u
 
 
 # ----------------------------------------------------------------- a normal prior on the groups
@@ -393,11 +483,12 @@ def _inside(prior, value: float) -> float:
     return value if np.isfinite(dist.logpdf(value)) else float(dist.ppf(0.5))
 
 
-def _normal_prior_parts(data, counts: _Counts, names, transforms, split, start, nodes: int, label: str
-                        ) -> EngineParts:
+def _normal_prior_parts(data, counts: _Counts, names, transforms, split, start, nodes: int, label: str,
+                        moves: tuple[int, ...] = ()) -> EngineParts:
     """Parts for theta_j ~ N(m, prec^-1/2) given the grid's u: ``split(u) -> (log prior of u (M,),
     m (M,), prec (M,), the family's parameters {name: (M,)})``, then adaptive Gauss-Hermite per group
-    and exact draws by rejection."""
+    and exact draws by rejection. ``moves``: the axes of u that are (mu, log tau) (partial pooling:
+    (0, 1)), moved by :func:`_move` after drawing at grid nodes."""
     J = data.n_groups
 
     def evaluate_chunk(u, want):
@@ -419,20 +510,21 @@ def _normal_prior_parts(data, counts: _Counts, names, transforms, split, start, 
         return {n: to_natural(transforms[n], u[:, i]) for i, n in enumerate(names)}
 
     def sample_given(u, n, rng):
-        theta = np.empty((n, J))
-        per = max(1, CHUNK // (J * max(1, counts.n_rows // counts.n_targets)))
-        for lo in range(0, n, per):
-            _, m, prec, params = split(u[lo:lo + per])
-            k = m.shape[0]
-            theta[lo:lo + k] = _draw_conditional(
-                counts, np.repeat(m, J), np.repeat(prec, J), np.tile(counts.of_group, k),
-                {name: np.repeat(v, J) for name, v in params.items()}, rng).reshape(k, J)
-        return {"theta": theta}
+        nodes, idx = np.unique(u, axis=0, return_inverse=True)
+        _, m, prec, params = split(nodes)
+        return {"theta": _draw_at_nodes(counts, m, prec, params, idx.ravel(), rng)}
+
+    move_axes = np.array([i in moves for i in range(len(names))])
+
+    def sample_nodes(nodes, idx, free, rng):
+        _, m, prec, params = split(nodes)
+        theta = _draw_at_nodes(counts, m, prec, params, idx, rng)
+        return _move(nodes[idx], theta, split, move_axes & np.asarray(free, bool), rng), {"theta": theta}
 
     problem = GridProblem(tuple(names), lambda u: evaluate(u, False), lambda u: evaluate(u, True), natural,
                           np.asarray(start, float), width=nodes * counts.n_rows)
     return EngineParts(label, True, problem, dict(transforms), sample_given, step=_step(names),
-                       tail=GRID_TAIL)
+                       tail=GRID_TAIL, sample_nodes=sample_nodes)
 
 
 def _partial(data, spec, priors, nodes: int = NODES) -> EngineParts:
@@ -452,7 +544,7 @@ def _partial(data, spec, priors, nodes: int = NODES) -> EngineParts:
     return _normal_prior_parts(data, counts, names, {"mu": "identity", "tau": "log"} | {n: "log" for n in own},
                                split, start, nodes,
                                f"exact: grid over ({', '.join(names)}), adaptive Gauss-Hermite ({nodes} nodes) "
-                               "per group")
+                               "per group", moves=(0, 1))
 
 
 # ----------------------------------------------------------------------------- complete pooling

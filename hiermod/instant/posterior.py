@@ -115,6 +115,11 @@ class InstantPosterior(MomentLookup):
             return parts.sample_given(None, n, rng)
         if self.grid is None:
             u = np.repeat(self._full_u(np.empty((1, 0))), n, axis=0)
+        elif parts.sample_nodes is not None:
+            idx = rng.choice(self.grid.weights.shape[0], size=n, p=self.grid.weights)
+            free = np.array([name not in self.fixed for name in parts.problem.grid_names])
+            u, latent = parts.sample_nodes(self._full_u(self.grid.points), idx, free, rng)
+            return {k: np.asarray(v, float) for k, v in parts.problem.natural(u).items()} | latent
         else:
             u = self._full_u(self.grid.sample_u(n, rng, self._free_log_density))
         out = {k: np.asarray(v, float) for k, v in parts.problem.natural(u).items()}

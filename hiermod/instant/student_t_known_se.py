@@ -46,6 +46,7 @@ STEP = 0.5
 6e-4 on eight schools (step 0.75: 1% of an sd, log tau's long tail towards 0); the grid reaches
 GRID_TAIL (12) below the maximum, as the count engine's (tail 20 changed nothing)."""
 CHUNK = 2_000_000          # grid points x nodes x groups evaluated at once
+_LOG_2PI = math.log(2 * math.pi)
 
 
 def log_w_nodes(nu: np.ndarray, n: int = MIXTURE_NODES) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -76,6 +77,20 @@ def _given_w(t, mu, tau, ybar, s2):
     return log_g, (ybar * tau**2 + mu * s2 * w) / v, s2 * tau**2 / v
 
 
+def _log_given_w(neg_log_w, mu, tau, ybar, s2):
+    """log Normal(ybar | mu, sqrt(s^2 + tau^2 / w)) alone (no moments): with r = s^2 + tau^2 e^{-t}
+    (v = w r), -log(2 pi) / 2 - log(r) / 2 - (ybar - mu)^2 / (2 r), in place on one (M, K, J) array.
+    ``neg_log_w``: e^{-t} (M, K, 1); mu and tau (M, 1, 1)."""
+    r = (tau * tau) * neg_log_w + s2
+    d2 = (ybar - mu) ** 2                                                    # (M, 1, J)
+    out = np.log(r)
+    np.divide(d2, r, out=r)
+    out += r
+    out *= -0.5
+    out -= 0.5 * _LOG_2PI
+    return out
+
+
 def build(data, spec, priors) -> EngineParts:
     ybar, s, const = exact._group_estimates(data)
     s2, J = s**2, ybar.shape[0]
@@ -90,8 +105,12 @@ def build(data, spec, priors) -> EngineParts:
             block = u[start:start + rows]
             t, logc = _trapezoid_log_weights(np.exp(block[:, 2]))
             mu, tau = block[:, 0, None, None], np.exp(block[:, 1, None, None])
-            log_g, m, var = _given_w(t[..., None], mu, tau, ybar, s2)
-            log_terms = logc[..., None] + log_g                     # (M, K, J)
+            if with_moments:
+                log_g, m, var = _given_w(t[..., None], mu, tau, ybar, s2)
+            else:
+                log_g = _log_given_w(np.exp(-t)[..., None], mu, tau, ybar, s2)
+            log_terms = log_g
+            log_terms += logc[..., None]                            # (M, K, J)
             top = log_terms.max(1)
             log_like = top + np.log(np.exp(log_terms - top[:, None, :]).sum(1))  # (M, J)
             lps.append(log_like.sum(1) + const + _frozen(prior_mu).logpdf(block[:, 0])
