@@ -475,12 +475,7 @@ class Binomial(Family):
         return dist.Binomial(total_count=rows["trials"], logits=eta)
 
     def log_likelihood(self, y, eta, rows, params):
-        from scipy import special
-
-        n = np.asarray(rows["trials"], dtype=float)
-        # log C(n, y) + y log p + (n - y) log(1 - p), with log p = -log1p(exp(-eta))
-        return (special.gammaln(n + 1) - special.gammaln(y + 1) - special.gammaln(n - y + 1)
-                - y * np.logaddexp(0, -eta) - (n - y) * np.logaddexp(0, eta))
+        return self._loglik_softplus(y, eta, rows)[0]
 
     def eta_derivatives(self, y, eta, rows, params):
         """log-lik y log p + (n - y) log(1 - p) + log C(n, y) = log C(n, y) + y eta - n log(1 + e^eta)
