@@ -62,25 +62,15 @@ def count_compilations():
 
 
 INIT_OPT_LEVEL = 1
-"""LLVM optimisation level of the chains' initialisation program (XLA's default is 3). It runs once
-per fit, so its speed does not matter, while its compile time is part of every cold first fit."""
-
-SAMPLER_OPT_LEVEL = 1
-"""LLVM optimisation level of the NUTS chunk program; ``HIERMOD_SAMPLER_OPT_LEVEL`` (0-3) overrides.
-Chosen by measurement (bench/RESULTS.md): on these models a NUTS step is dominated by per-operation
-overhead in XLA's runtime, which LLVM's heavier passes do not reduce, while they make compiling
-slower."""
+"""LLVM optimisation level of the programs that run once per fit (the chains' initialisation, the
+draws' postprocessing); XLA's default is 3. Their speed does not matter, their compile time is part
+of every cold first fit. (The NUTS chunk keeps XLA's default: -O1 there changed neither its compile
+time nor its sampling time measurably; bench/DECISIONS.md.)"""
 
 
 def compiler_options(level: int) -> dict:
     """``jax.jit(..., compiler_options=...)`` for an LLVM optimisation level."""
     return {"xla_backend_optimization_level": int(level)}
-
-
-def sampler_opt_level() -> int:
-    """:data:`SAMPLER_OPT_LEVEL`, or ``HIERMOD_SAMPLER_OPT_LEVEL`` when it is a digit 0-3."""
-    value = os.environ.get("HIERMOD_SAMPLER_OPT_LEVEL", "").strip()
-    return int(value) if value in ("0", "1", "2", "3") else SAMPLER_OPT_LEVEL
 
 
 def enable_persistent_cache(path: str | os.PathLike | None = None) -> Path:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from .compilation import INIT_OPT_LEVEL, compiler_options, count_compilations, sampler_opt_level
+from .compilation import INIT_OPT_LEVEL, compiler_options, count_compilations
 from .errors import FitCancelled, FitError
 from .jobs import Progress
 from .models import Structure, prepare
@@ -88,11 +88,9 @@ class _Sampler:
         self.warmup = warmup
         self.kernel = NUTS(model, target_accept_prob=target_accept, max_tree_depth=max_tree_depth)
         self.lock = threading.Lock()
-        fast_compile = compiler_options(sampler_opt_level())
         # locked_jit: a call that traces the model holds the process-wide tracing lock
-        self.chunk = locked_jit(self._chunk, compiler_options=fast_compile)
-        self.chunk_all = locked_jit(jax.vmap(self._chunk, in_axes=(0, None, None)),  # chains stacked
-                                    compiler_options=fast_compile)
+        self.chunk = locked_jit(self._chunk)
+        self.chunk_all = locked_jit(jax.vmap(self._chunk, in_axes=(0, None, None)))  # chains stacked
         self.postprocess = locked_jit(self._postprocess, compiler_options=compiler_options(INIT_OPT_LEVEL))
         self.init_all = locked_jit(self._init_all, static_argnums=2,
                                    compiler_options=compiler_options(INIT_OPT_LEVEL))
