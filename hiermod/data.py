@@ -150,7 +150,12 @@ class GroupedData:
 
     def group_summary(self) -> pd.DataFrame:
         """One row per group: group, n (rows), estimate and se on the data scale, plus
-        successes/trials (binomial) or events/exposure (poisson)."""
+        successes/trials (binomial) or events/exposure (poisson). A copy of the table computed
+        once per data (the instant engines ask for it on every call)."""
+        return self._group_summary.copy()
+
+    @cached_property
+    def _group_summary(self) -> pd.DataFrame:
         n = self.group_sizes
         out = {"group": list(self.labels), "n": n}
         with np.errstate(divide="ignore", invalid="ignore"):
