@@ -37,7 +37,14 @@ holds the samplers of the six sample data sets in three pooling modes (``nuts.MA
 them), so the 2,000 MB default replaces a worker only after many structures. The server process
 stays near 230 MB (arviz and the tables; no compiled samplers): 40 sessions' default fits of eight
 schools took it to 302 MB while their results were held and back to 232 MB after they were dropped
-(the pool gives freed memory back: :func:`trim_memory`).
+(the pool gives freed memory back: :func:`trim_memory`). A worker that ran a job and then sat idle
+``HIERMOD_WORKER_IDLE_S`` (default :data:`DEFAULT_WORKER_IDLE_S`) more than :data:`IDLE_MARGIN_MB`
+above its start-up memory is replaced by a fresh one that does not precompile, so a class's
+samplers do not stay resident after the class.
+
+Where a preview is computed: :func:`server_preview` decides (one place): a cheap one
+(:data:`SERVER_PREVIEWS`, the exact posterior) in the server when the job is submitted, so a queued
+fit shows it at once; any other in the worker, published when the job starts.
 """
 
 from __future__ import annotations
