@@ -16,7 +16,7 @@ Measured, per session (in the page: tests/e2e/class_steps.py records ``Date.now(
 first appears, checked every 100 ms):
 
 * **first result**: from pressing Fit to the exact posterior shown ("Exact posterior (available
-  now ...)", published by the worker that runs the fit before NUTS starts);
+  now ...)", computed by the server when Fit is pressed: ``hiermod.worker_pool.server_preview``);
 * **NUTS result**: from pressing Fit to the results (the caption "Fit of ...; ..., seed 100 + i.");
   and whether the "Fit finished" box showed above them;
 * whether a "busy" refusal, a failed fit or an exception box ever showed; the largest queue place
@@ -30,9 +30,10 @@ first appears, checked every 100 ms):
 Also: the page-load time (goto to the Data heading) of fresh sessions opened while the fits run
 (just after the presses, when half and when three quarters of the sessions have their results); the
 server's resident memory, the Streamlit process and all its descendants (the worker processes and
-multiprocessing's resource tracker), VmRSS from /proc every 0.5 s: before the presses, the peak,
-when every session had its result, and after every tab was closed (``--settle`` seconds, 40 by
-default); the load average at the start and the end. Not a test: numbers only (the suite's smaller
+multiprocessing's resource tracker), and the Streamlit process alone, VmRSS from /proc every 0.5 s:
+before the presses, the peak, when every session had its result, and after every tab was closed
+(up to ``--settle`` seconds, 150 by default: Streamlit keeps a closed tab's session 120 s, and
+idle workers are replaced after ``HIERMOD_WORKER_IDLE_S``); the load average at the start and the end. Not a test: numbers only (the suite's smaller
 version is tests/e2e/test_browser_class.py).
 """
 
@@ -57,6 +58,8 @@ from class_steps import (Student, exact_means, open_session, press_all, read_mar
 from conftest import CHROMIUM_FLAGS, _chromium  # noqa: E402
 from streamlit_server import start_streamlit, stop  # noqa: E402
 
+from hiermod.worker_pool import DEFAULT_WORKER_IDLE_S, rss_mb  # noqa: E402
+
 VIEWPORT = {"width": 1300, "height": 1000}
 SHOT_VIEWPORT = {"width": 1300, "height": 1600}
 ARTIFACTS = REPO / "test-artifacts"
@@ -68,14 +71,14 @@ class MemoryWatch(threading.Thread):
     def __init__(self, pid: int, every: float = 0.5) -> None:
         super().__init__(daemon=True, name="rss-watch")
         self.pid, self.every = pid, every
-        self.samples: list[tuple[float, float, int]] = []  # (time.time(), MB, processes)
+        self.samples: list[tuple[float, float, int, float]] = []  # (time.time(), MB, processes, server MB)
         self._halt = threading.Event()
 
     def run(self) -> None:
         while not self._halt.is_set():
             mb, n = rss_tree_mb(self.pid)
             if n:
-                self.samples.append((time.time(), mb, n))
+                self.samples.append((time.time(), mb, n, rss_mb(self.pid) or float("nan")))
             self._halt.wait(self.every)
 
     def stop(self) -> None:
@@ -85,11 +88,16 @@ class MemoryWatch(threading.Thread):
     def now(self) -> float:
         return rss_tree_mb(self.pid)[0]
 
-    def peak(self, since: float = 0.0, until: float = float("inf")) -> float:
-        return max((mb for t, mb, _ in self.samples if since <= t <= until), default=float("nan"))
+    def server_now(self) -> float:
+        """The Streamlit process alone (no workers)."""
+        return rss_mb(self.pid) or float("nan")
+
+    def peak(self, since: float = 0.0, until: float = float("inf"), server: bool = False) -> float:
+        return max((x[3] if server else x[1] for x in self.samples if since <= x[0] <= until),
+                   default=float("nan"))
 
     def processes(self) -> int:
-        return max((n for _, _, n in self.samples), default=0)
+        return max((x[2] for x in self.samples), default=0)
 
 
 def stats(values: list[float]) -> dict:
@@ -117,7 +125,9 @@ def run(args) -> dict:
                              "NUTS 4 chains x (1000 warmup + 1000 draws), target accept 0.9",
                  "env": {k: os.environ.get(k) for k in ("HIERMOD_WORKERS", "HIERMOD_MAX_QUEUE",
                                                         "HIERMOD_WORKER_MAX_MB", "HIERMOD_EXECUTOR",
-                                                        "HIERMOD_PRECOMPILE", "HIERMOD_JAX_CACHE")}}
+                                                        "HIERMOD_PRECOMPILE", "HIERMOD_JAX_CACHE",
+                                                        "HIERMOD_WORKER_IDLE_S")},
+                 "worker_idle_s": int(os.environ.get("HIERMOD_WORKER_IDLE_S") or DEFAULT_WORKER_IDLE_S)}
     with open(log_path, "w") as log, sync_playwright() as pw:
         t_spawn = time.time()
         proc, url = start_streamlit(env, log, timeout=120)
@@ -163,6 +173,7 @@ def measure(class_: list[Student], browser, url: str, watch: MemoryWatch, log_pa
     out["sessions_ready"] = len(ready)
     out["server_up_before_presses_s"] = time.time() - out["t_spawn"]
     out["rss_before_presses_mb"] = watch.now()
+    out["rss_server_before_presses_mb"] = watch.server_now()
 
     t_press = time.time()
     pressed = press_all(ready)
@@ -231,18 +242,25 @@ def measure(class_: list[Student], browser, url: str, watch: MemoryWatch, log_pa
     ready[-1].page.set_viewport_size(SHOT_VIEWPORT)
     ready[-1].page.screenshot(path=str(ARTIFACTS / f"class-load-session{ready[-1].index}-shrinkage.png"))
     out["rss_tables_read_mb"] = watch.now()
+    out["rss_server_tables_read_mb"] = watch.server_now()
     out["rss_peak_mb"] = watch.peak(since=t_press)
+    out["rss_server_peak_mb"] = watch.peak(since=t_press, server=True)
 
     t_close = time.time()
     for s in class_:
         if s.page is not None:
             s.page.context.close()
-    after = {}
-    for wait in (5, 10, 20, args.settle):
+    after, server_after = {}, {}
+    for wait in sorted({5, 10, 20, 40, 90, args.settle}):
+        if wait > args.settle:
+            continue
         time.sleep(max(0.0, t_close + wait - time.time()))
-        after[f"{wait:g} s"] = watch.now()
+        after[f"{wait:g} s"], server_after[f"{wait:g} s"] = watch.now(), watch.server_now()
     out["rss_after_close_mb"] = after
-    out["rss_series"] = [(round(t - t_press, 1), round(mb, 1), n) for t, mb, n in watch.samples]
+    out["rss_server_after_close_mb"] = server_after
+    out["last_result_to_close_s"] = t_close - t_done
+    out["rss_series"] = [(round(t - t_press, 1), round(mb, 1), n, round(srv, 1))
+                         for t, mb, n, srv in watch.samples]
 
 
 def stuck_page(s: Student) -> dict:
@@ -364,7 +382,13 @@ def report(out: dict) -> str:
         f"{out['rss_before_presses_mb']:.0f} MB with the {out['sessions_ready']} sessions set up, peak "
         f"{out['rss_peak_mb']:.0f} MB, {out['rss_all_done_mb']:.0f} MB when every session had its result, "
         f"{out['rss_tables_read_mb']:.0f} MB after every session read its summary CSV; after all tabs "
-        "were closed: " + ", ".join(f"{v:.0f} MB at {k}" for k, v in after.items()) + ".",
+        "were closed: " + ", ".join(f"{v:.0f} MB at {k}" for k, v in after.items()) + "."
+        + (f" The Streamlit process alone: {out['rss_server_before_presses_mb']:.0f} MB before the presses, "
+           f"peak {out['rss_server_peak_mb']:.0f} MB, {out['rss_server_tables_read_mb']:.0f} MB after the CSVs; "
+           "after the tabs closed " + ", ".join(f"{v:.0f} MB at {k}" for k, v in out['rss_server_after_close_mb'].items())
+           + f" (the tabs closed {f(out['last_result_to_close_s'])} s after the last result; workers idle "
+           f"{out.get('worker_idle_s', DEFAULT_WORKER_IDLE_S)} s after a job are replaced by lean ones; Streamlit "
+           "keeps a closed tab's session 120 s)." if "rss_server_after_close_mb" in out else ""),
         f"- Library fits for the check: {f(out.get('library_check_s'))} s (after the run, in the bench's "
         "own process; not counted above).",
         "",
@@ -388,8 +412,9 @@ def report(out: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", type=int, default=40)
-    parser.add_argument("--settle", type=float, default=40.0,
-                        help="seconds to wait after closing the tabs before the last memory reading")
+    parser.add_argument("--settle", type=float, default=150.0,
+                        help="seconds to wait after closing the tabs before the last memory reading (Streamlit "
+                             "keeps a closed tab's session 120 s: server.disconnectedSessionTTL)")
     parser.add_argument("--deadline", type=float, default=1800.0, help="give up on unfinished fits after this")
     parser.add_argument("--stall", type=float, default=120.0,
                         help="stop waiting when no session has finished for this long (and record what "

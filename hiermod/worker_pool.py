@@ -37,7 +37,14 @@ holds the samplers of the six sample data sets in three pooling modes (``nuts.MA
 them), so the 2,000 MB default replaces a worker only after many structures. The server process
 stays near 230 MB (arviz and the tables; no compiled samplers): 40 sessions' default fits of eight
 schools took it to 302 MB while their results were held and back to 232 MB after they were dropped
-(the pool gives freed memory back: :func:`trim_memory`).
+(the pool gives freed memory back: :func:`trim_memory`). A worker that ran a job and then sat idle
+``HIERMOD_WORKER_IDLE_S`` (default :data:`DEFAULT_WORKER_IDLE_S`) more than :data:`IDLE_MARGIN_MB`
+above its start-up memory is replaced by a fresh one that does not precompile, so a class's
+samplers do not stay resident after the class.
+
+Where a preview is computed: :func:`server_preview` decides (one place): a cheap one
+(:data:`SERVER_PREVIEWS`, the exact posterior) in the server when the job is submitted, so a queued
+fit shows it at once; any other in the worker, published when the job starts.
 """
 
 from __future__ import annotations
@@ -57,18 +64,28 @@ from hiermod.errors import FitCancelled, FitError, HiermodError
 from hiermod.jobs import Job, Progress, QueueingExecutor, _env_int
 from hiermod.tracing_lock import IMPORT_LOCK
 
-__all__ = ["ProcessExecutor", "fit_task", "WORKER_DIED", "DEFAULT_WORKER_MAX_MB",
-           "rss_mb", "trim_memory"]
+__all__ = ["ProcessExecutor", "fit_task", "server_preview", "SERVER_PREVIEWS", "WORKER_DIED",
+           "DEFAULT_WORKER_MAX_MB", "rss_mb", "trim_memory"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_WORKER_MAX_MB = 2000
 """A worker above this resident memory after a job is replaced (``HIERMOD_WORKER_MAX_MB``)."""
+DEFAULT_WORKER_IDLE_S = 60
+"""A worker that has run a job and then sat idle this long (seconds) while holding more than
+:data:`IDLE_MARGIN_MB` above its memory when it started is replaced by a fresh one that does not
+precompile (``HIERMOD_WORKER_IDLE_S``; 0: never): when a class closes its tabs, the compiled
+samplers its fits left in the workers (0.7-1.3 GB each) go back to the system. The next fit of a
+model loads its sampler from the on-disk compilation cache."""
+IDLE_MARGIN_MB = 150
+"""How far above its start-up memory an idle worker may sit without being replaced."""
 START_TIMEOUT_S = 300.0
 """A new worker that has not finished its imports after this long is treated as dead."""
 POLL_S = 0.1
-WORKER_NICE = 5
-"""Workers run at this lower CPU priority, so the server's pages stay responsive under load."""
+WORKER_NICE = 10
+"""Workers run at least this nice (lower CPU priority than the server's 0), so the pages of a class
+stay responsive while both cores sample; a worker started from a thread that is already nicer
+(the warm start's) keeps that."""
 
 WORKER_DIED = (
     "The worker process running this fit stopped unexpectedly (it was killed, ran out of memory or "
@@ -85,17 +102,50 @@ class WorkerDied(FitError):
     """A worker process ended in the middle of a job (twice)."""
 
 
-def fit_task(data, spec, settings, key=None, method: str = "nuts", *, progress, cancel, publish):
+SERVER_PREVIEWS = ("exact",)
+"""Preview methods the server computes itself when Fit is pressed, so the preview shows at once
+while the fit waits in the queue: closed-form quadrature, about 0.1 s for eight schools (measured
+0.07-0.1 s at load 7 on 2 cores; it needs scipy, not JAX). Every other preview (the instant
+method's grid and Laplace engines can take seconds) is computed by the worker when the job starts."""
+
+
+def server_preview(data, spec, settings, method: str = "nuts"):
+    """The preview of a fit (the first of :data:`hiermod.orchestrate.PREVIEW_METHODS` that serves
+    the model) when it is one of :data:`SERVER_PREVIEWS`, computed here and now; else None (also
+    when it fails: logged, the worker then computes it). The one place that decides where a
+    preview is computed: a caller that gets a Fit submits :func:`fit_task` with ``preview=False``."""
+    from hiermod.methods import method_info
+    from hiermod.orchestrate import preview_method
+
+    if method_info(method).deterministic:
+        return None
+    try:
+        name = preview_method(data, spec)
+        if name not in SERVER_PREVIEWS:
+            return None
+        with IMPORT_LOCK:  # the page's own imports may run on another thread
+            from hiermod.orchestrate import _run
+        return _run(data, spec, settings, name)
+    except Exception:  # noqa: BLE001 - the preview is a bonus: the worker computes it instead
+        log.warning("Preview in the server failed; the worker computes it", exc_info=True)
+        return None
+
+
+def fit_task(data, spec, settings, key=None, method: str = "nuts", *, progress, cancel, publish,
+             preview: bool = True):
     """The dashboard's fit, as a task any executor can run in any process (no Streamlit): the
     instant / exact preview is published first when one serves the model
-    (:func:`hiermod.orchestrate.fit_with_preview`). ``key`` is the caller's cache key (unused here)."""
+    (:func:`hiermod.orchestrate.fit_with_preview`), unless ``preview`` is False (the caller
+    computed it: :func:`server_preview`). ``key`` is the caller's cache key (unused here)."""
     with IMPORT_LOCK:  # two threads importing jax at once can see a partially initialised module
         import arviz  # noqa: F401
         import jax  # noqa: F401
         import numpyro.infer  # noqa: F401
 
-        from hiermod.orchestrate import fit_with_preview
+        from hiermod.orchestrate import _run, fit_with_preview
 
+    if not preview:
+        return _run(data, spec, settings, method, progress=progress, cancel=cancel)
     return fit_with_preview(data, spec, settings, method=method, progress=progress, cancel=cancel,
                             publish=publish)
 
@@ -146,7 +196,7 @@ def _precompile_in_background() -> None:
 def _worker_main(conn, cancel, precompile: bool) -> None:
     """A worker process: imports, then runs jobs from ``conn`` one at a time until told to stop."""
     try:
-        os.nice(WORKER_NICE)
+        os.nice(max(0, WORKER_NICE - os.nice(0)))
     except (AttributeError, OSError):
         pass
     t0 = time.perf_counter()
@@ -263,21 +313,26 @@ class _Slot:
         self.jobs_done = 0
         self.started = 0  # processes started in this slot (1 + replacements)
         self.start_seconds: float | None = None  # the last worker's imports, as it reported them
+        self.baseline_mb: float | None = None  # the worker's resident memory when it became ready
+        self.idle_since = time.monotonic()  # when its last job ended (or it started)
         self.thread = threading.Thread(target=self._loop, name=f"hiermod-worker-slot-{index}", daemon=True)
 
     # -------------------------------------------------------------- process life
-    def spawn(self) -> None:
+    def spawn(self, precompile: bool | None = None) -> None:
+        """Start a worker in this slot (``precompile``: default the executor's setting)."""
         ctx = self.executor._ctx
         parent, child = ctx.Pipe(duplex=True)
         self.cancel = ctx.Event()
         self.ready.clear()
-        self.process = ctx.Process(target=_worker_main, args=(child, self.cancel, self.executor.precompile),
+        precompile = self.executor.precompile if precompile is None else precompile
+        self.process = ctx.Process(target=_worker_main, args=(child, self.cancel, precompile),
                                    name=f"hiermod-worker-{self.index}", daemon=True)
         _start_without_main(self.process)
         child.close()  # only the worker holds its end: the pipe closes when it dies
         self.conn = parent
         self.jobs_done = 0
         self.started += 1
+        self.idle_since = time.monotonic()
 
     def _wait_ready(self) -> None:
         if self.ready.is_set():
@@ -287,6 +342,7 @@ class _Slot:
             message = self._recv(POLL_S)
             if message is not None and message[0] == "ready":
                 self.start_seconds = float(message[2])
+                self.baseline_mb = rss_mb(self.pid)
                 self.ready.set()
                 return
         raise _Died("the worker did not start in time")
@@ -342,7 +398,11 @@ class _Slot:
     def _loop(self) -> None:
         while True:
             self._become_ready()
-            item = self.inbox.get()
+            try:
+                item = self.inbox.get(timeout=IDLE_CHECK_S)
+            except queue.Empty:
+                self._maybe_recycle_idle()
+                continue
             if item is None:
                 self.stop()
                 return
@@ -353,6 +413,7 @@ class _Slot:
                 log.exception("Worker slot %d failed on job %s", self.index, job.id)
                 job._finish("failed", error=exc)
             finally:
+                self.idle_since = time.monotonic()
                 self.executor._job_finished(job)
             self._maybe_recycle()
 
@@ -440,6 +501,23 @@ class _Slot:
                         job._finish("failed", error=exc)
                 return
 
+    def _maybe_recycle_idle(self) -> None:
+        """Replace a worker that ran a job, has been idle ``idle_s`` and holds more than
+        :data:`IDLE_MARGIN_MB` above its start-up memory by a fresh one that does not precompile.
+        A job submitted meanwhile waits in this slot's inbox for the new worker."""
+        ex = self.executor
+        if (ex.idle_s <= 0 or self.process is None or ex._stopping or not self.jobs_done
+                or time.monotonic() - self.idle_since < ex.idle_s or self.baseline_mb is None):
+            return
+        rss = rss_mb(self.pid)
+        if rss is None or rss <= self.baseline_mb + IDLE_MARGIN_MB:
+            return
+        log.info("Replacing idle worker %s (slot %d): %.0f MB resident, %.0f MB when it started",
+                 self.pid, self.index, rss, self.baseline_mb)
+        self.stop()
+        self.spawn(precompile=False)
+        ex._idle_recycled += 1
+
     def _maybe_recycle(self) -> None:
         """Replace the worker when it has grown past the memory bound or run its share of jobs."""
         if self.process is None or self.executor._stopping:
@@ -455,6 +533,9 @@ class _Slot:
             self.spawn()
             ex._recycled += 1
 
+
+IDLE_CHECK_S = 5.0
+"""An idle slot checks this often whether its worker should be replaced (:data:`DEFAULT_WORKER_IDLE_S`)."""
 
 TRIM_EVERY_S = 30.0
 """The server hands freed memory back to the system this often (glibc keeps freed heap otherwise)."""
@@ -480,24 +561,29 @@ class ProcessExecutor(QueueingExecutor):
 
     ``max_worker_mb`` / ``max_jobs_per_worker``: a worker over either after a job is replaced
     (0: no bound; defaults from ``HIERMOD_WORKER_MAX_MB`` / ``HIERMOD_WORKER_MAX_JOBS``).
+    ``idle_s``: a worker idle this long after a job, well above its start-up memory, is replaced
+    by one that does not precompile (0: never; default ``HIERMOD_WORKER_IDLE_S`` or
+    :data:`DEFAULT_WORKER_IDLE_S`).
     ``precompile``: workers compile the sample data sets' samplers at start (default: unless
     ``HIERMOD_PRECOMPILE=0``).
     """
 
     def __init__(self, workers: int | None = None, max_queue: int | None = None, *,
                  max_worker_mb: float | None = None, max_jobs_per_worker: int | None = None,
-                 precompile: bool | None = None) -> None:
+                 idle_s: float | None = None, precompile: bool | None = None) -> None:
         workers = workers or _env_int("HIERMOD_WORKERS", os.cpu_count() or 1, 1)
         super().__init__(max_workers=workers, max_queue=max_queue)
         self.max_worker_mb = (_env_int("HIERMOD_WORKER_MAX_MB", DEFAULT_WORKER_MAX_MB, 0)
                               if max_worker_mb is None else max_worker_mb)
         self.max_jobs_per_worker = (_env_int("HIERMOD_WORKER_MAX_JOBS", 0, 0)
                                     if max_jobs_per_worker is None else max_jobs_per_worker)
+        self.idle_s = _env_int("HIERMOD_WORKER_IDLE_S", DEFAULT_WORKER_IDLE_S, 0) if idle_s is None else idle_s
         self.precompile = (os.environ.get("HIERMOD_PRECOMPILE", "1") != "0") if precompile is None else precompile
         self._ctx = mp.get_context("spawn")
         self._stopping = False
         self._deaths = 0
         self._recycled = 0
+        self._idle_recycled = 0
         self._slots = [_Slot(self, i) for i in range(workers)]
         self._idle: list[_Slot] = list(self._slots)
         for slot in self._slots:
@@ -537,6 +623,7 @@ class ProcessExecutor(QueueingExecutor):
             "start_s": [slot.start_seconds for slot in self._slots],
             "deaths": self._deaths,
             "recycled": self._recycled,
+            "idle_recycled": self._idle_recycled,
             "running": len(self.active_jobs()),
             "queued": len(self.queued_jobs()),
         }

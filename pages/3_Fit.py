@@ -9,6 +9,7 @@ from hiermod.orchestrate import preview_available
 from hiermod.spec import check_compatible
 from ui import cache, components, state, tables
 from ui.agreement_panel import agreement_panel
+from ui.job_slot import RUNNING_POLL_S
 
 ss = st.session_state
 
@@ -62,25 +63,24 @@ if not running and not METHODS[method].deterministic and preview_available(data,
     st.caption("For this model the exact or instant posterior is computed first and shown at once; "
                + ("NUTS" if method == "nuts" else "the approximation") + " then runs.")
 
-components.job_monitor(detailed=True, interval=0.5)
+components.job_monitor(detailed=True, interval=RUNNING_POLL_S)
 components.fit_status_box()
 
 
 # -------------------------------------------------------------------------- instant preview
-@st.fragment(run_every=1.0 if running else None)
-def instant_preview() -> None:
-    partial = components.partial_fit()
-    if partial is None:
-        return
+# drawn with the page, not polled: the progress fragment reruns the page when a preview arrives
+partial = components.partial_fit() if running else None
+if partial is not None:
     st.markdown(("**Exact posterior**" if components.is_exact(partial) else "**Instant posterior**")
                 + " (available now: " + components.md_escape(components.method_text(partial)) + ")")
-    table = components.computed(tables.summary, partial, context="summarising the preview")
+    if partial.method == "exact":  # its means and sds are computed exactly: nothing to estimate from draws
+        table = partial.exact.summary()
+        st.caption("Posterior mean and sd, computed exactly (no draws to summarise).")
+    else:
+        with cache.heavy_turn():
+            table = components.computed(tables.summary, partial, context="summarising the preview")
     if table is not None:
         st.dataframe(table.head(12), height=min(38 + 35 * min(len(table), 12), 460))
-
-
-if running:
-    instant_preview()
 
 # --------------------------------------------------------------------------------- results
 fit = state.current_fit()
@@ -108,14 +108,16 @@ m2.metric("Sampler time", f"{fit.timings.get('total_s', 0.0):.1f} s",
 m3.metric("Divergences", f"{divergences}")
 m4.metric("Method", fit.method.upper(), help=components.method_text(fit))
 
-table = components.computed(tables.summary, fit, context="summarising the fit")
+with cache.heavy_turn():  # a class's results come in together: the server computes them in turn
+    table = components.computed(tables.summary, fit, context="summarising the fit")
 if table is not None:
     st.markdown("**Posterior summary** (top rows)")
     st.dataframe(table.head(12), height=min(38 + 35 * min(len(table), 12), 460))
 
 st.markdown("**Can the fit be trusted?**")
-components.verdicts(fit)
-agreement_panel(fit, subheader=False)
+with cache.heavy_turn():
+    components.verdicts(fit)
+    agreement_panel(fit, subheader=False)
 
 st.markdown("**Explore the results**")
 components.results_links()

@@ -3,7 +3,8 @@ results equal in-thread results for the same seed; progress, partial results and
 process boundary; a killed worker's job is retried once on a new worker (a second death fails it
 with a clear message) while another job finishes; the pool keeps its size; fair order between
 sessions; queue positions; two sessions asking for one fit share one job and one cached result;
-workers past the memory bound are replaced.
+workers past the memory bound are replaced, and so are workers left idle well above their
+start-up memory; the server computes a cheap (exact) preview itself and the worker skips it.
 
 One pool of two workers serves the module (each worker's first fit compiles; the on-disk cache
 makes the rest quick). Tasks are module-level functions: they are pickled to the workers.
@@ -74,7 +75,7 @@ def die_task(*, progress, cancel, publish):
 @pytest.fixture(scope="module")
 def pool():
     t0 = time.perf_counter()
-    ex = ProcessExecutor(workers=2, precompile=False)
+    ex = ProcessExecutor(workers=2, precompile=False, idle_s=0)  # idle replacement: its own test
     assert ex.wait_ready(TIMEOUT)
     stats = ex.stats()
     print(f"\n[worker pool] 2 workers ready after {time.perf_counter() - t0:.1f} s "
@@ -211,6 +212,56 @@ def test_worker_over_the_memory_bound_is_replaced(pool):
     assert done[1] not in pool.worker_pids() and len(pool.worker_pids()) == 2
     assert set(pool.worker_pids()) != pids
     assert pool.wait_ready(TIMEOUT)
+
+
+def test_an_idle_worker_above_its_start_up_memory_is_replaced_by_a_lean_one(pool, eight_schools):
+    """After a fit the worker holds its compiled sampler; idle for ``idle_s`` it is replaced by a
+    fresh worker (no precompile) that holds less; a job submitted afterwards runs on it."""
+    from hiermod.worker_pool import IDLE_MARGIN_MB
+
+    assert pool.wait_ready(TIMEOUT)
+    job = pool.submit(fit_task, eight_schools, _spec(), SMALL, label="leaves a sampler behind")
+    pids = set()
+    while not job.done():
+        pids.add(pool.running_pid(job))
+        time.sleep(0.02)
+    assert job.result(0).method == "nuts"
+    slot = next(s for s in pool._slots if s.pid in pids)
+    grown = rss_mb(slot.pid)
+    assert grown > slot.baseline_mb + IDLE_MARGIN_MB, (grown, slot.baseline_mb)  # else nothing to give back
+    idle_recycled, old_pid = pool.stats()["idle_recycled"], slot.pid
+    pool.idle_s = 1
+    try:
+        assert wait_for(lambda: pool.stats()["idle_recycled"] > idle_recycled and slot.pid != old_pid, 120)
+    finally:
+        pool.idle_s = 0
+    assert wait_for(lambda: len(pool.worker_pids()) == 2 and all(s.ready.is_set() for s in pool._slots), TIMEOUT)
+    assert rss_mb(slot.pid) < grown
+    assert pool.submit(stamp_task, "after", 0.0).result(TIMEOUT)[0] == "after"
+
+
+def test_the_server_computes_a_cheap_preview_and_the_worker_skips_it(pool, eight_schools, in_thread):
+    """Eight schools' exact posterior is computed in the server when the job is submitted (the job
+    shows it before a worker takes it); the worker, told so, publishes none and fits the same draws."""
+    from hiermod.worker_pool import server_preview
+    from ui import cache
+
+    assert server_preview(eight_schools, _spec(), SMALL).method == "exact"
+    assert server_preview(eight_schools, _spec(), SMALL, "instant") is None  # no preview of a one-step method
+    published = []
+    fit = fit_task(eight_schools, _spec(), SMALL, progress=lambda p: None, cancel=threading.Event(),
+                   publish=published.append, preview=False)
+    assert not published
+    same_posterior(fit, in_thread)
+    key = ("worker-pool-preview-test", _spec(), SMALL)
+    previous = set_default_executor(pool)
+    try:
+        job = cache.submit_shared(key, cache._fit_task, eight_schools, _spec(), SMALL, key,
+                                  label="preview in the server", session="P")
+        assert job.partial is not None and job.partial.method == "exact"  # at once, before any worker
+        same_posterior(job.result(TIMEOUT), in_thread)
+    finally:
+        set_default_executor(previous)
 
 
 def test_the_apps_fit_runs_in_a_worker_with_the_sessions_place_in_line(pool):

@@ -22,12 +22,13 @@ import os
 import threading
 import time
 from collections import OrderedDict
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
 from hiermod.tracing_lock import IMPORT_LOCK
-from hiermod.worker_pool import fit_task
+from hiermod.worker_pool import fit_task, server_preview
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -187,7 +188,12 @@ def submit_shared(key: tuple, task, *args, label: str, session=None) -> "Job":
     if job is None:
         executor = default_executor()
         extra = {"session": session} if _takes_session(executor) else {}
+        preview = PREVIEWS[task](*args) if task in PREVIEWS else None
+        if preview is not None:
+            extra["preview"] = False  # computed here: the worker goes straight to the fit
         job = executor.submit(task, *args, label=label, **extra)
+        if preview is not None:
+            job.publish(preview)  # shown at once, while the fit waits for a worker
         flights.add(key, job)
         keeper = KEEPERS.get(task)
         if keeper is not None:
@@ -210,6 +216,34 @@ run it); its result goes into :func:`fit_cache` through its keeper."""
 KEEPERS = {fit_task: lambda key, args, result: fit_cache().put(key, result)}
 """task -> keeper(key, args, result): run in the server when a job of that task finishes (tasks
 may run in worker processes, whose caches the server never sees). Modules with tasks add theirs."""
+
+def _fit_preview(data, spec, settings, key=None, method="nuts"):
+    return server_preview(data, spec, settings, method)
+
+
+PREVIEWS = {fit_task: _fit_preview}
+"""task -> preview(*args): a preview computed in the server when a job of that task is submitted
+(None: the task computes its own, if any); the job then runs with ``preview=False``."""
+
+
+# ------------------------------------------------------------------- heavy work in the server
+
+
+HEAVY_AT_ONCE = 1
+"""Script runs that may compute a results table (a summary, the verdicts, the agreement check) at
+the same time. The server's scripts share one interpreter lock: when a class's results come in
+together, forty summaries computed at once leave a tab that is just opening a 1/40 share of it
+(bench/CLASS_LOAD.md). (The previews a class computes when it presses Fit together are not taken
+in turn: measured with 40 sessions, that delayed the previews, median 8 -> 12 s, and did not make a
+fresh tab load faster.)"""
+_heavy = threading.BoundedSemaphore(HEAVY_AT_ONCE)
+
+
+@contextmanager
+def heavy_turn():
+    """Hold one of :data:`HEAVY_AT_ONCE` turns while computing a results table for a page."""
+    with _heavy:
+        yield
 
 
 # --------------------------------------------------------------------- warm heavy imports

@@ -190,9 +190,11 @@ def sidebar_summary() -> None:
         st.caption(md_escape(describe_spec(spec)))
         st.markdown("**Fit**")
         job = st.session_state.get(state.JOB)
-        if job is not None:
-            job_monitor(detailed=False, interval=1.0)
-        else:
+        # registered on every run, with or without a job: a progress fragment that vanished when its
+        # fit ended could still send one timed rerun after the app's rerun, and such a page lost
+        # its "Fit finished" box (bench/CLASS_LOAD.md)
+        job_monitor(detailed=False, interval=1.0)
+        if job is None:
             status = st.session_state.get(state.FIT_STATUS)
             if status is None:
                 st.caption("not fitted yet")

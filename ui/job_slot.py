@@ -30,6 +30,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from hiermod.jobs import Job
 
 
+RUNNING_POLL_S = 1.0
+"""A running job's progress is read this often (seconds)."""
+QUEUED_POLL_S = 3.0
+"""A queued job's place in line is read this often (seconds). A class of 40 tabs, each polling
+three fragments every 0.5-1 s, kept the one server process so busy that a fresh tab took minutes to
+load (bench/CLASS_LOAD.md); most of a class's jobs are queued, and a place in line changes only
+when a fit ends."""
+
+
 @dataclass(frozen=True)
 class Wording:
     """What a slot says about its job."""
@@ -153,13 +162,15 @@ class JobSlot:
             self._clear()
 
     # ------------------------------------------------------------------------------ showing
-    def monitor(self, describe: Callable[["Job"], tuple[float, str]], *, interval: float = 0.5,
+    def monitor(self, describe: Callable[["Job"], tuple[float, str]], *, interval: float = RUNNING_POLL_S,
                 cancel_label: str | None = None, cancel_key: str | None = None,
                 extra: Callable[["Job"], None] | None = None) -> None:
-        """Progress of the job (a fragment polling every ``interval`` s while it is active; when it
-        finishes the result is harvested and the whole app reruns) and, with ``cancel_label``, a
-        Cancel button. The button lives outside the fragment: its click reruns the whole app, so
-        it cannot be lost to the fragment's own timed reruns."""
+        """Progress of the job and, with ``cancel_label``, a Cancel button. The progress is a
+        fragment polling every ``interval`` s while the job runs and every :data:`QUEUED_POLL_S`
+        while it waits in the queue; each tick only reads the job. When the job starts, publishes
+        a preview or finishes, the whole app reruns (once): the page draws what changed outside
+        the fragment and the fragment gets its new interval. The button lives outside the
+        fragment: its click reruns the whole app, so it cannot be lost to the fragment's reruns."""
         job = self.job
         active = job is not None and not job.done()
         if active and cancel_label and st.button(cancel_label, key=cancel_key,
@@ -167,6 +178,8 @@ class JobSlot:
                                                  disabled=job.cancel_event.is_set()):
             self.cancel()
             st.rerun()
+        # what the page was drawn with: a change of either reruns the app
+        drawn = (job.status, job.partial is not None) if active else None
 
         def body() -> None:
             current = self.job
@@ -174,6 +187,8 @@ class JobSlot:
                 st.rerun()  # whole app: the pages now show the finished result
             if current is None:
                 return
+            if drawn is not None and (current.status, current.partial is not None) != drawn:
+                st.rerun()  # started (a faster poll) or published its preview (drawn by the page)
             fraction, text = describe(current)
             if current.progress.message == RETRYING:  # its worker died; the pool runs it again
                 fraction, text = 0.0, RETRYING
@@ -185,7 +200,8 @@ class JobSlot:
 
         # a distinct function per slot and place, so Streamlit keeps their fragments apart
         body.__qualname__ = body.__name__ = f"{self.keys[0]}_{cancel_key or 'progress'}_monitor"
-        st.fragment(run_every=interval if active else None)(body)()
+        every = None if not active else QUEUED_POLL_S if drawn[0] == "queued" else interval
+        st.fragment(run_every=every)(body)()
 
     def status_box(self, key: tuple | None = None, done: bool = False) -> None:
         """How the last request ended (for ``key``, when given): a warning when cancelled, an error

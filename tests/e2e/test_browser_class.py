@@ -6,7 +6,8 @@ seed 200 + i, 2 chains x (300 warmup + 500 draws) on the Model page. Eight run N
 processes), four (i = 2, 5, 8, 11) the instant method. Bounds are on correctness only, never on time:
 
 * every session shows its results (the Results caption naming its seed), and never a "busy"
-  refusal, a failure or an exception box;
+  refusal, a failure or an exception box; every NUTS session shows the exact posterior first (the
+  server computes it when Fit is pressed);
 * its results caption names its own seed;
 * NUTS: its mu and tau means (the Shrinkage page's summary CSV) are within 4 MCSE of the exact
   posterior means for its own priors, and its mu mean is nearer its own exact mean than any other
@@ -96,6 +97,9 @@ def test_twelve_sessions_fit_their_own_priors_at_once(browser: Browser, class_ur
                 for s in class_ if {"busy", "failed", "error"} & set(s.marks)]
     assert not problems, f"sessions with a busy refusal, a failure or an exception: {problems}"
     assert not pending, f"sessions {[s.index for s in pending]} did not finish in {DEADLINE_S} s"
+    # NUTS sessions see the exact posterior (computed by the server when Fit is pressed) before NUTS
+    no_preview = [s.index for s in class_ if s.method == "nuts" and "preview" not in s.marks]
+    assert not no_preview, f"NUTS sessions {no_preview} never showed the exact posterior"
 
     for s in class_:
         no_exceptions(s.page)
@@ -138,8 +142,8 @@ def test_twelve_sessions_fit_their_own_priors_at_once(browser: Browser, class_ur
           f"{max(first):.1f} s; results median {statistics.median(nuts):.1f} s, max {max(nuts):.1f} s")
     print(f"[e2e] instant: results median {statistics.median(instant):.1f} s, max {max(instant):.1f} s")
     print(f"[e2e] largest queue place shown: {max(s.marks.get('maxPlace', 0) for s in class_)}")
-    # not asserted (a known problem under load, reported): the "Fit finished" box is sometimes
-    # missing above results that are shown
+    # not asserted (still open, reported in bench/CLASS_LOAD.md: 1-2 of 40 pages under load, was 7):
+    # the "Fit finished" box is sometimes missing above results that are shown
     print(f"[e2e] sessions whose results showed without the 'Fit finished' box: "
           f"{[s.index for s in class_ if 'finished' not in s.marks] or 'none'}")
     for s in class_:
