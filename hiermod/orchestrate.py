@@ -53,7 +53,8 @@ def preview_available(data: "GroupedData", spec: "ModelSpec") -> bool:
     return preview_method(data, spec) is not None
 
 
-def _run(data, spec, settings: "SamplerSettings", method: str, progress=None, cancel=None) -> "Fit":
+def run_method(data, spec, settings: "SamplerSettings", method: str, progress=None, cancel=None) -> "Fit":
+    """:func:`hiermod.fitting.fit` with ``settings`` and ``method`` (no preview)."""
     from .fitting import fit
 
     return fit(data, spec, chains=settings.chains, warmup=settings.warmup, draws=settings.draws,
@@ -68,7 +69,7 @@ def _preview(data, spec, settings) -> "Fit | None":
     if method is None:
         return None
     try:
-        return _run(data, spec, settings, method)
+        return run_method(data, spec, settings, method)
     except Exception:  # noqa: BLE001 - the preview is a bonus: the main fit still runs
         log.warning("Preview (%s) failed; continuing with the main fit", method, exc_info=True)
         return None
@@ -87,7 +88,7 @@ def fit_with_preview(data: "GroupedData", spec: "ModelSpec", settings: "SamplerS
         preview = _preview(data, spec, settings)
         if preview is not None and publish is not None:
             publish(preview)
-    result = _run(data, spec, settings, method, progress=progress, cancel=cancel)
+    result = run_method(data, spec, settings, method, progress=progress, cancel=cancel)
     log.info("Fit %s/%s (%s) done: %s", spec.likelihood.value, spec.pooling.value, method,
              {k: round(v, 3) for k, v in result.timings.items()})
     return result
@@ -120,7 +121,7 @@ def fit_pooling_modes(data: "GroupedData", spec: "ModelSpec", settings: "Sampler
     if (publish is not None and not method_info(method).deterministic
             and all(preview_available(data, s) for s in specs.values())):
         try:  # instant posteriors first: shown while NUTS checks them
-            publish({m: fits.get(m) or _run(data, s, settings, preview_method(data, s)) for m, s in specs.items()})
+            publish({m: fits.get(m) or run_method(data, s, settings, preview_method(data, s)) for m, s in specs.items()})
         except Exception:  # noqa: BLE001 - NUTS still runs
             log.warning("Instant pooling comparison failed; continuing with NUTS", exc_info=True)
     _fit_each(data, specs, settings, method, fits, MODE_NAMES, progress, cancel, done)
@@ -153,7 +154,7 @@ def _fit_each(data, specs: Mapping[str, "ModelSpec"], settings: "SamplerSettings
                               message=f"Fit {i + 1} of {len(todo)}: {names.get(mode, mode)} ({p.phase})"))
 
         chosen = method if isinstance(method, str) else method[mode]
-        result = _run(data, specs[mode], settings, chosen, progress=report, cancel=cancel)
+        result = run_method(data, specs[mode], settings, chosen, progress=report, cancel=cancel)
         if result.method_info.has_sampler_stats:
             divergences += int(result.idata.sample_stats["diverging"].values.sum())
         fits[mode] = result
@@ -181,5 +182,5 @@ def fit_structures(data: "GroupedData", specs: Mapping[str, "ModelSpec"], settin
     return {m: fits[m] for m in specs}
 
 
-__all__ = ["MODES", "MODE_NAMES", "exact_available", "fit_with_preview", "fit_pooling_modes",
+__all__ = ["MODES", "MODE_NAMES", "exact_available", "fit_with_preview", "run_method", "fit_pooling_modes",
            "fit_structures"]

@@ -124,8 +124,8 @@ def server_preview(data, spec, settings, method: str = "nuts"):
         if name not in SERVER_PREVIEWS:
             return None
         with IMPORT_LOCK:  # the page's own imports may run on another thread
-            from hiermod.orchestrate import _run
-        return _run(data, spec, settings, name)
+            from hiermod.orchestrate import run_method
+        return run_method(data, spec, settings, name)
     except Exception:  # noqa: BLE001 - the preview is a bonus: the worker computes it instead
         log.warning("Preview in the server failed; the worker computes it", exc_info=True)
         return None
@@ -142,10 +142,10 @@ def fit_task(data, spec, settings, key=None, method: str = "nuts", *, progress, 
         import jax  # noqa: F401
         import numpyro.infer  # noqa: F401
 
-        from hiermod.orchestrate import _run, fit_with_preview
+        from hiermod.orchestrate import fit_with_preview, run_method
 
     if not preview:
-        return _run(data, spec, settings, method, progress=progress, cancel=cancel)
+        return run_method(data, spec, settings, method, progress=progress, cancel=cancel)
     return fit_with_preview(data, spec, settings, method=method, progress=progress, cancel=cancel,
                             publish=publish)
 

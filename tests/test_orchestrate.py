@@ -58,14 +58,14 @@ def test_a_model_no_preview_serves_publishes_nothing():
 
 def test_failing_preview_is_logged_and_nuts_still_runs(schools, monkeypatch, caplog):
     data, spec = schools
-    real = orchestrate._run
+    real = orchestrate.run_method
 
     def broken(data, spec, settings, method, **kwargs):
         if method == "exact":
             raise RuntimeError("exact broke")
         return real(data, spec, settings, method, **kwargs)
 
-    monkeypatch.setattr(orchestrate, "_run", broken)
+    monkeypatch.setattr(orchestrate, "run_method", broken)
     published = []
     with caplog.at_level("WARNING", logger="hiermod.orchestrate"):
         result = orchestrate.fit_with_preview(data, spec, SMALL, publish=published.append)
