@@ -16,7 +16,7 @@ from hiermod.priors import resolve_priors
 from hiermod import families
 from hiermod.model_math import model_latex
 from hiermod.spec import PRIOR_FAMILIES, Parameterization, Pooling, Population, SlopeCorrelation, check_compatible
-from ui import cache, components, live, model_form, share_links, state, tables
+from ui import cache, components, live, model_apply, model_form, share_links, state, tables
 from ui.figures import density_figure, prior_predictive_figure, show_figure
 
 ss = st.session_state
@@ -195,53 +195,14 @@ with st.form("model_form"):
         s4.number_input("Target acceptance", min_value=0.5, max_value=0.99, step=0.05,
                         key="w_target_accept", format="%.2f")
         s5.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="w_seed")
-    applied = st.form_submit_button("Apply", type="primary")
+    st.form_submit_button("Apply", type="primary", on_click=model_apply.apply_form,
+                          args=(data, spec, tuple(names), priors))
 
-if applied:
-    problems: list[str] = []
-    new_priors: dict = {}
-    for name in names:
-        old = priors[name]
-        family = ss[f"w_prior_family_{name}"]
-        if family == old.family:
-            args = tuple(ss[f"w_prior_{name}_{old.family}_{a}"] for a in PRIOR_FAMILIES[old.family].arg_names)
-        else:
-            args = model_form.default_prior_args(data, spec, name, family)
-        takes_bounds = PRIOR_FAMILIES[family].support != "correlation"
-        lower = ss.get(f"w_prior_{name}_lower") if takes_bounds else None
-        upper = ss.get(f"w_prior_{name}_upper") if takes_bounds else None
-        prior, err = components.guarded(model_form.make_prior, family, args, lower, upper, name,
-                                        context="reading a prior")
-        if err is not None:
-            problems.append(f"{name}: {components.error_message(err)}")
-        else:
-            new_priors[name] = prior
-    from hiermod.settings import SamplerSettings
-
-    new_settings, err = components.guarded(
-        SamplerSettings, chains=int(ss["w_chains"]), warmup=int(ss["w_warmup"]),
-        draws=int(ss["w_draws"]), seed=int(ss["w_seed"]),
-        target_accept=float(ss["w_target_accept"]), context="reading the sampler settings")
-    if err is not None:
-        problems.append(components.error_message(err))
-    candidate = None
-    if not problems:
-        def _with_new_priors():
-            new = state.with_priors(spec, new_priors)
-            resolve_priors(data, new)  # PriorError: bounds that exclude every plausible value
-            return new
-
-        candidate, err = components.guarded(_with_new_priors, context="checking the priors")
-        if err is not None:
-            problems.append(components.error_message(err))
-    if problems:
-        for p in problems:
-            components.show_error(p)
-        st.caption("Nothing was changed; the previous priors and settings are kept.")
-    else:
-        ss[state.SPEC] = candidate
-        ss[state.SETTINGS] = new_settings
-        st.rerun()
+problems = ss.pop(model_apply.PROBLEMS, None)
+if problems:
+    for p in problems:
+        components.show_error(p)
+    st.caption("Nothing was changed; the previous priors and settings are kept.")
 
 # -------------------------------------------------------------------------------- previews
 st.subheader("What these priors say")
