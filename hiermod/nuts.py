@@ -203,14 +203,19 @@ def _init_chains(sampler: _Sampler, kwargs: dict, keys) -> list:
 def _stacked_initial_states(sampler: _Sampler, kwargs: dict, seed_key, chains: int):
     """Initial states of all chains stacked (leading axis = chain), from the compiled init.
 
-    When a chain's starting point is not valid (the compiled init cannot raise), the eager init runs
-    for every chain instead: it either finds valid points or raises a :class:`FitError` with advice.
+    When a chain's starting point is not valid (the compiled init cannot raise), or the compiled init
+    fails, the eager init runs for every chain instead: it either finds valid points or raises a
+    :class:`FitError` with advice.
     """
     import jax
 
-    stacked = sampler.init_all(seed_key, kwargs, chains)
+    try:
+        stacked = sampler.init_all(seed_key, kwargs, chains)
+        valid = bool(np.all(np.isfinite(np.asarray(stacked.potential_energy))))
+    except RuntimeError:  # NumPyro's own init failing while traced: the eager one says why
+        valid = False
     sampler.kernel_ready = True
-    if not np.all(np.isfinite(np.asarray(stacked.potential_energy))):
+    if not valid:
         keys = jax.random.split(seed_key, chains)
         stacked = jax.tree.map(lambda *leaves: jax.numpy.stack(leaves), *_init_chains(sampler, kwargs, keys))
     return stacked

@@ -130,8 +130,8 @@ def test_sampler_init_failure_is_a_fit_error(eight_schools, reference_fit, monke
     monkeypatch.setattr(NUTS, "init", broken_init)
     ex = ThreadExecutor(max_workers=1, max_queue=2)
     try:
-        # a warmup length no other test uses: a new sampler, whose first init runs NumPyro's own
-        # (eager) init; later fits use the compiled init, which falls back to it on invalid points
+        # a warmup length no other test uses: a new sampler; its compiled init fails (NumPyro's init
+        # raising while traced) or finds invalid points, and the eager init then says why
         job = ex.submit(fit_task, eight_schools, _spec(), seed=3, **dict(SMALL, warmup=151))
         assert job.wait(60)
         assert job.status == "failed"
