@@ -76,3 +76,18 @@ def test_eta_loglik_is_the_log_likelihood_of_eta_derivatives(name):
     eta = rng.normal(0, 2, 50)
     np.testing.assert_allclose(family.eta_loglik(y, eta, rows, params),
                                family.eta_derivatives(y, eta, rows, params)[0], rtol=1e-12, atol=1e-12)
+
+
+def test_softplus_matches_logaddexp_everywhere():
+    """The fast softplus equals log(1 + e^x) (numpy's logaddexp) to float64 rounding, at the
+    extremes, at its switch point, for inf / nan and for 0-d input."""
+    from hiermod.families import SOFTPLUS_LINEAR_ABOVE, softplus_of
+
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.normal(size=20_000) * 30, [-800.0, -40.0, 0.0, SOFTPLUS_LINEAR_ABOVE,
+                                                       np.nextafter(SOFTPLUS_LINEAR_ABOVE, 100.0), 700.0]])
+    ref = np.logaddexp(0, x)
+    np.testing.assert_allclose(softplus_of(x), ref, rtol=4e-16, atol=4e-16)
+    special = np.array([np.inf, -np.inf, np.nan])
+    np.testing.assert_array_equal(softplus_of(special), np.logaddexp(0, special))
+    assert softplus_of(2.0) == pytest.approx(np.logaddexp(0, 2.0), rel=1e-15)
