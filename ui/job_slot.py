@@ -201,7 +201,12 @@ class JobSlot:
         # a distinct function per slot and place, so Streamlit keeps their fragments apart
         body.__qualname__ = body.__name__ = f"{self.keys[0]}_{cancel_key or 'progress'}_monitor"
         every = None if not active else QUEUED_POLL_S if drawn[0] == "queued" else interval
-        st.fragment(run_every=every)(body)()
+        # inside a container of its own, drawn on every run: the fragment's elements keep their own
+        # place, so a box drawn after it (the page's "Fit cancelled" / "Fit finished") never takes
+        # the place of an element the fragment drew while its job ran, which a late timed rerun of
+        # the fragment would clear with it
+        with st.container():
+            st.fragment(run_every=every)(body)()
 
     def status_box(self, key: tuple | None = None, done: bool = False) -> None:
         """How the last request ended (for ``key``, when given): a warning when cancelled, an error
