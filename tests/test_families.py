@@ -78,6 +78,31 @@ def test_eta_loglik_is_the_log_likelihood_of_eta_derivatives(name):
                                family.eta_derivatives(y, eta, rows, params)[0], rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("name", [n for n, f in families.FAMILIES.items() if f.eta_derivatives is not None])
+def test_eta_kernel_plus_constant_is_the_log_likelihood(name):
+    """The kernel (what quadratures evaluate at every node) plus the per-row constant equals the
+    family's log-likelihood, and the kernel's derivatives are
+    eta_derivatives' (a subclass must not inherit its parent's kernel: the negative binomial is a
+    Poisson subclass); the constant depends on neither eta nor the family's parameters."""
+    family = families.FAMILIES[name]
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 10, 50).astype(float)
+    rows = {"se": rng.uniform(0.5, 2, 50), "trials": y + rng.integers(0, 10, 50), "exposure": rng.uniform(0.5, 3, 50)}
+    params = {p: np.full(50, 3.0) for p in family.param_names}
+    eta = rng.normal(0, 2, 50)
+    constant = family.eta_constant(y, rows)
+    np.testing.assert_allclose(family.eta_kernel(y, eta, rows, params) + constant,
+                               family.log_likelihood(y, eta, rows, params), rtol=1e-12, atol=1e-12)
+    kernel, grad, neg_hess = family.eta_kernel_derivatives(y, eta, rows, params)
+    full = family.eta_derivatives(y, eta, rows, params)
+    np.testing.assert_allclose(kernel + constant, full[0], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(grad, full[1], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(neg_hess, full[2], rtol=1e-12, atol=1e-12)
+    other = {p: np.full(50, 7.0) for p in family.param_names}
+    shift = family.eta_loglik(y, eta + 0.3, rows, other) - family.eta_kernel(y, eta + 0.3, rows, other)
+    np.testing.assert_allclose(shift, constant, rtol=1e-12, atol=1e-12)
+
+
 def test_softplus_matches_logaddexp_everywhere():
     """The fast softplus equals log(1 + e^x) (numpy's logaddexp) to float64 rounding, at the
     extremes, at its switch point, for inf / nan and for 0-d input."""

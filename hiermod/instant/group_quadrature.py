@@ -11,7 +11,8 @@ are independent and
 
 is a sum of 1-D integrals, each done by adaptive Gauss-Hermite quadrature (Liu & Pierce 1994): with
 g(theta) = log L_j(theta) + log N(theta | mu, tau), theta_hat its mode (Newton's method, halving a
-step that lowers g) and s = (-g''(theta_hat))^(-1/2),
+step that lowers g; stopped once a step is below ``INTEGRAL_NEWTON_TOL`` sds, that last step taken
+unevaluated) and s = (-g''(theta_hat))^(-1/2),
 
     ∫ e^g dtheta = s ∫ e^{g(theta_hat + s z)} dz ≈ s sum_k w_k e^{z_k^2 / 2} e^{g(theta_hat + s z_k)},
 
@@ -40,7 +41,9 @@ the union grid (draws: a table per draw and group).
 Rows enter through group sums when the family aggregates and has no parameter of its own (binomial:
 successes and trials; Poisson: events and exposure): sum_i log p(y_i | theta) equals the summed
 row's log p(Y_j | theta) plus a constant, which is added back so that log p(y) keeps every constant.
-Groups with identical sums are integrated once. The negative binomial is summed row by row.
+Groups with identical sums are integrated once. The negative binomial is summed row by row. Every
+evaluation of L leaves out the terms that depend on neither theta nor the family's parameters
+(log C(n, y), -log y!: the family's ``eta_constant``), which are added once, with that constant.
 """
 
 from __future__ import annotations
@@ -79,6 +82,11 @@ NEWTON_TOL = 1e-5         # Newton stops when its steps are below this many cond
 ETA_LIMIT = 700.0         # eta is clipped here before the family evaluates it (exp overflows beyond)
 WIDE = 10.0               # no pooling: the normal that centres the union grid is 10 group ses wide
 DRAW_NEWTON_TOL = 0.05    # Newton's tolerance (conditional sds) before drawing by rejection
+INTEGRAL_NEWTON_TOL = 1e-2
+"""Newton's tolerance (conditional sds) before the Gauss-Hermite nodes are placed: the last step is
+then taken without evaluating the likelihood there, so the nodes' centre is off the mode by about
+the square of that step (quadratic convergence), and the rule stays exact for any centre and scale
+up to its own error (the reference value g_ref only scales the sum)."""
 MAX_ROUNDS = 200          # rejection rounds before giving up (each accepts about 89% of the rest)
 MOVES = 30
 """Metropolis steps of (mu, log tau) given the drawn group effects, after each draw at a grid node
@@ -102,7 +110,9 @@ class _Counts:
     group's sums); ``starts``: each target's first row (rows sorted by target) otherwise.
     ``weight``: how many groups each target stands for; ``of_group``: each group's target.
     ``est`` / ``se``: a target's own estimate and its se on the link scale (Newton's start).
-    ``const``: sum of the rows' log-likelihoods minus the targets' (what summing rows drops).
+    Every log L below is the family's kernel (:meth:`hiermod.families.Family.eta_kernel`: without
+    the terms that depend on neither eta nor the family's parameters); ``const`` holds what that
+    leaves out: sum_i log p(y_i | theta) = sum_t weight_t kernel_t(theta_t) + const.
     """
 
     family: object
@@ -125,15 +135,15 @@ class _Counts:
 
     def _eval(self, y, eta, rows, params):
         with np.errstate(all="ignore"):
-            return self.family.eta_derivatives(y, np.clip(eta, -ETA_LIMIT, ETA_LIMIT), rows, params)
+            return self.family.eta_kernel_derivatives(y, np.clip(eta, -ETA_LIMIT, ETA_LIMIT), rows, params)
 
     def loglik(self, theta: np.ndarray, params: dict) -> np.ndarray:
         """log L at ``theta`` (..., T) alone (the quadrature nodes need no derivatives)."""
         with np.errstate(all="ignore"):
             if self.starts is None:
-                return self.family.eta_loglik(self.y, np.clip(theta, -ETA_LIMIT, ETA_LIMIT), self.rows, params)
+                return self.family.eta_kernel(self.y, np.clip(theta, -ETA_LIMIT, ETA_LIMIT), self.rows, params)
             eta = np.clip(np.take(theta, self._target_of_row, axis=-1), -ETA_LIMIT, ETA_LIMIT)
-            return np.add.reduceat(self.family.eta_loglik(self.y, eta, self.rows, params), self.starts, axis=-1)
+            return np.add.reduceat(self.family.eta_kernel(self.y, eta, self.rows, params), self.starts, axis=-1)
 
     def loglik_groups(self, theta: np.ndarray, params: dict) -> np.ndarray:
         """log L at ``theta`` (..., J): one column per group (groups that share a target included);
@@ -142,7 +152,7 @@ class _Counts:
             return self.loglik(theta, params)
         g = self.of_group
         with np.errstate(all="ignore"):
-            return self.family.eta_loglik(self.y[g], np.clip(theta, -ETA_LIMIT, ETA_LIMIT),
+            return self.family.eta_kernel(self.y[g], np.clip(theta, -ETA_LIMIT, ETA_LIMIT),
                                           {k: v[g] for k, v in self.rows.items()}, params)
 
     def full(self, theta: np.ndarray, params: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -190,8 +200,8 @@ def _counts(data, family, pooled: bool = False) -> _Counts:
                                                   return_counts=True)
         y_t, rows_t = uniq[:, 0], {k: uniq[:, i + 1] for i, k in enumerate(rows)}
         zero = {}
-        const = float(np.sum(family.eta_derivatives(y, np.zeros_like(y), rows, zero)[0])
-                      - weight @ family.eta_derivatives(y_t, np.zeros_like(y_t), rows_t, zero)[0])
+        const = float(np.sum(family.eta_loglik(y, np.zeros_like(y), rows, zero))
+                      - weight @ family.eta_kernel(y_t, np.zeros_like(y_t), rows_t, zero))
         return _Counts(family, y_t, rows_t, None, weight.astype(float), of_group.ravel(), est[first], se[first],
                        const)
     order = np.argsort(group, kind="stable")
@@ -201,7 +211,7 @@ def _counts(data, family, pooled: bool = False) -> _Counts:
         raise ValueError("Every group needs at least one row.")
     return _Counts(family, y[order], {k: v[order] for k, v in rows.items()},
                    None if np.all(size == 1) else starts, np.ones(n_t),
-                   np.zeros(J, int) if pooled else np.arange(J), est, se, 0.0)
+                   np.zeros(J, int) if pooled else np.arange(J), est, se, float(np.sum(family.eta_constant(y, rows))))
 
 
 # --------------------------------------------------------------------------------------- Newton
@@ -280,27 +290,31 @@ def _modes(counts: _Counts, mu, prec, params: dict, target=None, tol: float = NE
 
 
 def log_group_integrals(counts: _Counts, mu, prec, params: dict, nodes: int = NODES, moments: bool = False):
-    """log ∫ L_t(theta) N(theta | mu, prec^-1/2) dtheta for every target t, by adaptive Gauss-Hermite.
+    """log ∫ L_t(theta) N(theta | mu, prec^-1/2) dtheta for every target t, by adaptive Gauss-Hermite,
+    L_t the family's kernel (the constant left out is in ``counts.const``).
 
     ``mu``, ``prec`` (M, 1) and ``params`` {name: (M,)}: one row per hyperparameter point. Returns
     (M, T), and with ``moments`` also E and Var of theta_t (M, T) under the normalised integrand.
     """
     rule = _Rule.of(nodes)
-    theta, ll, _, curv = _modes(counts, mu, prec, params)
+    x, ll, grad, curv = _modes(counts, mu, prec, params, tol=INTEGRAL_NEWTON_TOL)
+    step = grad / curv
+    theta = x + step                       # the last Newton step, taken without evaluating there
+    g_ref = ll - 0.5 * prec * (x - mu) ** 2 + 0.5 * step * grad            # its quadratic model's value
     s = 1 / np.sqrt(curv)
     dz = s * rule.z[:, None, None]                                         # (K, M, T)
     a = np.add(theta, dz)
     ll_k = counts.loglik(a, {k: v[None, :, None] for k, v in params.items()})
-    # a = log w_k + z_k^2 / 2 + g(theta + dz_k) - g(theta), g(x) = log L(x) - prec (x - mu)^2 / 2, in place
+    # a = log w_k + z_k^2 / 2 + g(theta + dz_k) - g_ref, g(x) = log L(x) - prec (x - mu)^2 / 2, in place
     np.multiply(dz, 0.5 * prec, out=a)
     a += prec * (theta - mu)
     a *= dz
     np.subtract(ll_k, a, out=a)
-    a -= ll
+    a -= g_ref + 0.5 * prec * (theta - mu) ** 2
     a += rule.logw[:, None, None]
     np.exp(a, out=a)
     s0 = a.sum(0)
-    log_int = (ll - 0.5 * prec * (theta - mu) ** 2 + 0.5 * np.log(prec) - 0.5 * _LOG_2PI + np.log(s) + np.log(s0))
+    log_int = g_ref + 0.5 * np.log(prec) - 0.5 * _LOG_2PI + np.log(s) + np.log(s0)
     if not moments:
         return log_int
     m1 = np.tensordot(rule.z, a, axes=(0, 0)) / s0
