@@ -653,12 +653,19 @@ class Poisson(Family):
         return -special.gammaln(np.asarray(y, dtype=float) + 1)
 
     def eta_kernel(self, y, eta, rows, params):
-        m = self._mean(eta, rows)
-        return y * np.log(m) - m
+        return self._kernel_mean(y, eta, rows)[0]
 
     def eta_kernel_derivatives(self, y, eta, rows, params):
+        kernel, m = self._kernel_mean(y, eta, rows)
+        return kernel, y - m, m
+
+    def _kernel_mean(self, y, eta, rows):
+        """(y log m - m with log m = eta + log exposure (no log of the exponential), m)."""
         m = self._mean(eta, rows)
-        return y * np.log(m) - m, y - m, m
+        kernel = eta + np.log(np.asarray(rows["exposure"], dtype=float))
+        kernel *= y
+        kernel -= m
+        return kernel, m
 
     def _loglik(self, y, m):
         return y * np.log(m) - m + self.eta_constant(y, {})

@@ -78,6 +78,8 @@ PHI_STEP = 0.4
 the log scale has a long flat side (towards the Poisson limit), and step 0.6 was off by 1e-3 sds."""
 GRID_TAIL = 12.0          # the grid reaches where the log density is this far below its maximum
 MAX_NEWTON = 60
+LIKELIHOOD_MODE_REACH = 5.0  # a likelihood's own mode farther than this (in ses) from its estimate is not used
+DENSE_FRACTION = 0.5      # Newton evaluates every entry while more than this fraction still moves
 NEWTON_TOL = 1e-5         # Newton stops when its steps are below this many conditional sds (or ulps)
 ETA_LIMIT = 700.0         # eta is clipped here before the family evaluates it (exp overflows beyond)
 WIDE = 10.0               # no pooling: the normal that centres the union grid is 10 group ses wide
@@ -174,6 +176,21 @@ class _Counts:
         return tuple(np.add.reduceat(a, seg) for a in out)
 
     @cached_property
+    def likelihood_normal(self) -> tuple[np.ndarray, np.ndarray]:
+        """(centre, variance) per target of a normal close to L_t, where Newton's search starts
+        (combined with the population's normal): L_t's mode and -1 / (log L_t)'' there when the
+        family has no parameters of its own and that mode lies within ``LIKELIHOOD_MODE_REACH`` ses
+        of the target's estimate (0 or all successes have none), else the estimate and its se^2."""
+        est, var = self.est.copy(), self.se**2
+        if self.family.params:
+            return est, var
+        weak = np.full(self.n_targets, 1e-8)
+        mode, _, _, curv = _newton(lambda t, idx: self.flat(t, np.arange(self.n_targets)[idx], {}), est, weak, est)
+        good = np.isfinite(mode) & (curv > 1e-6) & (np.abs(mode - est) < LIKELIHOOD_MODE_REACH * self.se)
+        est[good], var[good] = mode[good], 1 / curv[good]
+        return est, var
+
+    @cached_property
     def _target_of_row(self) -> np.ndarray:
         return np.repeat(np.arange(self.n_targets), self._counts)
 
@@ -220,34 +237,41 @@ def _counts(data, family, pooled: bool = False) -> _Counts:
 def _newton(evaluate, centre, prec, theta, tol: float = NEWTON_TOL):
     """Modes of g(theta) = log L(theta) - prec (theta - centre)^2 / 2 (concave), all arrays (P,).
 
-    ``evaluate(theta, idx) -> (log L, d, -d2)`` at the entries ``idx``. Newton's method from
-    ``theta``; a step that lowers g is halved at the next iteration. An entry stops when its step is
-    below ``tol`` conditional sds (or at the resolution of floating point, when the sd is
-    below it); only the others are evaluated again. Returns (theta, log L, g'(theta), -g''(theta))
-    at the last point evaluated.
+    ``evaluate(theta, idx) -> (log L, d, -d2)`` at the entries ``idx`` (a slice or an index array).
+    Newton's method from ``theta``; a step that lowers g is halved at the next iteration. An entry
+    stops when its step is below ``tol`` conditional sds (or at the resolution of floating point,
+    when the sd is below it). While more than ``DENSE_FRACTION`` of the entries move, every entry is
+    evaluated (the stopped ones where they are: no gathers); then only the moving ones. Returns
+    (theta, log L, g'(theta), -g''(theta)) at the last point evaluated.
     """
     theta = np.array(theta, float)
-    ll, d, H = (np.asarray(a, float).copy() for a in evaluate(theta, slice(None)))
+    ll, d, H = (np.array(a, float) for a in evaluate(theta, slice(None)))
     g = ll - 0.5 * prec * (theta - centre) ** 2
     damp = np.ones_like(theta)
-    active = np.arange(theta.shape[0])
+    i = slice(None)                                    # the entries still iterating
     for _ in range(MAX_NEWTON):
-        i = active
         curv = H[i] + prec[i]
         step = (d[i] - prec[i] * (theta[i] - centre[i])) / curv
         moving = (np.abs(step) * np.sqrt(curv) > tol) & (np.abs(step) > 1e-14 * (1 + np.abs(theta[i])))
-        i, step = i[moving], step[moving]
-        if not i.size:
-            break
+        if isinstance(i, slice) and moving.mean() > DENSE_FRACTION:
+            step = np.where(moving, step, 0.0)
+        else:
+            i = np.flatnonzero(moving) if isinstance(i, slice) else i[moving]
+            step = step[moving]
+            if not i.size:
+                break
         new = theta[i] + damp[i] * step
         ll2, d2, H2 = evaluate(new, i)
         g2 = ll2 - 0.5 * prec[i] * (new - centre[i]) ** 2
         ok = ~(g2 < g[i] - 1e-12 * np.abs(g[i]))       # nan (far outside the posterior) counts as ok
+        if isinstance(i, slice):
+            theta, ll, d, H, g = (np.where(ok, b, a) for a, b in ((theta, new), (ll, ll2), (d, d2), (H, H2), (g, g2)))
+            damp = np.where(ok, 1.0, 0.5 * damp)
+            continue
         j = i[ok]
         theta[j], ll[j], d[j], H[j], g[j] = new[ok], ll2[ok], d2[ok], H2[ok], g2[ok]
         damp[j] = 1.0
         damp[i[~ok]] *= 0.5
-        active = i
     return theta, ll, d - prec * (theta - centre), H + prec
 
 
@@ -279,7 +303,8 @@ def _modes(counts: _Counts, mu, prec, params: dict, target=None, tol: float = NE
         mu, prec = np.broadcast_to(mu, shape).ravel(), np.broadcast_to(prec, shape).ravel()
         target = np.tile(np.arange(T), M)
         params = {k: np.repeat(v, T) for k, v in params.items()}
-    est, se2 = counts.est[target], counts.se[target] ** 2
+    est, se2 = counts.likelihood_normal
+    est, se2 = est[target], se2[target]
     start = (est / se2 + mu * prec) / (1 / se2 + prec)
 
     def evaluate(t, idx):
@@ -302,23 +327,33 @@ def log_group_integrals(counts: _Counts, mu, prec, params: dict, nodes: int = NO
     theta = x + step                       # the last Newton step, taken without evaluating there
     g_ref = ll - 0.5 * prec * (x - mu) ** 2 + 0.5 * step * grad            # its quadratic model's value
     s = 1 / np.sqrt(curv)
-    dz = s * rule.z[:, None, None]                                         # (K, M, T)
-    a = np.add(theta, dz)
-    ll_k = counts.loglik(a, {k: v[None, :, None] for k, v in params.items()})
-    # a = log w_k + z_k^2 / 2 + g(theta + dz_k) - g_ref, g(x) = log L(x) - prec (x - mu)^2 / 2, in place
-    np.multiply(dz, 0.5 * prec, out=a)
-    a += prec * (theta - mu)
-    a *= dz
-    np.subtract(ll_k, a, out=a)
-    a -= g_ref + 0.5 * prec * (theta - mu) ** 2
-    a += rule.logw[:, None, None]
-    np.exp(a, out=a)
-    s0 = a.sum(0)
+    # g(theta + s z) - g_ref = log L(theta + s z) - A z - B z^2 - R, g(x) = log L(x) - prec (x - mu)^2 / 2;
+    # node by node on (M, T) arrays (they stay in cache; a (K, M, T) array would not)
+    A = prec * (theta - mu) * s
+    B = 0.5 * prec * s * s
+    R = g_ref + 0.5 * prec * (theta - mu) ** 2
+    row_params = {k: v[:, None] for k, v in params.items()}
+    s0, s1, s2 = np.zeros_like(theta), np.zeros_like(theta), np.zeros_like(theta)
+    x, q = np.empty_like(theta), np.empty_like(theta)
+    for z, logw in zip(rule.z, rule.logw):              # logw = log w_k + z_k^2 / 2
+        np.multiply(s, z, out=x)
+        x += theta
+        np.multiply(B, z * z, out=q)
+        q += A * z
+        q += R - logw
+        e = counts.loglik(x, row_params)
+        e -= q
+        np.exp(e, out=e)
+        s0 += e
+        if moments:
+            e *= z
+            s1 += e
+            e *= z
+            s2 += e
     log_int = g_ref + 0.5 * np.log(prec) - 0.5 * _LOG_2PI + np.log(s) + np.log(s0)
     if not moments:
         return log_int
-    m1 = np.tensordot(rule.z, a, axes=(0, 0)) / s0
-    m2 = np.tensordot(rule.z * rule.z, a, axes=(0, 0)) / s0
+    m1, m2 = s1 / s0, s2 / s0
     return log_int, theta + s * m1, s * s * np.maximum(m2 - m1 * m1, 0.0)
 
 
