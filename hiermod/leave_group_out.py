@@ -40,6 +40,7 @@ import pandas as pd
 from . import predictive
 from .errors import SpecError
 from .levels import GroupLevel
+from .table_helpers import weighted_quantiles
 from .model_comparison import PARETO_K_MAX
 from .new_group import _level_draws
 from .table_helpers import _check_prob, _pooling
@@ -260,14 +261,6 @@ def _psis_predictions(fit: "Fit", j: int, rng: np.random.Generator) -> tuple[np.
 # ----------------------------------------------------------------------------- the table
 
 
-def _weighted_quantiles(x: np.ndarray, w: np.ndarray, q: Sequence[float]) -> np.ndarray:
-    """Quantiles of the weighted sample (x, w): the inverse of its step CDF at the midpoints."""
-    order = np.argsort(x, kind="stable")
-    x, w = x[order], w[order]
-    cdf = np.cumsum(w) - w / 2
-    return np.interp(q, cdf / w.sum(), x)
-
-
 def _choose_method(fit: "Fit", method: str) -> str:
     from .instant import unavailable_reason
 
@@ -317,7 +310,7 @@ def leave_group_out(fit: "Fit", prob: float = 0.95, method: str = "auto", draws:
         single = _only_group(data, j)
         observed = float(group_statistic(fit.spec, np.asarray(single.y)[None, :],
                                          fit.spec.family.row_values(single))[0])
-        low, high = _weighted_quantiles(stat, w, [(1 - prob) / 2, (1 + prob) / 2])
+        low, high = weighted_quantiles(stat, w, [(1 - prob) / 2, (1 + prob) / 2])
         p_below = float(np.clip(np.sum(w[stat < observed]) + np.sum(w[stat == observed]) / 2, 0, 1))
         n_eff = float(1 / np.sum(w**2))
         rows.append({

@@ -19,6 +19,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from .result import Fit
 
 
+def weighted_quantiles(x: np.ndarray, w: np.ndarray, q) -> np.ndarray:
+    """Quantiles of the weighted sample (x, w): the inverse of its step CDF at the midpoints."""
+    order = np.argsort(x, kind="stable")
+    x, w = x[order], w[order]
+    cdf = np.cumsum(w) - w / 2
+    return np.interp(q, cdf / w.sum(), x)
+
+
 def _kind(fit_or_data) -> str:
     data = getattr(fit_or_data, "data", fit_or_data)
     return str(getattr(data.kind, "value", data.kind))

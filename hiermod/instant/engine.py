@@ -20,7 +20,7 @@ import numpy as np
 
 from ..grid_quadrature import GridProblem
 
-__all__ = ["EngineParts", "TRANSFORMS", "to_unconstrained", "to_natural"]
+__all__ = ["EngineParts", "TRANSFORMS", "to_unconstrained", "to_natural", "log_jacobian"]
 
 TRANSFORMS: dict[str, tuple[Callable, Callable]] = {
     "identity": (np.asarray, np.asarray),
@@ -36,6 +36,12 @@ def to_unconstrained(transform: str, value):
 
 def to_natural(transform: str, u):
     return TRANSFORMS[transform][1](np.asarray(u, float))
+
+
+def log_jacobian(transform: str, u: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """log |dh/du| of the transform at ``u`` (h = natural value; central difference)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(np.abs(to_natural(transform, u + eps) - to_natural(transform, u - eps)) / (2 * eps))
 
 
 @dataclass(frozen=True)
