@@ -49,6 +49,10 @@ class Structure:
     families: tuple[tuple[str, str], ...]  # (prior name, family); beta covariates share "beta"
     covariates: tuple[str, ...] = ()
     aggregated: bool = False  # likelihood evaluated on per-group sufficient statistics
+    rows_are_groups: bool = False
+    """Row j is group j's only row (aggregated data, or one row per group put in group order): the
+    linear predictor is theta itself, with no gather (whose gradient, a scatter-add, is slow on
+    XLA's CPU backend, more so for vmapped chains)."""
 
     @property
     def has_covariates(self) -> bool:
@@ -74,7 +78,8 @@ def can_aggregate(data: "GroupedData", spec: ModelSpec) -> bool:
     return not spec.covariates and data.n_rows > data.n_groups and spec.family.aggregates
 
 
-def structure_of(spec: ModelSpec, priors: dict[str, Prior], aggregated: bool = False) -> Structure:
+def structure_of(spec: ModelSpec, priors: dict[str, Prior], aggregated: bool = False,
+                 rows_are_groups: bool = False) -> Structure:
     """The :class:`Structure` of ``spec`` with resolved ``priors``."""
     families: dict[str, str] = {}
     beta_families = {p.structure_key for k, p in priors.items() if k.startswith("beta[")}
@@ -88,7 +93,8 @@ def structure_of(spec: ModelSpec, priors: dict[str, Prior], aggregated: bool = F
             families[name] = prior.structure_key
     if beta_families:
         families["beta[]"] = beta_families.pop()
-    return Structure(spec.likelihood, spec.terms, tuple(sorted(families.items())), spec.covariates, aggregated)
+    return Structure(spec.likelihood, spec.terms, tuple(sorted(families.items())), spec.covariates, aggregated,
+                     aggregated or rows_are_groups)
 
 
 def _prior(families: dict[str, str], hyper: dict, name: str):
@@ -210,7 +216,7 @@ def build_model(structure: Structure) -> Callable:
             theta, slopes = _term_effects(term, prior_families, hyper, n_k, centre, slope_means)
         if family.response:
             numpyro.deterministic(family.response, family.numpyro_response(theta))
-        eta = theta[group_idx]
+        eta = theta if structure.rows_are_groups else theta[group_idx]
         if structure.has_covariates:
             if beta is None:
                 beta = numpyro.sample("beta", _prior(prior_families, hyper, "beta[]").to_event(1))
@@ -233,25 +239,28 @@ def _jax_inputs(arrays: dict[str, np.ndarray]) -> dict:
     return {k: jnp.asarray(v) for k, v in arrays.items()}
 
 
-def model_inputs(data: "GroupedData", spec: ModelSpec, priors: dict[str, Prior]) -> dict:
+def model_inputs(data: "GroupedData", spec: ModelSpec, priors: dict[str, Prior], group_order: bool = False) -> dict:
     """Keyword arguments for the model: data arrays and prior hyperparameters as float32 arrays
-    (the per-row data the family reads: :meth:`hiermod.families.Family.model_rows`)."""
+    (the per-row data the family reads: :meth:`hiermod.families.Family.model_rows`). With
+    ``group_order`` the rows are sorted by group (the likelihood does not depend on their order)."""
     import jax.numpy as jnp
 
     f32 = lambda a: jnp.asarray(np.asarray(a, dtype=np.float32))  # noqa: E731
+    group_idx = np.asarray(data.group_idx, dtype=np.int32)
+    order = np.argsort(group_idx, kind="stable") if group_order else slice(None)
     hyper = {k: f32(p.hyper_args) for k, p in priors.items() if not k.startswith("beta[")}
     if spec.covariates:
         cols = [list(data.covariate_names).index(c) for c in spec.covariates]
         hyper["beta[]"] = f32(np.array([priors[f"beta[{c}]"].hyper_args for c in spec.covariates]).T)
     kwargs = {
-        "group_idx": jnp.asarray(np.asarray(data.group_idx, dtype=np.int32)),
+        "group_idx": jnp.asarray(group_idx[order]),
         "group_template": jnp.zeros(data.n_groups, dtype=jnp.float32),
         "hyper": hyper,
-        "y": f32(data.y),
+        "y": f32(np.asarray(data.y)[order]),
     }
-    kwargs.update(_jax_inputs(spec.family.model_rows(data)))
+    kwargs.update(_jax_inputs({k: np.asarray(v)[order] for k, v in spec.family.model_rows(data).items()}))
     if spec.covariates:
-        kwargs["X"] = f32(np.asarray(data.X)[:, cols])
+        kwargs["X"] = f32(np.asarray(data.X)[:, cols][order])
     if spec.nested:
         levels = data.levels[-len(spec.terms):]
         kwargs["parents"] = tuple(jnp.asarray(level.parent) for level in levels[1:])
@@ -275,11 +284,15 @@ def prepare(data: "GroupedData", spec: ModelSpec, aggregate: bool = True
     """(model, model kwargs, resolved priors, structure) for ``data`` and ``spec``.
 
     With ``aggregate`` (default) and a likelihood that allows it, the data enter as per-group
-    sufficient statistics; the posterior is the same.
+    sufficient statistics; with one row per group, the rows enter in group order. The posterior is
+    the same either way (and the model's per-row sites are never read back: pointwise quantities
+    come from the data's own rows).
     """
     data = data.for_groups(spec.groups)
     priors = resolve_priors(data, spec)
     aggregated = aggregate and can_aggregate(data, spec)
-    structure = structure_of(spec, priors, aggregated)
-    inputs = aggregated_inputs(data, spec, priors) if aggregated else model_inputs(data, spec, priors)
+    one_row_each = data.n_rows == data.n_groups        # every group has a row, so exactly one
+    structure = structure_of(spec, priors, aggregated, rows_are_groups=one_row_each)
+    inputs = (aggregated_inputs(data, spec, priors) if aggregated
+              else model_inputs(data, spec, priors, group_order=one_row_each))
     return build_model(structure), inputs, priors, structure
