@@ -262,3 +262,25 @@ def test_fit_page_offers_a_labelled_variational_approximation():
     assert not any("other data, model or settings" in w.value for w in at.warning)
     at.switch_page("pages/3_Fit.py").run()
     assert at.radio(key="w_method").value == "vi"
+
+
+def _preview_note_script(status: str) -> None:
+    from types import SimpleNamespace
+
+    import hiermod
+    from hiermod.datasets import load_dataset
+    from ui.components import _preview_note
+
+    fit = hiermod.fit(load_dataset("eight_schools"), hiermod.ModelSpec("normal_known_se"), method="exact")
+    _preview_note(SimpleNamespace(partial=fit, status=status))
+
+
+@pytest.mark.parametrize("status, says", [("queued", "NUTS will check it when its turn comes."),
+                                          ("running", "NUTS is still running to check it.")])
+def test_preview_note_says_whether_nuts_is_waiting_or_running(status, says):
+    """The note under a preview: a queued NUTS fit has not started, so it is not 'still running'."""
+    at = AppTest.from_function(_preview_note_script, default_timeout=TIMEOUT, args=(status,))
+    at.run()
+    assert not at.exception
+    captions = " ".join(c.value for c in at.caption)
+    assert "The exact posterior is ready" in captions and says in captions

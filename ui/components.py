@@ -152,9 +152,13 @@ def _sidebar_progress(job) -> tuple[float, str]:
 def _preview_note(job) -> None:
     if job.partial is not None:
         method = state.key_method(FIT.key) if FIT.key else "nuts"
+        queued = job.status == "queued"
+        if method == "nuts":
+            then = "NUTS will check it when its turn comes." if queued else "NUTS is still running to check it."
+        else:
+            then = "the approximation starts when its turn comes." if queued else "the approximation is still running."
         st.caption("The " + ("exact" if is_exact(job.partial) else "instant") + " posterior is ready (shown below); "
-                   + ("NUTS is still running to check it." if method == "nuts" else
-                      "the approximation is still running."))
+                   + then)
 
 
 def job_monitor(detailed: bool = True, interval: float = 0.5) -> None:
