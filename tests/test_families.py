@@ -64,16 +64,20 @@ def test_draws_follow_the_log_density(name):
     assert np.all(np.isfinite(lp))
 
 
+def _eta_case(family, seed: int):
+    """50 rows of counts with every row field, eta and the family's parameters (all 3)."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 10, 50).astype(float)
+    rows = {"se": rng.uniform(0.5, 2, 50), "trials": y + rng.integers(0, 10, 50), "exposure": rng.uniform(0.5, 3, 50)}
+    return y, rng.normal(0, 2, 50), rows, {p: np.full(50, 3.0) for p in family.param_names}
+
+
 @pytest.mark.parametrize("name", [n for n, f in families.FAMILIES.items() if f.eta_derivatives is not None])
 def test_eta_loglik_is_the_log_likelihood_of_eta_derivatives(name):
     """The quadrature nodes' log-likelihood alone equals eta_derivatives' first output (a subclass
     must not inherit its parent's shortcut)."""
     family = families.FAMILIES[name]
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 10, 50).astype(float)
-    rows = {"se": rng.uniform(0.5, 2, 50), "trials": y + rng.integers(0, 10, 50), "exposure": rng.uniform(0.5, 3, 50)}
-    params = {p: np.full(50, 3.0) for p in family.param_names}
-    eta = rng.normal(0, 2, 50)
+    y, eta, rows, params = _eta_case(family, seed=0)
     np.testing.assert_allclose(family.eta_loglik(y, eta, rows, params),
                                family.eta_derivatives(y, eta, rows, params)[0], rtol=1e-12, atol=1e-12)
 
@@ -85,11 +89,7 @@ def test_eta_kernel_plus_constant_is_the_log_likelihood(name):
     eta_derivatives' (a subclass must not inherit its parent's kernel: the negative binomial is a
     Poisson subclass); the constant depends on neither eta nor the family's parameters."""
     family = families.FAMILIES[name]
-    rng = np.random.default_rng(1)
-    y = rng.integers(0, 10, 50).astype(float)
-    rows = {"se": rng.uniform(0.5, 2, 50), "trials": y + rng.integers(0, 10, 50), "exposure": rng.uniform(0.5, 3, 50)}
-    params = {p: np.full(50, 3.0) for p in family.param_names}
-    eta = rng.normal(0, 2, 50)
+    y, eta, rows, params = _eta_case(family, seed=1)
     constant = family.eta_constant(y, rows)
     np.testing.assert_allclose(family.eta_kernel(y, eta, rows, params) + constant,
                                family.log_likelihood(y, eta, rows, params), rtol=1e-12, atol=1e-12)
