@@ -38,9 +38,10 @@ trapezoid rule on nodes lo + k h (k = 0..K-1) shared by a grid point's groups. I
 lo is the smallest of the groups' left ends, hi the largest right end: the nodes follow where each
 group's integrand lives (an outlier's mass at small w, far outside w's own quantiles, included).
 The node count (hi - lo) / h + 1 is rounded up to one of ``NODE_COUNTS`` and grid points with the same
-count are evaluated together. The sums need no max pass: each group's terms are scaled by
-exp(d_j^2 / 2 r_j(lo)) (r is largest at lo) and the largest node weight, so none exceeds 1; where
-that underflows (an outlier with a large nu) the largest term is the scale. The log density alone
+count are evaluated together. The sums need no max pass: the node weights are scaled by the
+largest, and where some d_j^2 / 2 s_j^2 exceeds 600 each group's terms by exp(d_j^2 / 2 r_j(lo)) (r is
+largest at lo), so none exceeds 1; where that underflows (an outlier with a large nu) the largest
+term is the scale. The log density alone
 uses the ends for i = 0. h = (mu, log tau, log nu_groups) goes on the shared adaptive grid
 (:mod:`hiermod.grid_quadrature`). Draws of theta_j given h: t_j = log w_j from the piecewise-linear
 density through ``DRAW_REFINE`` times as many nodes from lo to hi (cut, not extrapolated, at the
@@ -83,6 +84,7 @@ LOWEST_T = -600.0          # e^-t stays finite (reached only for tau far below e
 _SLOPE = 0.89              # the left tail's slope of log F_j q^i is at least this times alpha
 _LOG_2PI = math.log(2 * math.pi)
 _TINY = 1e-280             # scaled sums below this are recomputed with the largest term as scale
+_EXP_SAFE = 600.0          # exp of arguments above -_EXP_SAFE needs no scaling
 
 
 @cache
@@ -197,9 +199,12 @@ def _bucket_sums(a, lo, step, K, mu, tau2, ybar, s2, with_moments, work):
                         for w in work)
     np.add((tau2[:, None] * e)[:, None, :], s2[:, None], out=inv)     # r
     np.reciprocal(inv, out=inv)
-    scale = half_d2 / (s2 + tau2[:, None] * np.exp(-lo)[:, None])      # the largest -d^2 / 2r: r at lo
     np.multiply(inv, half_d2[..., None], out=terms)
-    terms -= scale[..., None]
+    if np.min(half_d2 / s2) > -_EXP_SAFE:                             # -d^2 / 2r >= -d^2 / 2s^2: no underflow
+        scale = np.zeros_like(half_d2)
+    else:
+        scale = half_d2 / (s2 + tau2[:, None] * np.exp(-lo)[:, None])  # the largest -d^2 / 2r: r at lo
+        terms -= scale[..., None]
     np.exp(terms, out=terms)
     terms *= np.sqrt(inv, out=root)                                    # Normal(d | 0, sqrt r) sqrt(2 pi) / e^scale
     S, A1, A2 = _weighted_sums(c, e, terms, inv, with_moments)
@@ -273,7 +278,7 @@ def build(data, spec, priors) -> EngineParts:
                       math.log(_inside(prior_tau, max(float(np.std(ybar)), 0.3 * float(np.median(s)), 1e-6))),
                       math.log(_inside(prior_nu, 10.0))])
     problem = GridProblem(names, lambda u: evaluate(u, False), lambda u: evaluate(u, True), natural, start,
-                          width=ybar.shape[0] * NODE_COUNTS[4])
+                          width=ybar.shape[0])   # the node sums are chunked here (CHUNK)
     return EngineParts(f"exact: grid over ({', '.join(names)}), the Student-t population as a scale mixture "
                        f"of normals (trapezoid rule in log w per group, step and ends set for relative error "
                        f"{NODE_ERROR:g})",
