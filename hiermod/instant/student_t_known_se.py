@@ -115,7 +115,7 @@ def step_for(alpha: np.ndarray) -> np.ndarray:
 
 def _chernoff(c: np.ndarray, side: int) -> np.ndarray:
     """z with e^z - 1 - z = c (c > 0), z < 0 (side -1) or z > 0 (side 1), or a little beyond it:
-    Newton from beyond the root (the left side is convex), so every iterate lies beyond it."""
+    Newton from beyond the root (e^z - 1 - z is convex), so every iterate lies beyond it."""
     z = np.where(side < 0, -(1 + c) - np.sqrt(2 * c), np.log1p(c) + np.log1p(np.log1p(c)))
     for _ in range(5):
         z = z - (np.expm1(z) - z - c) / np.expm1(z)
@@ -295,7 +295,7 @@ def _given_w(t, mu, tau, ybar, s2):
 
 
 def _draw_theta(u: np.ndarray, ybar, s2, rng: np.random.Generator) -> np.ndarray:
-    """One theta (n, J) per row of u."""
+    """One theta (n, J) per row of u (:func:`_draw_rows`, grid points bucketed by node count)."""
     mu_all, tau_all, nu_all = u[:, 0], np.exp(u[:, 1]), np.exp(u[:, 2])
     a_all = nu_all / 2
     lo_all, hi_all = t_range(a_all, tau_all**2, (ybar - mu_all[:, None]) ** 2, s2, extrapolated=False,
