@@ -24,7 +24,7 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-__all__ = ["TRACING_LOCK", "IMPORT_LOCK", "tracing", "LockedJit", "locked_jit"]
+__all__ = ["TRACING_LOCK", "IMPORT_LOCK", "tracing", "signature", "LockedJit", "locked_jit"]
 
 TRACING_LOCK = threading.RLock()
 """Held while a NumPyro model is traced (re-entrant: a trace may start another)."""
@@ -43,7 +43,7 @@ def tracing() -> Iterator[None]:
         yield
 
 
-def _signature(args: tuple, kwargs: dict) -> tuple:
+def signature(args: tuple, kwargs: dict) -> tuple:
     """What decides whether ``jax.jit`` traces again: the tree structure and each leaf's abstract
     value (shape, dtype, weak type)."""
     import jax
@@ -64,15 +64,15 @@ class LockedJit:
         self._seen_lock = threading.Lock()
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        signature = _signature(args, kwargs)
+        key = signature(args, kwargs)
         with self._seen_lock:
-            seen = signature in self._seen
+            seen = key in self._seen
         if seen:
             return self._jitted(*args, **kwargs)
         with TRACING_LOCK:
             out = self._jitted(*args, **kwargs)
             with self._seen_lock:
-                self._seen.add(signature)
+                self._seen.add(key)
             return out
 
 
