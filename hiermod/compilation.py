@@ -7,10 +7,11 @@ the compilations :class:`AheadJit` runs on other threads on that thread's behalf
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,19 +93,53 @@ def counting_for(counters: tuple[CompileCount, ...]):
 # ------------------------------------------------------------------------------ ahead-of-time jit
 
 
-_pool_lock = threading.Lock()
-_pool: ThreadPoolExecutor | None = None
-COMPILE_THREADS = 8
-"""Compilations running at once in one process (XLA's compiler releases the GIL). More than a cold
-fit needs (it starts three), so one fit's compilations never wait for another's."""
+_gc_lock = threading.Lock()
+_gc_pauses = 0
+_gc_was_enabled = False
 
 
-def _compile_pool() -> ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(COMPILE_THREADS, thread_name_prefix="hiermod-compile")
-        return _pool
+@contextmanager
+def collector_paused():
+    """Python's cyclic garbage collector off inside (re-entrant, across threads: back on when the
+    last pause ends, if it was on before the first).
+
+    Tracing a NUTS chunk allocates some 100,000 short-lived objects; each full collection they
+    trigger walks every object the imports of jax, numpyro, scipy and arviz left behind. Paused,
+    the vmapped chunk of a cold fit traces in about a third less CPU time (bench/DECISIONS.md); the
+    cycles made meanwhile are collected when the collector runs again.
+    """
+    global _gc_pauses, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()
+
+
+def _compile_on_a_thread(lowered, counters: tuple[CompileCount, ...]) -> Future:
+    """``lowered.compile()`` on a new thread (XLA's compiler releases the GIL). A thread of its own,
+    started by the thread that traced the program, runs at that thread's CPU priority (Linux threads
+    inherit their creator's nice value): the warm start's lowered priority (ui.cache) stays its own,
+    and a user's fit never compiles on a thread the warm start left behind."""
+    future: Future = Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(_compile(lowered, counters))
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits for the program
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="hiermod-compile").start()
+    return future
 
 
 def _compile(lowered, counters: tuple[CompileCount, ...]):
@@ -164,8 +199,9 @@ class AheadJit:
             with self._lock:  # prepared by another thread while this one waited for the lock?
                 ahead = self._programs.get(key)
             if ahead is None:
-                lowered = self.jitted.lower(*args)
-                future = _compile_pool().submit(_compile, lowered, active_counters())
+                with collector_paused():
+                    lowered = self.jitted.lower(*args)
+                future = _compile_on_a_thread(lowered, active_counters())
                 ahead = Ahead(lowered.out_info, future)
                 with self._lock:
                     self._programs[key] = ahead
