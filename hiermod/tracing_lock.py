@@ -9,8 +9,10 @@ signature (JAX traces the Python function, then compiles). A later call of the s
 with the same signature runs compiled code and touches no handler.
 
 So hiermod takes :data:`TRACING_LOCK` around every eager trace (:func:`tracing`) and wraps its jitted
-sampler functions in :class:`LockedJit`, which takes the lock only for a signature it has not run
-yet (trace + compile + that first call) and runs every later call without it. Sampling itself
+functions in :class:`LockedJit`, which takes the lock only for a signature it has not run yet
+(trace + compile + that first call) and runs every later call without it, or (the NUTS sampler's)
+in :class:`hiermod.compilation.AheadJit`, which holds it only while tracing (compiling runs on
+another thread, without it). Sampling itself
 stays parallel: three cold fits (eight schools, Efron-Morris, rat tumors; 2 chains x 400) on three
 threads took 31 s where a lock around whole fits (one after another) took 69 s (2 shared cores). Worker
 processes (:mod:`hiermod.worker_pool`) each run one job at a time, so there the lock is never
