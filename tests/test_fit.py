@@ -125,6 +125,29 @@ def test_programs_compiled_ahead_give_plain_jits_draws(method, monkeypatch):
                                           getattr(ahead.idata, group)[name].values)
 
 
+def test_collector_paused_nests_and_restores():
+    """Tracing pauses Python's garbage collector (hiermod.compilation.collector_paused); pauses may
+    nest or overlap on several threads, and the collector is back on after the last one only if it
+    was on before the first."""
+    import gc
+
+    from hiermod.compilation import collector_paused
+
+    assert gc.isenabled()
+    with collector_paused():
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()  # the application's own choice is kept
+    finally:
+        gc.enable()
+
+
 def test_same_seed_same_draws_and_new_seed_new_draws():
     data = simulate("binomial", seed=7)
     spec = ModelSpec("binomial")
