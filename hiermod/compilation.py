@@ -123,25 +123,6 @@ def collector_paused():
                 gc.enable()
 
 
-def _compile_on_a_thread(lowered, counters: tuple[CompileCount, ...]) -> Future:
-    """``lowered.compile()`` on a new thread (XLA's compiler releases the GIL). A thread of its own,
-    started by the thread that traced the program, runs at that thread's CPU priority (Linux threads
-    inherit their creator's nice value): the warm start's lowered priority (ui.cache) stays its own,
-    and a user's fit never compiles on a thread the warm start left behind."""
-    future: Future = Future()
-
-    def run() -> None:
-        if not future.set_running_or_notify_cancel():
-            return
-        try:
-            future.set_result(_compile(lowered, counters))
-        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits for the program
-            future.set_exception(exc)
-
-    threading.Thread(target=run, name="hiermod-compile").start()
-    return future
-
-
 def _compile(lowered, counters: tuple[CompileCount, ...]):
     with counting_for(counters):
         return lowered.compile()
@@ -149,15 +130,39 @@ def _compile(lowered, counters: tuple[CompileCount, ...]):
 
 class Ahead:
     """One program of an :class:`AheadJit` for one argument signature: its output shapes (known as
-    soon as it is traced) and its executable (a future: compiled on a background thread)."""
+    soon as it is traced) and its executable (a future: compiled on a thread of its own).
 
-    def __init__(self, out_info: Any, future: Future) -> None:
-        self.out_info = out_info
-        self.future = future
+    The thread is started by :meth:`start` (or by the first :meth:`executable`), from the thread
+    that traced the program or waits for it, and runs at that thread's CPU priority (Linux threads
+    inherit their creator's nice value): the warm start's lowered priority (ui.cache) stays its own,
+    and a user's fit never compiles on a thread the warm start left behind.
+    """
+
+    def __init__(self, lowered, counters: tuple[CompileCount, ...]) -> None:
+        self.out_info = lowered.out_info
+        self.future: Future = Future()
+        self._lowered, self._counters = lowered, counters
+        self._lock = threading.Lock()
+
+    def start(self) -> "Ahead":
+        """Start compiling (XLA's compiler releases the GIL), unless started already."""
+        with self._lock:
+            lowered, self._lowered = self._lowered, None
+        if lowered is not None:
+            threading.Thread(target=self._run, args=(lowered,), name="hiermod-compile").start()
+        return self
+
+    def _run(self, lowered) -> None:
+        if not self.future.set_running_or_notify_cancel():
+            return
+        try:
+            self.future.set_result(_compile(lowered, self._counters))
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits for the program
+            self.future.set_exception(exc)
 
     def executable(self):
-        """The compiled program (waits for its compilation)."""
-        return self.future.result()
+        """The compiled program (starts its compilation if not started, and waits for it)."""
+        return self.start().future.result()
 
 
 class AheadJit:
@@ -187,25 +192,24 @@ class AheadJit:
         dynamic = tuple(a for i, a in enumerate(args) if i not in self.static_argnums)
         return static, signature(dynamic, {})
 
-    def prepare(self, *args: Any) -> Ahead:
+    def prepare(self, *args: Any, start: bool = True) -> Ahead:
         """Trace for these arguments (arrays or ``jax.ShapeDtypeStruct``) unless already done, and
-        start compiling; returns the :class:`Ahead` without waiting for the compilation."""
+        start compiling (``start=False``: later, by ``Ahead.start``); returns the :class:`Ahead`
+        without waiting for the compilation."""
         key = self._key(args)
         with self._lock:
             ahead = self._programs.get(key)
-        if ahead is not None:
-            return ahead
-        with TRACING_LOCK:
-            with self._lock:  # prepared by another thread while this one waited for the lock?
-                ahead = self._programs.get(key)
-            if ahead is None:
-                with collector_paused():
-                    lowered = self.jitted.lower(*args)
-                future = _compile_on_a_thread(lowered, active_counters())
-                ahead = Ahead(lowered.out_info, future)
-                with self._lock:
-                    self._programs[key] = ahead
-        return ahead
+        if ahead is None:
+            with TRACING_LOCK:
+                with self._lock:  # prepared by another thread while this one waited for the lock?
+                    ahead = self._programs.get(key)
+                if ahead is None:
+                    with collector_paused():
+                        lowered = self.jitted.lower(*args)
+                    ahead = Ahead(lowered, active_counters())
+                    with self._lock:
+                        self._programs[key] = ahead
+        return ahead.start() if start else ahead
 
     def __call__(self, *args: Any) -> Any:
         ahead = self.prepare(*args)

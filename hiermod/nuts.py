@@ -106,26 +106,31 @@ class _Sampler:
         :class:`~hiermod.compilation.Ahead` s (initialisation, chunk, postprocessing), or none when
         NumPyro's init fails while traced (the eager init then says why).
 
-        The chunk is traced from the initialisation's output shapes while the initialisation
-        compiles, the postprocessing from the chunk's state shapes while both compile; the programs
-        are the ones a call would trace (same arguments' shapes), so nothing is traced twice.
+        The chunk is traced from the initialisation's output shapes, the postprocessing from the
+        chunk's state shapes while the others compile; the programs are the ones a call would trace
+        (same arguments' shapes), so nothing is traced twice. The un-vmapped chunk (``threads``)
+        traces while the initialisation compiles; the vmapped one traces about half as fast beside
+        that compilation (the two compete for the cores), so there the initialisation starts
+        compiling once the chunk is traced, beside the chunk's compilation (bench/DECISIONS.md).
         """
         import jax
 
         if not self.ahead:
             return []
+        vectorized = method == "vectorized"
         try:
-            init = self.init_all.prepare(prng_key(settings.seed), kwargs, settings.chains)
+            init = self.init_all.prepare(prng_key(settings.seed), kwargs, settings.chains, start=not vectorized)
         except RuntimeError:  # NumPyro's init raised while traced: _stacked_initial_states handles it
             return []
         finally:
             self.kernel_ready = True  # the first trace of kernel.init set the kernel's functions up
         state = init.out_info  # leaves: (chains, ...)
-        if method == "vectorized":
+        if vectorized:
             chunk = self.chunk_all.prepare(state, kwargs, 1)
         else:
             one = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape[1:], a.dtype), state)
             chunk = self.chunk.prepare(one, kwargs, 1)
+        init.start()
         n_kept = settings.chains * settings.draws
         z = jax.tree.map(lambda a: jax.ShapeDtypeStruct((n_kept,) + a.shape[1:], a.dtype), state.z)
         return [init, chunk, self.postprocess.prepare(kwargs, z)]
