@@ -47,12 +47,14 @@ def _run_arm(tree: Path, env_extra: dict, model: str, seed: int, out_dir: Path) 
            "out": str(out), "mem_budget_gb": 14}
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JAX_", "XLA_"))}
     env.update(env_extra)
+    load = os.getloadavg()[0]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run([sys.executable, str(tree / "bench" / "worker.py"), json.dumps(job)], env=env,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=1800)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = json.loads(out.read_text()) if out.exists() else {"status": "error", "error": "no output"}
     result["process_cpu_s"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    result["load"] = load  # 1-minute load average as the run started (other work on the machine)
     return result
 
 
@@ -70,7 +72,8 @@ def _median(values):
 
 FIELDS = (("first_s", "first call s"), ("first_compilations", "compilations"),
           ("first_compile_s", "compile s"), ("process_cpu_s", "process CPU s"),
-          ("sampling_s", "sampling s (2nd)"), ("ess_per_s", "ESS/s (2nd)"), ("divergences", "divergences"))
+          ("sampling_s", "sampling s (2nd)"), ("ess_per_s", "ESS/s (2nd)"), ("divergences", "divergences"),
+          ("load", "load at start"))
 
 
 def _summaries(runs: list[dict], arms: list[str], models: list[str]) -> dict:
@@ -111,7 +114,10 @@ def _markdown(table: dict, arms: list[str], models: list[str], meta: dict) -> st
                          + f" | {'' if ratio is None or arm == 'before' else f'{ratio:.2f}'} |")
     lines += ["", "ESS/s = min bulk ESS over mu, tau, sigma and every theta / sampling seconds of the second "
               "call. Wall times on this shared 2-core machine move by tens of percent between runs; the "
-              "process CPU column is steadier. Raw runs: `COLD_START.json`."]
+              "process CPU column is steadier. Load at start: the 1-minute load average as each run started "
+              "(median; it includes the tail of the bench's own previous run); a cold fit overlaps its "
+              "compilations with its tracing (hiermod.compilation.AheadJit), which shortens the first call "
+              "only when a second core is idle. Raw runs: `COLD_START.json`."]
     return "\n".join(lines) + "\n"
 
 
@@ -142,7 +148,7 @@ def main(argv=None) -> int:
                         runs.append(result)
                         print(f"{model:18s} {arm:40s} first {result.get('first_s', float('nan')):7.2f} s  "
                               f"compilations {result.get('first_compilations')}  cpu {result['process_cpu_s']:.1f} s  "
-                              f"{result.get('status')}", flush=True)
+                              f"load {result['load']:.2f}  {result.get('status')}", flush=True)
         finally:
             if base_tree != ROOT:
                 subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base_tree)])

@@ -5,7 +5,10 @@ sized to take about ``CHUNK_SECONDS`` each.
 Between chunks it reports progress and checks the cancel signal. One kernel and one compiled chunk
 function are kept per (model structure, warmup length, target acceptance, tree depth), and data and
 priors enter as arguments, so a second fit with new prior values or new data of the same shapes
-compiles nothing. :func:`fit_nuts` is the runner of the ``"nuts"`` method
+compiles nothing. A fit's three programs (initialisation, chunk, postprocessing) are traced one
+after another on the fit's thread and each compiled on a background thread as soon as it is traced
+(:class:`hiermod.compilation.AheadJit`), so tracing the chunk overlaps compiling the
+initialisation, and so on. :func:`fit_nuts` is the runner of the ``"nuts"`` method
 (:data:`hiermod.methods.METHODS`); :func:`hiermod.fitting.fit` validates and dispatches to it.
 """
 
@@ -20,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from .compilation import INIT_OPT_LEVEL, compiler_options, count_compilations
+from .compilation import INIT_OPT_LEVEL, AheadJit, compiler_options, count_compilations
 from .errors import FitCancelled, FitError
 from .jobs import Progress
 from .models import Structure, prepare
@@ -32,8 +35,8 @@ from .tracing_lock import locked_jit, tracing
 if TYPE_CHECKING:  # pragma: no cover
     from .data import GroupedData
 
-__all__ = ["fit_nuts", "precompile", "chain_method", "chain_method_for", "chain_threads", "CHAIN_METHODS",
-           "VECTORIZE_MAX_GROUPS", "CHUNK", "FIRST_CHUNK", "CHUNK_SECONDS"]
+__all__ = ["fit_nuts", "precompile", "chain_method", "chain_method_for", "chain_threads", "compile_ahead",
+           "CHAIN_METHODS", "VECTORIZE_MAX_GROUPS", "CHUNK", "FIRST_CHUNK", "CHUNK_SECONDS"]
 
 CHUNK = 250
 """Most NUTS iterations per chain in one compiled call (the size of the per-call record buffer)."""
@@ -88,13 +91,49 @@ class _Sampler:
         self.warmup = warmup
         self.kernel = NUTS(model, target_accept_prob=target_accept, max_tree_depth=max_tree_depth)
         self.lock = threading.Lock()
-        # locked_jit: a call that traces the model holds the process-wide tracing lock
-        self.chunk = locked_jit(self._chunk)
-        self.chunk_all = locked_jit(jax.vmap(self._chunk, in_axes=(0, None, None)))  # chains stacked
-        self.postprocess = locked_jit(self._postprocess, compiler_options=compiler_options(INIT_OPT_LEVEL))
-        self.init_all = locked_jit(self._init_all, static_argnums=2,
-                                   compiler_options=compiler_options(INIT_OPT_LEVEL))
+        # AheadJit: traced under the process-wide tracing lock, compiled on a background thread;
+        # locked_jit (HIERMOD_COMPILE_AHEAD=0): traced and compiled at the first call, on its thread
+        self.ahead = compile_ahead()
+        jit = AheadJit if self.ahead else locked_jit
+        self.chunk = jit(self._chunk)
+        self.chunk_all = jit(jax.vmap(self._chunk, in_axes=(0, None, None)))  # chains stacked
+        self.postprocess = jit(self._postprocess, compiler_options=compiler_options(INIT_OPT_LEVEL))
+        self.init_all = jit(self._init_all, static_argnums=2, compiler_options=compiler_options(INIT_OPT_LEVEL))
         self.kernel_ready = False  # set once kernel.init has run (the kernel's functions are set)
+
+    def prepare(self, kwargs: dict, settings: SamplerSettings, method: str) -> list:
+        """Trace the fit's programs and start compiling each as soon as it is traced; returns their
+        :class:`~hiermod.compilation.Ahead` s (initialisation, chunk, postprocessing), or none when
+        NumPyro's init fails while traced (the eager init then says why).
+
+        The chunk is traced from the initialisation's output shapes, the postprocessing from the
+        chunk's state shapes while the others compile; the programs are the ones a call would trace
+        (same arguments' shapes), so nothing is traced twice. The un-vmapped chunk (``threads``)
+        traces while the initialisation compiles; the vmapped one traces about half as fast beside
+        that compilation (the two compete for the cores), so there the initialisation starts
+        compiling once the chunk is traced, beside the chunk's compilation (bench/DECISIONS.md).
+        """
+        import jax
+
+        if not self.ahead:
+            return []
+        vectorized = method == "vectorized"
+        try:
+            init = self.init_all.prepare(prng_key(settings.seed), kwargs, settings.chains, start=not vectorized)
+        except RuntimeError:  # NumPyro's init raised while traced: _stacked_initial_states handles it
+            return []
+        finally:
+            self.kernel_ready = True  # the first trace of kernel.init set the kernel's functions up
+        state = init.out_info  # leaves: (chains, ...)
+        if vectorized:
+            chunk = self.chunk_all.prepare(state, kwargs, 1)
+        else:
+            one = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape[1:], a.dtype), state)
+            chunk = self.chunk.prepare(one, kwargs, 1)
+        init.start()
+        n_kept = settings.chains * settings.draws
+        z = jax.tree.map(lambda a: jax.ShapeDtypeStruct((n_kept,) + a.shape[1:], a.dtype), state.z)
+        return [init, chunk, self.postprocess.prepare(kwargs, z)]
 
     _KERNEL_ATTRS = ("_init_fn", "_sample_fn", "_potential_fn_gen", "_postprocess_fn",
                      "_inv_transforms", "_dynamic_support")
@@ -225,6 +264,14 @@ def prng_key(seed: int) -> np.ndarray:
     """``jax.random.PRNGKey(seed)`` for 0 <= seed < 2**31 (SamplerSettings' range), made in numpy:
     the eager call compiles a program of its own."""
     return np.array([0, seed], dtype=np.uint32)
+
+
+def compile_ahead() -> bool:
+    """Whether a new sampler compiles its programs ahead, on background threads, while the next one
+    is traced (:meth:`_Sampler.prepare`): ``HIERMOD_COMPILE_AHEAD`` = ``1`` (default) or ``0``
+    (each program traced and compiled at its first call, on the fit's thread, by ``jax.jit``). The
+    programs are the same either way, and so are the draws."""
+    return os.environ.get("HIERMOD_COMPILE_AHEAD", "1").strip() != "0"
 
 
 def chain_threads() -> int:
@@ -415,6 +462,10 @@ def fit_nuts(data: "GroupedData", spec: ModelSpec, settings: SamplerSettings, pr
     t0 = time.perf_counter()
     with count_compilations() as compiles, sampler.lock:
         method = chain_method_for(data, spec)
+        programs = sampler.prepare(kwargs, settings, method)
+        for program in programs[:2]:  # initialisation and chunk (postprocessing compiles on meanwhile)
+            program.executable()
+        t_ready = time.perf_counter()
         rec = _run_nuts(sampler, kwargs, settings, progress, cancel, method)
         t_sampled = time.perf_counter()
         if progress is not None:
@@ -426,9 +477,10 @@ def fit_nuts(data: "GroupedData", spec: ModelSpec, settings: SamplerSettings, pr
     idata = inference_data_from_draws(flat, data, spec, priors, settings, _stats(rec, settings.max_tree_depth))
     total = time.perf_counter() - t0
     timings = {
-        "compile_s": compiles.seconds,
+        "compile_s": compiles.seconds,  # summed over compilations, some of which ran at once
         "compilations": float(compiles.count),
-        "sampling_s": t_sampled - t0 - compiles.seconds,
+        "prepare_s": t_ready - t0,  # tracing and compiling (or finding) the programs, before sampling
+        "sampling_s": t_sampled - t_ready,
         "total_s": total,
     }
     idata.sample_stats.attrs["chain_method"] = method
@@ -438,24 +490,21 @@ def fit_nuts(data: "GroupedData", spec: ModelSpec, settings: SamplerSettings, pr
 def precompile(data: "GroupedData", spec: ModelSpec, settings: SamplerSettings | None = None) -> int:
     """Compile the sampler for this structure and settings without sampling; returns compilations.
 
-    Initialises one chain and runs one NUTS iteration, so a later :func:`hiermod.fitting.fit` of the
+    Initialises the chains and runs one NUTS iteration, so a later :func:`hiermod.fitting.fit` of the
     same structure (any prior values, any data values of the same shapes) starts at once.
     """
-    import jax
-
     settings = settings or SamplerSettings()
     check_compatible(spec, data)
     model, kwargs, priors, structure = prepare(data, spec)
     sampler = _sampler_for(model, structure, settings)
     with count_compilations() as compiles, sampler.lock:
         method = chain_method_for(data, spec)
+        programs = sampler.prepare(kwargs, settings, method)  # postprocessing compiled for the fit's draws
         state = _initial_states(sampler, kwargs, settings, method)
         if method == "vectorized":
-            state, rec = sampler.chunk_all(state, kwargs, 1)
-            z = jax.tree.map(lambda a: a[0], rec[0])  # (CHUNK, ...) of the first chain
+            sampler.chunk_all(state, kwargs, 1)
         else:
-            state, rec = sampler.chunk(state[0], kwargs, 1)
-            z = rec[0]
-        n_kept = settings.chains * settings.draws  # postprocess is compiled for the fit's draw count
-        sampler.postprocess(kwargs, jax.tree.map(lambda a: jax.numpy.repeat(a[:1], n_kept, axis=0), z))
+            sampler.chunk(state[0], kwargs, 1)
+        for program in programs:
+            program.executable()
     return compiles.count

@@ -9,8 +9,10 @@ signature (JAX traces the Python function, then compiles). A later call of the s
 with the same signature runs compiled code and touches no handler.
 
 So hiermod takes :data:`TRACING_LOCK` around every eager trace (:func:`tracing`) and wraps its jitted
-sampler functions in :class:`LockedJit`, which takes the lock only for a signature it has not run
-yet (trace + compile + that first call) and runs every later call without it. Sampling itself
+functions in :class:`LockedJit`, which takes the lock only for a signature it has not run yet
+(trace + compile + that first call) and runs every later call without it, or (the NUTS sampler's)
+in :class:`hiermod.compilation.AheadJit`, which holds it only while tracing (compiling runs on
+another thread, without it). Sampling itself
 stays parallel: three cold fits (eight schools, Efron-Morris, rat tumors; 2 chains x 400) on three
 threads took 31 s where a lock around whole fits (one after another) took 69 s (2 shared cores). Worker
 processes (:mod:`hiermod.worker_pool`) each run one job at a time, so there the lock is never
@@ -24,7 +26,7 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-__all__ = ["TRACING_LOCK", "IMPORT_LOCK", "tracing", "LockedJit", "locked_jit"]
+__all__ = ["TRACING_LOCK", "IMPORT_LOCK", "tracing", "signature", "LockedJit", "locked_jit"]
 
 TRACING_LOCK = threading.RLock()
 """Held while a NumPyro model is traced (re-entrant: a trace may start another)."""
@@ -43,7 +45,7 @@ def tracing() -> Iterator[None]:
         yield
 
 
-def _signature(args: tuple, kwargs: dict) -> tuple:
+def signature(args: tuple, kwargs: dict) -> tuple:
     """What decides whether ``jax.jit`` traces again: the tree structure and each leaf's abstract
     value (shape, dtype, weak type)."""
     import jax
@@ -64,15 +66,15 @@ class LockedJit:
         self._seen_lock = threading.Lock()
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        signature = _signature(args, kwargs)
+        key = signature(args, kwargs)
         with self._seen_lock:
-            seen = signature in self._seen
+            seen = key in self._seen
         if seen:
             return self._jitted(*args, **kwargs)
         with TRACING_LOCK:
             out = self._jitted(*args, **kwargs)
             with self._seen_lock:
-                self._seen.add(signature)
+                self._seen.add(key)
             return out
 
 

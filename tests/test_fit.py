@@ -98,6 +98,56 @@ def test_a_new_structure_compiles_a_few_programs_not_one_per_operation(method, m
     assert 3 <= cold.timings["compilations"] <= 6
 
 
+@pytest.mark.parametrize("method", ["vectorized", "threads"])
+def test_programs_compiled_ahead_give_plain_jits_draws(method, monkeypatch):
+    """A cold fit traces its programs one after another and compiles each on a background thread
+    while the next is traced (hiermod.compilation.AheadJit). The programs are jax.jit's own, so the
+    draws are bitwise those of plain jax.jit (HIERMOD_COMPILE_AHEAD=0); the compilations on the
+    background threads count for the fit; a second fit of the same shapes compiles nothing."""
+    from collections import OrderedDict
+
+    import hiermod.nuts as nuts_module
+
+    monkeypatch.setenv("HIERMOD_CHAIN_METHOD", method)
+    data, spec = simulate("normal", seed=12), ModelSpec("normal")
+    settings = dict(QUICK, warmup=QUICK["warmup"] + (17 if method == "vectorized" else 19))  # new samplers
+    ahead = fit(data, spec, **settings)
+    assert 3 <= ahead.timings["compilations"] <= 6
+    again = fit(simulate("normal", seed=13), spec.with_priors(sigma="HalfNormal(3)"), **dict(settings, seed=5))
+    assert again.timings["compilations"] == 0
+    monkeypatch.setenv("HIERMOD_COMPILE_AHEAD", "0")
+    monkeypatch.setattr(nuts_module, "_SAMPLERS", OrderedDict())  # a new sampler, on plain jax.jit
+    plain = fit(data, spec, **settings)
+    assert plain.timings["compilations"] >= 3  # traced and compiled again: really the other path
+    for group in ("posterior", "sample_stats", "log_likelihood", "posterior_predictive"):
+        for name in getattr(ahead.idata, group).data_vars:
+            np.testing.assert_array_equal(getattr(plain.idata, group)[name].values,
+                                          getattr(ahead.idata, group)[name].values)
+
+
+def test_collector_paused_nests_and_restores():
+    """Tracing pauses Python's garbage collector (hiermod.compilation.collector_paused); pauses may
+    nest or overlap on several threads, and the collector is back on after the last one only if it
+    was on before the first."""
+    import gc
+
+    from hiermod.compilation import collector_paused
+
+    assert gc.isenabled()
+    with collector_paused():
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()  # the application's own choice is kept
+    finally:
+        gc.enable()
+
+
 def test_same_seed_same_draws_and_new_seed_new_draws():
     data = simulate("binomial", seed=7)
     spec = ModelSpec("binomial")
