@@ -468,7 +468,23 @@ class StudentT(_NormalBase):
 # -------------------------------------------------------------------------- count families
 
 
-class Binomial(Family):
+class _KernelFirst(Family):
+    """A family that writes its log-likelihood as kernel + constant (``eta_kernel``,
+    ``eta_kernel_derivatives``, ``eta_constant``): the full log-likelihood and its derivatives
+    follow from them, so each fact is written once."""
+
+    def log_likelihood(self, y, eta, rows, params):
+        return self.eta_loglik(y, eta, rows, params)
+
+    def eta_loglik(self, y, eta, rows, params):
+        return self.eta_kernel(y, eta, rows, params) + self.eta_constant(y, rows)
+
+    def eta_derivatives(self, y, eta, rows, params):
+        kernel, grad, neg_hess = self.eta_kernel_derivatives(y, eta, rows, params)
+        return kernel + self.eta_constant(y, rows), grad, neg_hess
+
+
+class Binomial(_KernelFirst):
     name = "binomial"
     label = "Binomial (logit link)"
     kind = "binomial"
@@ -513,19 +529,6 @@ class Binomial(Family):
 
         return dist.Binomial(total_count=rows["trials"], logits=eta)
 
-    def log_likelihood(self, y, eta, rows, params):
-        return self._loglik_softplus(y, eta, rows)[0]
-
-    def eta_derivatives(self, y, eta, rows, params):
-        """log-lik y log p + (n - y) log(1 - p) + log C(n, y) = log C(n, y) + y eta - n log(1 + e^eta)
-        (one softplus); gradient y - n p; -Hessian n p (1 - p)."""
-        loglik, softplus, n = self._loglik_softplus(y, eta, rows)
-        p = np.exp(eta - softplus)
-        return loglik, y - n * p, n * p * (1 - p)
-
-    def eta_loglik(self, y, eta, rows, params):
-        return self._loglik_softplus(y, eta, rows)[0]
-
     def eta_constant(self, y, rows):
         """log C(n, y)."""
         from scipy import special
@@ -537,6 +540,8 @@ class Binomial(Family):
         return self._kernel_softplus(y, eta, rows)[0]
 
     def eta_kernel_derivatives(self, y, eta, rows, params):
+        """log-lik y log p + (n - y) log(1 - p) + log C(n, y) = log C(n, y) + y eta - n log(1 + e^eta)
+        (one softplus); gradient y - n p; -Hessian n p (1 - p)."""
         kernel, softplus, n = self._kernel_softplus(y, eta, rows)
         p = np.exp(eta - softplus)
         return kernel, y - n * p, n * p * (1 - p)
@@ -547,11 +552,6 @@ class Binomial(Family):
         n = np.asarray(rows["trials"], dtype=float)
         softplus = softplus_of(eta)
         return y * eta - n * softplus, softplus, n
-
-    def _loglik_softplus(self, y, eta, rows):
-        """(log C(n, y) + y eta - n softplus(eta), softplus(eta), n)."""
-        kernel, softplus, n = self._kernel_softplus(y, eta, rows)
-        return kernel + self.eta_constant(y, rows), softplus, n
 
     def draw(self, eta, rows, params, rng):
         from scipy import special
@@ -587,7 +587,7 @@ class Binomial(Family):
         return f"successes out of {self._median_trials(data)} trials (the median number per row) in the new group"
 
 
-class Poisson(Family):
+class Poisson(_KernelFirst):
     name = "poisson"
     robust_alternative = "negative_binomial"
     label = "Poisson (log link, exposure offset)"
@@ -638,14 +638,6 @@ class Poisson(Family):
 
         return stats.poisson.logpmf(y, self._mean(eta, rows))
 
-    def eta_derivatives(self, y, eta, rows, params):
-        """log-lik y log m - m - log y! with m = exposure e^eta; gradient y - m; -Hessian m."""
-        m = self._mean(eta, rows)
-        return self._loglik(y, m), y - m, m
-
-    def eta_loglik(self, y, eta, rows, params):
-        return self._loglik(y, self._mean(eta, rows))
-
     def eta_constant(self, y, rows):
         """-log y!."""
         from scipy import special
@@ -656,19 +648,16 @@ class Poisson(Family):
         return self._kernel_mean(y, eta, rows)[0]
 
     def eta_kernel_derivatives(self, y, eta, rows, params):
+        """log-lik y log m - m - log y! with m = exposure e^eta; gradient y - m; -Hessian m."""
         kernel, m = self._kernel_mean(y, eta, rows)
         return kernel, y - m, m
 
     def _kernel_mean(self, y, eta, rows):
         """(y log m - m with log m = eta + log exposure (no log of the exponential), m)."""
         m = self._mean(eta, rows)
-        kernel = eta + np.log(np.asarray(rows["exposure"], dtype=float))
-        kernel *= y
+        kernel = y * (eta + np.log(np.asarray(rows["exposure"], dtype=float)))
         kernel -= m
         return kernel, m
-
-    def _loglik(self, y, m):
-        return y * np.log(m) - m + self.eta_constant(y, {})
 
     def draw(self, eta, rows, params, rng):
         rate = self._mean(np.clip(eta, -50, 50), rows)

@@ -5,11 +5,8 @@ An instant engine (:mod:`hiermod.instant`) gives log p(y, u) on the grid's uncon
 
     log p(h | y) = log p(y, u) - sum_i log |dh_i / du_i| + const,     log p(y | h) = log p(h | y) - log p(h) + const,
 
-evaluated directly (:func:`hyper_log_density`). The marginal density of one hyperparameter
-(:func:`marginal_density`, computed by :meth:`hiermod.instant.InstantPosterior.hyper_density`) is this,
-exactly, when the grid has one hyperparameter (tau); with several (a Beta population's alpha and beta),
-integrating the others out point by point would cost a grid integration per point, so the grid's
-weights are smoothed instead, each node's kernel as wide as its cell.
+evaluated directly (:func:`hyper_log_density`). The marginal density of one hyperparameter is
+:meth:`hiermod.instant.InstantPosterior.hyper_density`.
 """
 
 from __future__ import annotations
@@ -17,10 +14,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
-import pandas as pd
 
-from .priors import log_density, resolve_priors
-from .prior_families import parse_prior
+from .priors import log_density
 
 if TYPE_CHECKING:  # pragma: no cover
     from .data import GroupedData
@@ -28,11 +23,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from .instant.engine import EngineParts
     from .spec import ModelSpec
 
-__all__ = ["DENSITY_CHOICES", "engine_parts", "integrate", "hyper_log_density", "marginal_density"]
+__all__ = ["DENSITY_CHOICES", "engine_parts", "integrate", "hyper_log_density"]
 
 DENSITY_CHOICES = ("posterior", "likelihood")
 """What :func:`hyper_log_density` evaluates: log p(h | y) or the marginal likelihood log p(y | h)."""
-DENSITY_POINTS = 200
 
 
 def engine_parts(data: "GroupedData", spec: "ModelSpec", priors: Mapping | None = None
@@ -67,7 +61,3 @@ def hyper_log_density(parts: "EngineParts", u: np.ndarray, priors: Mapping, of: 
                 out -= log_density(priors[name], to_natural(parts.transforms[name], u[:, i]))
     return np.where(np.isfinite(out), out, -np.inf)
 
-
-def marginal_density(post: "InstantPosterior", name: str, points: int = DENSITY_POINTS) -> pd.DataFrame:
-    """p(name | y) on ``points`` values: :meth:`hiermod.instant.InstantPosterior.hyper_density`."""
-    return post.hyper_density(name, points)

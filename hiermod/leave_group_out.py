@@ -40,10 +40,9 @@ import pandas as pd
 from . import predictive
 from .errors import SpecError
 from .levels import GroupLevel
-from .table_helpers import weighted_quantiles
 from .model_comparison import PARETO_K_MAX
 from .new_group import _level_draws
-from .table_helpers import _check_prob, _pooling
+from .table_helpers import _check_prob, _pooling, weighted_quantiles
 
 if TYPE_CHECKING:  # pragma: no cover
     from .data import GroupedData

@@ -10,7 +10,7 @@ HalfNormal(s), s the outcome's scale; :func:`reference_scale`). The set (:func:`
 an entry setting every such h at once (all other priors kept). One instant posterior per entry
 (the instant engine with the entry's priors) gives the overlay tables (:func:`prior_set_posteriors`):
 the marginal posterior density of every free hyperparameter (exact for one, the grid's weights
-smoothed for several: :func:`hiermod.hyper_density.marginal_density`), its mean and 90% interval, and each group's
+smoothed for several: :meth:`hiermod.instant.InstantPosterior.hyper_density`), its mean and 90% interval, and each group's
 posterior mean and sd (exact grid moments) and 90% interval (quantiles of ``draws`` independent
 draws, the same random numbers for every entry). Against the spec's own priors, entry k's shift is
 
@@ -156,7 +156,7 @@ def prior_set_posteriors(data: "GroupedData", spec: "ModelSpec", choices: list[P
     """The instant posterior under every entry of the prior set (default :func:`prior_set`), as
     overlay tables. :class:`SpecError` (with the reason) when the instant method cannot serve the
     model or it has no group-level scale."""
-    from .hyper_density import engine_parts, integrate, marginal_density
+    from .hyper_density import engine_parts, integrate
 
     data, _, base_parts = engine_parts(data, spec)
     base = integrate(base_parts)
@@ -172,7 +172,7 @@ def prior_set_posteriors(data: "GroupedData", spec: "ModelSpec", choices: list[P
         for name in post.hyper_names:
             if name in post.fixed:
                 continue
-            curve = marginal_density(post, name)
+            curve = post.hyper_density(name)
             dens.append(pd.DataFrame({"prior": choice.label, "parameter": name, "value": curve[name],
                                       "density": curve["density"]}))
             lo, hi = np.quantile(d[name], [(1 - prob) / 2, (1 + prob) / 2])

@@ -19,8 +19,8 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from ..table_helpers import weighted_quantiles
 from ..grid_quadrature import GridPosterior, MomentLookup, integrate, max_difference
+from ..table_helpers import weighted_quantiles
 from .engine import EngineParts, fix, log_jacobian, to_natural, to_unconstrained
 
 __all__ = ["InstantPosterior", "integrate_engine", "ACCURACY_CHECK"]
