@@ -26,7 +26,8 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-__all__ = ["TRACING_LOCK", "IMPORT_LOCK", "tracing", "signature", "LockedJit", "locked_jit"]
+__all__ = ["TRACING_LOCK", "IMPORT_LOCK", "import_heavy_modules", "tracing", "signature", "LockedJit",
+           "locked_jit"]
 
 TRACING_LOCK = threading.RLock()
 """Held while a NumPyro model is traced (re-entrant: a trace may start another)."""
@@ -35,7 +36,39 @@ IMPORT_LOCK = threading.RLock()
 """Held while jax, numpyro or arviz is first imported: two threads importing arviz at once can see
 a partially initialised module (``ImportError: cannot import name ... from partially initialized
 module 'arviz.data'``). ui.cache.heavy_imports, the fit task and the worker pool's result reader
-take it."""
+take it, through :func:`import_heavy_modules`."""
+
+LAZY_IMPORTS = ("dask.array",)
+"""Optional modules other libraries import lazily, on whatever thread first needs them: xarray
+imports ``dask.array`` when it builds its first Variable (``array_type("dask")``) and scipy's
+``logsumexp`` then looks it up in ``sys.modules``. Imported up front, under the lock, when installed,
+so no thread ever meets it half imported (seen: "partially initialized module 'dask.array' has no
+attribute 'Array'" while a worker's result was unpickled as a page imported)."""
+
+_HEAVY_DONE = threading.Event()
+
+
+def import_heavy_modules() -> None:
+    """Import jax, numpyro, arviz, scipy.special and :data:`LAZY_IMPORTS` once per process, one
+    thread at a time (under :data:`IMPORT_LOCK`); later calls return at once."""
+    if _HEAVY_DONE.is_set():
+        return
+    import importlib
+    import importlib.util
+
+    with IMPORT_LOCK:
+        if _HEAVY_DONE.is_set():
+            return
+        import arviz  # noqa: F401
+        import jax  # noqa: F401
+        import numpyro  # noqa: F401
+        import numpyro.infer  # noqa: F401
+        import scipy.special  # noqa: F401
+
+        for name in LAZY_IMPORTS:
+            if importlib.util.find_spec(name.split(".")[0]) is not None:
+                importlib.import_module(name)
+        _HEAVY_DONE.set()
 
 
 @contextmanager

@@ -62,7 +62,7 @@ from typing import Any, Callable
 
 from hiermod.errors import FitCancelled, FitError, HiermodError
 from hiermod.jobs import Job, Progress, QueueingExecutor, _env_int
-from hiermod.tracing_lock import IMPORT_LOCK
+from hiermod.tracing_lock import IMPORT_LOCK, import_heavy_modules
 
 __all__ = ["ProcessExecutor", "fit_task", "server_preview", "SERVER_PREVIEWS", "WORKER_DIED",
            "DEFAULT_WORKER_MAX_MB", "rss_mb", "trim_memory"]
@@ -137,11 +137,8 @@ def fit_task(data, spec, settings, key=None, method: str = "nuts", *, progress, 
     instant / exact preview is published first when one serves the model
     (:func:`hiermod.orchestrate.fit_with_preview`), unless ``preview`` is False (the caller
     computed it: :func:`server_preview`). ``key`` is the caller's cache key (unused here)."""
-    with IMPORT_LOCK:  # two threads importing jax at once can see a partially initialised module
-        import arviz  # noqa: F401
-        import jax  # noqa: F401
-        import numpyro.infer  # noqa: F401
-
+    import_heavy_modules()  # two threads importing jax at once can see a partially initialised module
+    with IMPORT_LOCK:
         from hiermod.orchestrate import fit_with_preview, run_method
 
     if not preview:
@@ -261,13 +258,14 @@ def _worker_main(conn, cancel, precompile: bool) -> None:
 
 
 def _import_result_modules() -> None:
-    """Import what unpickling a Fit needs (arviz) once, under IMPORT_LOCK, before the first message
-    is read: the page's own imports may be running on another thread."""
+    """Import what unpickling a Fit or an instant posterior needs (arviz, scipy, what xarray
+    imports lazily; an InstantPosterior is recomputed as it is unpickled) once, under IMPORT_LOCK,
+    before the first message is read: the page's own imports may be running on another thread."""
     if _RESULT_MODULES.is_set():
         return
+    import_heavy_modules()
     with IMPORT_LOCK:
-        import arviz  # noqa: F401
-
+        import hiermod.instant.posterior  # noqa: F401
         import hiermod.result  # noqa: F401
     _RESULT_MODULES.set()
 

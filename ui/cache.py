@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from hiermod.tracing_lock import IMPORT_LOCK
+from hiermod.tracing_lock import import_heavy_modules
 from hiermod.worker_pool import fit_task, server_preview
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -249,30 +249,19 @@ def heavy_turn():
 # --------------------------------------------------------------------- warm heavy imports
 
 
-_import_lock = IMPORT_LOCK  # shared with the worker pool's result reader and the fit task
 _warm_guard = threading.Lock()
 _imports_done = threading.Event()
 _warm_started = False
 
 
 def heavy_imports() -> None:
-    """Import jax, numpyro and arviz once, one thread at a time.
-
-    Two threads importing jax at once can see a partially initialised module (ImportError
-    "cannot import name ... from partially initialized module"), so every path of ours that
-    needs them (the warm-up thread, the fit task, the summaries) goes through this lock.
-    """
+    """Import jax, numpyro, arviz (and what they import lazily) once, one thread at a time:
+    :func:`hiermod.tracing_lock.import_heavy_modules`, which every path of ours that needs them
+    (the warm-up thread, the fit task, the summaries, the worker pool's result reader) calls."""
     if _imports_done.is_set():
         return
-    with _import_lock:
-        if _imports_done.is_set():
-            return
-        import arviz  # noqa: F401
-        import jax  # noqa: F401
-        import numpyro  # noqa: F401
-        import numpyro.infer  # noqa: F401
-
-        _imports_done.set()
+    import_heavy_modules()
+    _imports_done.set()
 
 
 WARM_START_DELAY_S = 1.0
