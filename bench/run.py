@@ -54,6 +54,11 @@ def parse_args(argv=None):
     p.add_argument("--warmup", type=int)
     p.add_argument("--draws", type=int)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--hiermod-start", choices=("instant", "random"), default="instant",
+                   help="where hiermod's chains start (hiermod.settings.START_CHOICES; default its own, instant)")
+    p.add_argument("--hiermod-warmup", default="auto",
+                   help="hiermod's warmup: 'auto' (default: hiermod's own, 300 from an instant start, "
+                        "else 1000) or a number ('same' = --warmup, as the other peers)")
     p.add_argument("--no-scaling", action="store_true", help="skip hiermod's scaling curve")
     p.add_argument("--no-exact", action="store_true", help="skip the exact-method timings")
     p.add_argument("--scaling-groups", type=int, nargs="+", help="group counts (rows fixed at --scaling-fixed-rows)")
@@ -90,12 +95,16 @@ def parse_args(argv=None):
 # ------------------------------------------------------------------------------------------ running
 
 
-def run_job(args, peer: str, dataset: str, chains: int, warmup: int, draws: int) -> dict:
+def run_job(args, peer: str, dataset: str, chains: int, warmup: int, draws: int, hiermod_own: bool = True) -> dict:
+    """One (peer, model) in a fresh process; ``hiermod_own``: hiermod with --hiermod-start/--hiermod-warmup."""
     tag = f"{peer}-{dataset}"
     out = args.log_dir / f"{tag}.json"
     log = args.log_dir / f"{tag}.log"
     job = {"peer": peer, "dataset": dataset, "chains": chains, "warmup": warmup, "draws": draws,
            "seed": args.seed, "out": str(out), "mem_budget_gb": args.mem_budget_gb}
+    if peer == "hiermod" and hiermod_own:
+        hw = args.hiermod_warmup
+        job.update(start=args.hiermod_start, warmup=None if hw == "auto" else warmup if hw == "same" else int(hw))
     print(f"  {peer:<14} {dataset:<22}", end=" ", flush=True)
     t0 = time.perf_counter()
     env = dict(os.environ, PYTHONUNBUFFERED="1")
@@ -370,7 +379,7 @@ def main(argv=None) -> int:
               f"{args.scaling_draws} draws", flush=True)
         for sweep, g, n in scaling_points(args):
             r = run_job(args, "hiermod", f"gauss_g{g}_n{n}", args.scaling_chains, args.scaling_warmup,
-                        args.scaling_draws)
+                        args.scaling_draws, hiermod_own=False)
             r.update(sweep=sweep, groups=g, rows=n)
             if r.get("status") == "ok":
                 r["us_per_gradient"] = r["s_per_gradient"] * 1e6
@@ -410,6 +419,7 @@ def main(argv=None) -> int:
         "",
         "## Settings",
         f"- every peer: {args.chains} chains × {args.warmup} warmup × {args.draws} draws, seed {args.seed} "
+        f"(hiermod: chains start {args.hiermod_start}, warmup {args.hiermod_warmup}; `warmup_run` in the JSON) "
         f"(first call) / {args.seed + 1} (second call); same model, same priors, same data",
         "- each (peer, model) in its own fresh Python process; first call = cold (compile included, library "
         "imports excluded); on-disk caches as left by earlier runs (httpstan's built model, PyTensor's C cache)",

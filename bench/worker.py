@@ -35,6 +35,8 @@ def main() -> int:
         result.update(groups=dataset.n_groups, rows=dataset.n_rows,
                       parameterization=dataset.parameterization, likelihood=dataset.likelihood)
         settings = {k: job[k] for k in ("chains", "warmup", "draws", "seed")}
+        if "start" in job:  # hiermod's own choices (bench/run.py --hiermod-start / --hiermod-warmup)
+            settings["start"] = job["start"]
         if job["peer"] == "hiermod":
             need = module.postprocess_gb(dataset, job["chains"], job["draws"])
             result["postprocess_gb_estimate"] = need

@@ -54,11 +54,9 @@ def fit_task(data: "GroupedData", spec: "ModelSpec", settings: "SamplerSettings"
              progress: Callable[[Progress], None] | None = None, cancel: Any = None,
              publish: Callable[[Any], None] | None = None) -> "Fit":
     """One fit as an executor task: :func:`hiermod.fitting.fit` with ``settings``."""
-    from .fitting import fit
+    from .fitting import fit_with
 
-    return fit(data, spec, chains=settings.chains, warmup=settings.warmup, draws=settings.draws,
-               seed=settings.seed, target_accept=settings.target_accept,
-               max_tree_depth=settings.max_tree_depth, method=method, progress=progress, cancel=cancel)
+    return fit_with(data, spec, settings, method, progress=progress, cancel=cancel)
 
 
 def sbc_task(data: "GroupedData", spec: "ModelSpec", reps: int, draws: int, method: str, seed: int,
@@ -162,7 +160,7 @@ def map_fits(executor: "Executor", data: "GroupedData", specs: Mapping[str, "Mod
     specs = dict(specs)
     if not specs:
         raise SpecError("Give at least one model to fit.")
-    per = settings.chains * (settings.warmup + settings.draws)
+    per = settings.chains * (settings.most_warmup + settings.draws)
     work = {name: (fit_task, (data, s, settings, method if isinstance(method, str) else method[name]))
             for name, s in specs.items()}
     return gather(executor, work, expected={n: per for n in specs}, progress=progress, cancel=cancel,

@@ -22,7 +22,7 @@ from .families import FAMILIES
 from .kind_registry import KINDS
 from .terms import Parameterization, Pooling, Population, SlopeCorrelation
 from .methods import METHODS, method_info
-from .settings import DEFAULT_TARGET_ACCEPT
+from .settings import DEFAULT_TARGET_ACCEPT, DEFAULT_WARMUP, INSTANT_START_WARMUP, START_CHOICES
 
 PROG = "hiermod"
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE = 0, 1, 2
@@ -140,10 +140,23 @@ def _executor(args):
     return executor
 
 
+def _settings(args) -> "SamplerSettings":
+    """The NUTS settings the command line gives (:func:`_add_sampler_settings`)."""
+    from .settings import SamplerSettings
+
+    return SamplerSettings(args.chains, args.warmup, args.draws, args.seed, args.target_accept, start=args.start)
+
+
 def _add_sampler_settings(sampler) -> None:
     """The NUTS settings shared by ``fit`` and ``compare``: chains, warmup, draws, seed, target accept."""
     sampler.add_argument("--chains", type=int, default=4, metavar="N", help="default 4")
-    sampler.add_argument("--warmup", type=int, default=1000, metavar="N", help="default 1000")
+    sampler.add_argument("--warmup", type=int, default=None, metavar="N",
+                         help=f"default {INSTANT_START_WARMUP} when the chains start from the instant "
+                              f"posterior, else {DEFAULT_WARMUP}")
+    sampler.add_argument("--start", choices=START_CHOICES, default="instant",
+                         help="where NUTS chains start: 'instant' (default) = at instant-posterior draws, "
+                              "with their mass matrix, when an instant engine serves the model; 'random' = "
+                              "NumPyro's random starts, the mass matrix adapted in warmup")
     sampler.add_argument("--draws", type=int, default=1000, metavar="N", help="per chain; default 1000")
     sampler.add_argument("--seed", type=int, default=0, metavar="N", help="default 0")
     sampler.add_argument("--target-accept", type=float, default=DEFAULT_TARGET_ACCEPT, metavar="X",
@@ -417,7 +430,7 @@ def cmd_fit(args) -> int:
     if args.method == "exact":
         what = "exact posterior"
     elif args.method == "nuts":
-        what = f"NUTS, {args.chains} chains x ({args.warmup} warmup + {args.draws} draws)"
+        what = f"NUTS, {_settings(args).describe()}"
     else:
         what = f"{info.label}, {args.chains} x {args.draws} draws"
     _print(f"model: {spec.describe()}; {what}")
@@ -436,12 +449,12 @@ def cmd_fit(args) -> int:
     executor = _executor(args)
     if executor is None:
         result = fit(data, spec, chains=args.chains, warmup=args.warmup, draws=args.draws,
-                     seed=args.seed, target_accept=args.target_accept, method=args.method)
+                     seed=args.seed, target_accept=args.target_accept, method=args.method, start=args.start)
     else:
         from .batch import map_fits
         from .settings import SamplerSettings
 
-        settings = SamplerSettings(args.chains, args.warmup, args.draws, args.seed, args.target_accept)
+        settings = _settings(args)
         try:
             result = map_fits(executor, data, {"fit": spec}, settings, args.method)["fit"]
         finally:
@@ -604,7 +617,7 @@ def cmd_compare(args) -> int:
     out_dir = Path(args.out)
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"--out {args.out!r} exists and is not a folder.")
-    settings = SamplerSettings(args.chains, args.warmup, args.draws, args.seed, args.target_accept)
+    settings = _settings(args)
     if args.variants and not Path(args.variants).is_file():
         raise UsageError(f"--variants: file not found: {args.variants!r}.")
     path, data, notes = _load(args)

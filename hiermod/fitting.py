@@ -20,14 +20,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from .jobs import Progress
     from .result import Fit
 
-__all__ = ["fit", "check_numeric_range", "NUMERIC_RANGE"]
+__all__ = ["fit", "fit_with", "check_numeric_range", "NUMERIC_RANGE"]
 
 
 def fit(
     data: "GroupedData",
     spec: ModelSpec,
     chains: int = 4,
-    warmup: int = 1000,
+    warmup: int | None = None,
     draws: int = 1000,
     seed: int = 0,
     target_accept: float = DEFAULT_TARGET_ACCEPT,
@@ -35,16 +35,27 @@ def fit(
     progress: "Callable[[Progress], None] | None" = None,
     cancel: Any = None,
     max_tree_depth: int = 10,
+    start: str = "instant",
 ) -> "Fit":
     """Fit ``spec`` to ``data`` with NUTS (``method="nuts"``), exactly (``"exact"``, normal with known
     se) or as a fast variational approximation (``"vi"``, SVI with a mean-field normal guide, which
     understates posterior spread); :data:`hiermod.methods.METHODS` lists them.
 
-    ``progress`` receives a :class:`~hiermod.jobs.Progress` after every chunk; ``cancel`` (an object
-    with ``is_set()``, or a callable) stops the fit with :class:`FitCancelled` within one chunk.
+    NUTS chains start from the instant posterior's draws, with its diagonal mass matrix, when it
+    serves the model (``start="instant"``; ``"random"``: NumPyro's random starts and Stan's mass
+    matrix adaptation); ``warmup`` None is 300 iterations from an instant start, else 1,000
+    (:class:`~hiermod.settings.SamplerSettings`). ``progress`` receives a
+    :class:`~hiermod.jobs.Progress` after every chunk; ``cancel`` (an object with ``is_set()``, or a
+    callable) stops the fit with :class:`FitCancelled` within one chunk.
     """
-    settings = SamplerSettings(int(chains), int(warmup), int(draws), int(seed), float(target_accept),
-                               int(max_tree_depth))
+    settings = SamplerSettings(int(chains), None if warmup is None else int(warmup), int(draws), int(seed),
+                               float(target_accept), int(max_tree_depth), str(start))
+    return fit_with(data, spec, settings, method, progress=progress, cancel=cancel)
+
+
+def fit_with(data: "GroupedData", spec: ModelSpec, settings: SamplerSettings, method: str = "nuts",
+             progress: "Callable[[Progress], None] | None" = None, cancel: Any = None) -> "Fit":
+    """:func:`fit` with its sampler settings given as one :class:`SamplerSettings`."""
     check_compatible(spec, data)
     check_numeric_range(data)
     data = data.for_groups(spec.groups)  # rows belong to the groups of the model's innermost level

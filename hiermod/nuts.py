@@ -81,15 +81,24 @@ def _is_set(cancel: Any) -> bool:
 
 
 class _Sampler:
-    """A NUTS kernel with its compiled chunk and postprocessing functions."""
+    """A NUTS kernel with its compiled chunk and postprocessing functions.
 
-    def __init__(self, model: Callable, warmup: int, target_accept: float, max_tree_depth: int):
+    ``from_instant``: the chains start at instant draws with the diagonal mass matrix they give,
+    held fixed (:mod:`hiermod.nuts_start`; warmup adapts the step size only): the initialisation is
+    :meth:`_init_from` and takes the draws as an argument; else NumPyro's random initialisation
+    (:meth:`_init_all`) and Stan's windowed mass-matrix adaptation.
+    """
+
+    def __init__(self, model: Callable, warmup: int, target_accept: float, max_tree_depth: int,
+                 from_instant: bool = False):
         import jax
         from numpyro.infer import NUTS
 
         self.model = model
         self.warmup = warmup
-        self.kernel = NUTS(model, target_accept_prob=target_accept, max_tree_depth=max_tree_depth)
+        self.from_instant = from_instant
+        self.kernel = NUTS(model, target_accept_prob=target_accept, max_tree_depth=max_tree_depth,
+                           adapt_mass_matrix=not from_instant)
         self.lock = threading.Lock()
         # AheadJit: traced under the process-wide tracing lock, compiled on a background thread;
         # locked_jit (HIERMOD_COMPILE_AHEAD=0): traced and compiled at the first call, on its thread
@@ -99,9 +108,19 @@ class _Sampler:
         self.chunk_all = jit(jax.vmap(self._chunk, in_axes=(0, None, None)))  # chains stacked
         self.postprocess = jit(self._postprocess, compiler_options=compiler_options(INIT_OPT_LEVEL))
         self.init_all = jit(self._init_all, static_argnums=2, compiler_options=compiler_options(INIT_OPT_LEVEL))
+        self.init_from = jit(self._init_from, static_argnums=3, compiler_options=compiler_options(INIT_OPT_LEVEL))
         self.kernel_ready = False  # set once kernel.init has run (the kernel's functions are set)
 
-    def prepare(self, kwargs: dict, settings: SamplerSettings, method: str) -> list:
+    def init_args(self, settings: SamplerSettings, start: dict | None) -> tuple:
+        """The initialisation's arguments after ``kwargs``: (``start`` draws,) number of chains."""
+        return (start, settings.chains) if self.from_instant else (settings.chains,)
+
+    def initialise(self, kwargs: dict, settings: SamplerSettings, start: dict | None):
+        """The chains' initial states, stacked (compiled: :meth:`_init_all` or :meth:`_init_from`)."""
+        program = self.init_from if self.from_instant else self.init_all
+        return program(prng_key(settings.seed), kwargs, *self.init_args(settings, start))
+
+    def prepare(self, kwargs: dict, settings: SamplerSettings, method: str, start: dict | None = None) -> list:
         """Trace the fit's programs and start compiling each as soon as it is traced; returns their
         :class:`~hiermod.compilation.Ahead` s (initialisation, chunk, postprocessing), or none when
         NumPyro's init fails while traced (the eager init then says why).
@@ -119,7 +138,9 @@ class _Sampler:
             return []
         vectorized = method == "vectorized"
         try:
-            init = self.init_all.prepare(prng_key(settings.seed), kwargs, settings.chains, start=not vectorized)
+            program = self.init_from if self.from_instant else self.init_all
+            init = program.prepare(prng_key(settings.seed), kwargs, *self.init_args(settings, start),
+                                   start=not vectorized)
         except RuntimeError:  # NumPyro's init raised while traced: _stacked_initial_states handles it
             return []
         finally:
@@ -145,7 +166,27 @@ class _Sampler:
         keys = jax.random.split(key, chains)
         return jax.vmap(self._init_one, in_axes=(0, None))(keys, kwargs)
 
-    def _init_one(self, key, kwargs):
+    def _init_from(self, key, kwargs, draws, chains: int):
+        """Initial states of ``chains`` chains at the first ``chains`` instant ``draws`` (constrained,
+        leading axis = draw), with the diagonal inverse mass matrix of all the draws
+        (:func:`hiermod.nuts_start.inverse_mass_from_draws`), in one program."""
+        import jax
+        from jax.flatten_util import ravel_pytree
+        from numpyro.infer.util import unconstrain_fn
+
+        from .nuts_start import inverse_mass_from_draws
+
+        u = jax.vmap(lambda point: unconstrain_fn(self.model, (), kwargs, point))(draws)
+        flat = jax.vmap(lambda point: ravel_pytree(point)[0])(u)  # sites in sorted order, as NumPyro's
+        keys = jax.random.split(key, chains)
+        starts = jax.tree.map(lambda a: a[:chains], u)
+        self.kernel._inverse_mass_matrix = inverse_mass_from_draws(flat)
+        try:
+            return jax.vmap(self._init_one, in_axes=(0, None, 0))(keys, kwargs, starts)
+        finally:
+            self.kernel._inverse_mass_matrix = None
+
+    def _init_one(self, key, kwargs, params=None):
         """``kernel.init`` for one chain, traceable: NumPyro re-traces the model in init (about 35 ms
         a chain in Python), so it is compiled once per structure.
 
@@ -157,7 +198,7 @@ class _Sampler:
         """
         saved = {name: getattr(self.kernel, name, None) for name in self._KERNEL_ATTRS}
         try:
-            return self.kernel.init(key, self.warmup, model_kwargs=kwargs)
+            return self.kernel.init(key, self.warmup, init_params=params, model_kwargs=kwargs)
         finally:
             if self.kernel_ready:
                 for name, value in saved.items():
@@ -207,12 +248,14 @@ after some 55 structures. A dropped structure recompiles (or loads from the on-d
 
 
 def _sampler_for(model: Callable, structure: Structure, settings: SamplerSettings) -> _Sampler:
-    key = (structure, settings.warmup, float(settings.target_accept), settings.max_tree_depth)
+    """The cached sampler for ``settings`` as resolved (:meth:`SamplerSettings.resolved`)."""
+    from_instant = settings.start == "instant"
+    key = (structure, settings.warmup, float(settings.target_accept), settings.max_tree_depth, from_instant)
     with _SAMPLERS_LOCK:
         sampler = _SAMPLERS.get(key)
         if sampler is None:
             sampler = _SAMPLERS[key] = _Sampler(
-                model, settings.warmup, float(settings.target_accept), settings.max_tree_depth
+                model, settings.warmup, float(settings.target_accept), settings.max_tree_depth, from_instant
             )
             while len(_SAMPLERS) > MAX_SAMPLERS:
                 _SAMPLERS.popitem(last=False)
@@ -239,23 +282,27 @@ def _init_chains(sampler: _Sampler, kwargs: dict, keys) -> list:
     return states
 
 
-def _stacked_initial_states(sampler: _Sampler, kwargs: dict, seed_key, chains: int):
-    """Initial states of all chains stacked (leading axis = chain), from the compiled init.
+def _stacked_initial_states(sampler: _Sampler, kwargs: dict, settings: SamplerSettings, start: dict | None):
+    """Initial states of all chains stacked (leading axis = chain), from the compiled init; None when
+    the sampler starts from instant draws and one of them is not a valid start (the caller then
+    starts at random).
 
-    When a chain's starting point is not valid (the compiled init cannot raise), or the compiled init
+    When a random starting point is not valid (the compiled init cannot raise), or the compiled init
     fails, the eager init runs for every chain instead: it either finds valid points or raises a
     :class:`FitError` with advice.
     """
     import jax
 
     try:
-        stacked = sampler.init_all(seed_key, kwargs, chains)
+        stacked = sampler.initialise(kwargs, settings, start)
         valid = bool(np.all(np.isfinite(np.asarray(stacked.potential_energy))))
     except RuntimeError:  # NumPyro's own init failing while traced: the eager one says why
         valid = False
     sampler.kernel_ready = True
+    if not valid and sampler.from_instant:
+        return None
     if not valid:
-        keys = jax.random.split(seed_key, chains)
+        keys = jax.random.split(prng_key(settings.seed), settings.chains)
         stacked = jax.tree.map(lambda *leaves: jax.numpy.stack(leaves), *_init_chains(sampler, kwargs, keys))
     return stacked
 
@@ -312,11 +359,11 @@ def chain_method_for(data: "GroupedData", spec: ModelSpec) -> str:
     return chain_method(data.n_groups, centered_partial)
 
 
-def _initial_states(sampler: _Sampler, kwargs: dict, settings: SamplerSettings, method: str):
-    """One state with chains stacked (``vectorized``) or a list of per-chain states (``threads``)."""
+def _per_method(stacked, settings: SamplerSettings, method: str):
+    """The stacked initial state as ``method`` runs it: as is (``vectorized``) or a list of
+    per-chain states (``threads``)."""
     import jax
 
-    stacked = _stacked_initial_states(sampler, kwargs, prng_key(settings.seed), settings.chains)
     if method == "vectorized":
         return stacked
     stacked = jax.tree.map(np.asarray, stacked)  # indexed in numpy: no program per leaf
@@ -324,12 +371,14 @@ def _initial_states(sampler: _Sampler, kwargs: dict, settings: SamplerSettings, 
 
 
 def _run_nuts(sampler: _Sampler, kwargs: dict, settings: SamplerSettings, progress, cancel,
-              method: str) -> dict:
-    """Run all chains chunk by chunk (``method`` from :func:`chain_method`); return raw
-    per-iteration records of the kept draws, leaves shaped (chains, draws, ...)."""
+              method: str, stacked) -> dict:
+    """Run all chains chunk by chunk from the ``stacked`` initial states (``method`` from
+    :func:`chain_method`); return raw per-iteration records of the kept draws, leaves shaped
+    (chains, draws, ...)."""
+    state = _per_method(stacked, settings, method)
     if method == "vectorized":
-        return _run_nuts_vectorized(sampler, kwargs, settings, progress, cancel)
-    return _run_nuts_threads(sampler, kwargs, settings, progress, cancel)
+        return _run_nuts_vectorized(sampler, kwargs, settings, progress, cancel, state)
+    return _run_nuts_threads(sampler, kwargs, settings, progress, cancel, state)
 
 
 class _Reporter:
@@ -351,12 +400,12 @@ class _Reporter:
                                message=f"{phase}: {n_done}/{n_total} iterations, {divergences} divergent"))
 
 
-def _run_nuts_vectorized(sampler: _Sampler, kwargs: dict, settings: SamplerSettings, progress, cancel) -> dict:
+def _run_nuts_vectorized(sampler: _Sampler, kwargs: dict, settings: SamplerSettings, progress, cancel,
+                         state) -> dict:
     """All chains advance together, one jitted ``vmap``-ed chunk per call."""
     import jax
 
     report = _Reporter(progress, settings)
-    state = _initial_states(sampler, kwargs, settings, "vectorized")
     total_iter = settings.warmup + settings.draws
     done, divergences, records = 0, 0, []
     sizer = _ChunkSizer()
@@ -377,12 +426,12 @@ def _run_nuts_vectorized(sampler: _Sampler, kwargs: dict, settings: SamplerSetti
     return jax.tree.map(lambda *a: np.concatenate(a, axis=1), *records)  # leaves: (chains, draws, ...)
 
 
-def _run_nuts_threads(sampler: _Sampler, kwargs: dict, settings: SamplerSettings, progress, cancel) -> dict:
+def _run_nuts_threads(sampler: _Sampler, kwargs: dict, settings: SamplerSettings, progress, cancel,
+                      states: list) -> dict:
     """Each chain advances on its own, :func:`chain_threads` chains at a time."""
     import jax
 
     report = _Reporter(progress, settings)
-    states = _initial_states(sampler, kwargs, settings, "threads")
     total_iter = settings.warmup + settings.draws
     done = [0] * settings.chains
     divergences = 0
@@ -451,60 +500,93 @@ def _flat_posterior(sampler: _Sampler, kwargs: dict, rec) -> dict[str, np.ndarra
     return {k: np.asarray(v, dtype=float) for k, v in sampler.postprocess(kwargs, flat_z).items()}
 
 
+def _instant_start(data, spec: ModelSpec, settings: SamplerSettings, model, kwargs) -> dict | None:
+    """The instant draws the chains start from (:func:`hiermod.nuts_start.instant_start`), or None."""
+    if settings.start != "instant":
+        return None
+    from .nuts_start import instant_start, latent_sites
+
+    return instant_start(data, spec, settings, latent_sites(model, kwargs))
+
+
+def _started(model, kwargs: dict, structure: Structure, settings: SamplerSettings, method: str,
+             start: dict | None):
+    """(resolved settings, sampler, stacked initial states, its programs), the initialisation and
+    chunk compiled (the postprocessing compiles meanwhile): from the instant ``start`` when given
+    and every chain's start is valid, else from random starts."""
+    resolved = settings.resolved(from_instant=start is not None)
+    sampler = _sampler_for(model, structure, resolved)
+    with sampler.lock:
+        programs = sampler.prepare(kwargs, resolved, method, start)
+        for program in programs[:2]:
+            program.executable()
+        stacked = _stacked_initial_states(sampler, kwargs, resolved, start)
+    if stacked is None:  # an instant draw is no valid start (its log density is not finite)
+        return _started(model, kwargs, structure, settings, method, None)
+    return resolved, sampler, stacked, programs
+
+
 def fit_nuts(data: "GroupedData", spec: ModelSpec, settings: SamplerSettings, progress=None, cancel=None) -> Fit:
     """NUTS fit of ``spec`` to ``data`` (already checked by :func:`hiermod.fitting.fit`).
 
-    ``progress`` receives a :class:`~hiermod.jobs.Progress` after every chunk; ``cancel`` (an object
-    with ``is_set()``, or a callable) stops the fit with :class:`FitCancelled` within one chunk.
+    The chains start from the instant posterior when ``settings.start`` asks for it and it serves
+    the model (:mod:`hiermod.nuts_start`); the Fit's settings say what was done (``start``, and the
+    ``warmup`` run). ``progress`` receives a :class:`~hiermod.jobs.Progress` after every chunk;
+    ``cancel`` (an object with ``is_set()``, or a callable) stops the fit with
+    :class:`FitCancelled` within one chunk.
     """
-    model, kwargs, priors, structure = prepare(data, spec)
-    sampler = _sampler_for(model, structure, settings)
     t0 = time.perf_counter()
-    with count_compilations() as compiles, sampler.lock:
-        method = chain_method_for(data, spec)
-        programs = sampler.prepare(kwargs, settings, method)
-        for program in programs[:2]:  # initialisation and chunk (postprocessing compiles on meanwhile)
-            program.executable()
+    model, kwargs, priors, structure = prepare(data, spec)
+    method = chain_method_for(data, spec)
+    with count_compilations() as compiles:
+        start = _instant_start(data, spec, settings, model, kwargs)
+        t_start = time.perf_counter()
+        settings, sampler, stacked, programs = _started(model, kwargs, structure, settings, method, start)
         t_ready = time.perf_counter()
-        rec = _run_nuts(sampler, kwargs, settings, progress, cancel, method)
-        t_sampled = time.perf_counter()
-        if progress is not None:
-            n = settings.chains * (settings.warmup + settings.draws)
-            progress(Progress(phase="postprocessing", done=n, total=n,
-                              divergences=int(np.sum(rec[1])), elapsed_s=t_sampled - t0, eta_s=None,
-                              message="Computing log-likelihood and predictive draws"))
-        flat = _flat_posterior(sampler, kwargs, rec)
+        with sampler.lock:
+            rec = _run_nuts(sampler, kwargs, settings, progress, cancel, method, stacked)
+            t_sampled = time.perf_counter()
+            if progress is not None:
+                n = settings.chains * (settings.warmup + settings.draws)
+                progress(Progress(phase="postprocessing", done=n, total=n,
+                                  divergences=int(np.sum(rec[1])), elapsed_s=t_sampled - t0, eta_s=None,
+                                  message="Computing log-likelihood and predictive draws"))
+            flat = _flat_posterior(sampler, kwargs, rec)
     idata = inference_data_from_draws(flat, data, spec, priors, settings, _stats(rec, settings.max_tree_depth))
     total = time.perf_counter() - t0
     timings = {
         "compile_s": compiles.seconds,  # summed over compilations, some of which ran at once
         "compilations": float(compiles.count),
-        "prepare_s": t_ready - t0,  # tracing and compiling (or finding) the programs, before sampling
+        "start_s": t_start - t0,  # the model and, with an instant start, its instant draws
+        "prepare_s": t_ready - t0,  # also tracing and compiling (or finding) the programs
         "sampling_s": t_sampled - t_ready,
         "total_s": total,
     }
     idata.sample_stats.attrs["chain_method"] = method
+    idata.sample_stats.attrs["start"] = settings.start
     return Fit(idata, data, spec, priors, "nuts", settings, timings)
 
 
 def precompile(data: "GroupedData", spec: ModelSpec, settings: SamplerSettings | None = None) -> int:
     """Compile the sampler for this structure and settings without sampling; returns compilations.
 
-    Initialises the chains and runs one NUTS iteration, so a later :func:`hiermod.fitting.fit` of the
-    same structure (any prior values, any data values of the same shapes) starts at once.
+    Initialises the chains (from the instant posterior when the fit would) and runs one NUTS
+    iteration, so a later :func:`hiermod.fitting.fit` of the same structure (any prior values, any
+    data values of the same shapes) starts at once.
     """
     settings = settings or SamplerSettings()
     check_compatible(spec, data)
     model, kwargs, priors, structure = prepare(data, spec)
-    sampler = _sampler_for(model, structure, settings)
-    with count_compilations() as compiles, sampler.lock:
-        method = chain_method_for(data, spec)
-        programs = sampler.prepare(kwargs, settings, method)  # postprocessing compiled for the fit's draws
-        state = _initial_states(sampler, kwargs, settings, method)
-        if method == "vectorized":
-            sampler.chunk_all(state, kwargs, 1)
-        else:
-            sampler.chunk(state[0], kwargs, 1)
-        for program in programs:
-            program.executable()
+    method = chain_method_for(data, spec)
+    with count_compilations() as compiles:
+        start = _instant_start(data, spec, settings, model, kwargs)
+        settings, sampler, stacked, programs = _started(model, kwargs, structure, settings, method, start)
+        with sampler.lock:
+            state = _per_method(stacked, settings, method)
+            if method == "vectorized":
+                sampler.chunk_all(state, kwargs, 1)
+            else:
+                sampler.chunk(state[0], kwargs, 1)
+            for program in programs:
+                program.executable()
     return compiles.count

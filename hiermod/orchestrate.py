@@ -55,12 +55,9 @@ def preview_available(data: "GroupedData", spec: "ModelSpec") -> bool:
 
 def run_method(data, spec, settings: "SamplerSettings", method: str, progress=None, cancel=None) -> "Fit":
     """:func:`hiermod.fitting.fit` with ``settings`` and ``method`` (no preview)."""
-    from .fitting import fit
+    from .fitting import fit_with
 
-    return fit(data, spec, chains=settings.chains, warmup=settings.warmup, draws=settings.draws,
-               seed=settings.seed, target_accept=settings.target_accept,
-               max_tree_depth=settings.max_tree_depth, method=method, progress=progress,
-               cancel=cancel)
+    return fit_with(data, spec, settings, method, progress=progress, cancel=cancel)
 
 
 def _preview(data, spec, settings) -> "Fit | None":
@@ -135,7 +132,7 @@ def _fit_each(data, specs: Mapping[str, "ModelSpec"], settings: "SamplerSettings
     Progress over them all and ``done(name, fit)`` as each finishes. ``method``: one method for
     all, or {name: method}."""
     todo = [m for m in specs if m not in fits]
-    per = settings.chains * (settings.warmup + settings.draws)
+    per = settings.chains * (settings.most_warmup + settings.draws)
     total = max(per * len(todo), 1)
     t0 = time.time()
     divergences = 0

@@ -43,11 +43,22 @@ def _tuple_literal(values) -> str:
     return "(" + "".join(f"{str(v)!r}, " for v in values) + ")"
 
 
-def _settings_literal(fit: "Fit") -> str:
+def _settings_literal(fit: "Fit", random_start: bool = False) -> str:
+    """The fit's sampler settings as a dict literal. ``random_start``: for a script whose chains start
+    at random (plain NumPyro), so its warmup also adapts the mass matrix: at least
+    :data:`~hiermod.settings.DEFAULT_WARMUP` iterations where the fit started from the instant
+    posterior or left the warmup automatic."""
+    from .settings import DEFAULT_WARMUP
+
     s = fit.settings
-    return (f"dict(chains={int(s.chains)!r}, warmup={int(s.warmup)!r}, draws={int(s.draws)!r}, "
+    warmup = s.warmup
+    if random_start:
+        warmup = max(int(warmup or 0), DEFAULT_WARMUP) if s.start == "instant" or warmup is None else warmup
+    warmup_text = "None" if warmup is None else repr(int(warmup))
+    start = "" if random_start else f", start={str(s.start)!r}"
+    return (f"dict(chains={int(s.chains)!r}, warmup={warmup_text}, draws={int(s.draws)!r}, "
             f"seed={int(s.seed)!r}, target_accept={float(s.target_accept)!r}, "
-            f"max_tree_depth={int(s.max_tree_depth)!r})")
+            f"max_tree_depth={int(s.max_tree_depth)!r}{start})")
 
 
 def _dict_literal(mapping: dict, indent: str = "    ") -> str:
@@ -469,7 +480,7 @@ LEVEL_DIMS = {level_dims}
 COEFFICIENTS = {coef_literal}
 # Group labels of the original fit (innermost level), in first-seen order.
 EXPECTED_LABELS = {labels_literal}
-SETTINGS = {_settings_literal(fit)}
+SETTINGS = {_settings_literal(fit, random_start=True)}
 QUICK = dict(chains={QUICK_SETTINGS["chains"]}, warmup={QUICK_SETTINGS["warmup"]}, draws={QUICK_SETTINGS["draws"]})
 VAR_NAMES = {var_names!r}
 {_SCRIPT_MAIN_ARGS}

@@ -133,7 +133,8 @@ def encode(shared: SharedModel) -> dict[str, str]:
             out["pop"] = spec.population.value
         out |= {PRIOR_PREFIX + name: prior_text(prior) for name, prior in spec.priors}
     if shared.settings is not None:
-        out |= {key: _number(getattr(shared.settings, field)) for key, field in SETTING_KEYS.items()}
+        out |= {key: _number(getattr(shared.settings, field)) for key, field in SETTING_KEYS.items()
+                if getattr(shared.settings, field) is not None}  # warmup None: automatic
     if shared.method is not None:
         out["method"] = shared.method
     return out

@@ -13,6 +13,7 @@ from __future__ import annotations
 import streamlit as st
 
 from hiermod.priors import resolve_priors
+from hiermod.settings import START_CHOICES, SamplerSettings
 from hiermod import families
 from hiermod.model_math import model_latex
 from hiermod.spec import PRIOR_FAMILIES, Parameterization, Pooling, Population, SlopeCorrelation, check_compatible
@@ -185,16 +186,25 @@ with st.form("model_form"):
                                help="Optional: the prior is cut off here and renormalised.")
     with st.expander("Advanced: sampler settings"):
         s1, s2, s3, s4, s5 = st.columns(5)
-        for key, value in (("chains", settings.chains), ("warmup", settings.warmup),
-                           ("draws", settings.draws), ("seed", settings.seed)):
+        for key, value in (("chains", settings.chains), ("draws", settings.draws), ("seed", settings.seed)):
             state.widget_default(f"w_{key}", int(value))
+        state.widget_default("w_warmup", settings.warmup)
+        state.widget_default("w_start", settings.start)
         state.widget_default("w_target_accept", float(settings.target_accept))
         s1.number_input("Chains", min_value=1, max_value=8, step=1, key="w_chains")
-        s2.number_input("Warmup", min_value=50, max_value=20_000, step=100, key="w_warmup")
+        s2.number_input("Warmup", min_value=50, max_value=20_000, step=100, key="w_warmup", value=None,
+                        placeholder="auto", help=f"Empty: {SamplerSettings().warmup_text}.")
         s3.number_input("Draws", min_value=50, max_value=20_000, step=100, key="w_draws")
         s4.number_input("Target acceptance", min_value=0.5, max_value=0.99, step=0.05,
                         key="w_target_accept", format="%.2f")
         s5.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="w_seed")
+        st.radio("Chains start", START_CHOICES, key="w_start", horizontal=True,
+                 format_func={"instant": "from the instant posterior (when it serves the model)",
+                              "random": "at random (NumPyro's default)"}.get,
+                 help="From the instant posterior: each chain starts at one of its draws and uses its "
+                      "spread as the mass matrix, so a short warmup adapts only the step size. At random: "
+                      "chains start anywhere and warmup also learns the mass matrix (slower; a check "
+                      "that the instant posterior missed no second mode).")
     st.form_submit_button("Apply", type="primary", on_click=model_apply.apply_form,
                           args=(data, spec, tuple(names), priors))
 

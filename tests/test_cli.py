@@ -134,7 +134,7 @@ def test_fit_quick_nuts_with_options(tmp_path):
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["spec"]["pooling"] == "complete"
     assert summary["settings"] == {"chains": 2, "warmup": 300, "draws": 300, "seed": 3,
-                                   "target_accept": 0.9, "max_tree_depth": 10}
+                                   "target_accept": 0.9, "max_tree_depth": 10, "start": "instant"}
     assert "tau" not in summary["parameters"]
 
 

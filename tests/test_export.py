@@ -155,8 +155,8 @@ def test_summary_dict_is_json_and_complete(eight_schools_fit):
     assert d["spec"]["priors"] == {"mu": "Normal(0, 5)", "tau": "HalfCauchy(5)"}
     assert d["spec"]["resolved_priors"] == {"mu": "Normal(0, 5)", "tau": "HalfCauchy(5)"}
     assert d["spec"]["likelihood"] == "normal_known_se"
-    assert d["settings"] == {"chains": 4, "warmup": 1000, "draws": 1000, "seed": 0, "target_accept": 0.9,
-                             "max_tree_depth": 10}
+    assert d["settings"] == {"chains": 4, "warmup": 300, "draws": 1000, "seed": 0, "target_accept": 0.9,
+                             "max_tree_depth": 10, "start": "instant"}  # as run: from the instant posterior
     assert d["method"] == "nuts"
     assert d["data"]["labels"] == list("ABCDEFGH")
     assert d["data"]["n_groups"] == 8 and d["data"]["n_rows"] == 8 and d["data"]["kind"] == "summary"

@@ -78,7 +78,7 @@ def test_the_link_reads_as_documented():
     text = query_string(encode(SharedModel("eight_schools", dataset_info("eight_schools").columns, spec,
                                            SamplerSettings(), "nuts")))
     assert text == ("v=1&data=eight_schools&lik=normal_known_se&pool=partial&param=non_centered"
-                    "&prior.mu=Normal(0,5)&prior.tau=HalfCauchy(5)&chains=4&warmup=1000&draws=1000"
+                    "&prior.mu=Normal(0,5)&prior.tau=HalfCauchy(5)&chains=4&draws=1000"
                     "&seed=0&accept=0.9&depth=10&method=nuts")  # the sample's own roles are not written
 
 

@@ -92,8 +92,7 @@ def describe_spec(spec) -> str:
 
 
 def describe_settings(settings) -> str:
-    return (f"{settings.chains} chains x ({settings.warmup} warmup + {settings.draws} draws), "
-            f"target accept {settings.target_accept:g}, seed {settings.seed}")
+    return settings.describe()
 
 
 # ------------------------------------------------------------------------------ the main fit

@@ -44,7 +44,8 @@ def apply_form(data, spec, names: tuple[str, ...], priors: dict) -> None:
         else:
             new_priors[name] = prior
     new_settings, err = components.guarded(
-        SamplerSettings, chains=int(ss["w_chains"]), warmup=int(ss["w_warmup"]),
+        SamplerSettings, chains=int(ss["w_chains"]),
+        warmup=None if ss["w_warmup"] is None else int(ss["w_warmup"]), start=str(ss.get("w_start", "instant")),
         draws=int(ss["w_draws"]), seed=int(ss["w_seed"]),
         target_accept=float(ss["w_target_accept"]), context="reading the sampler settings")
     if err is not None:

@@ -48,18 +48,20 @@ def _spec(dataset, priors: dict):
                              parameterization=dataset.parameterization, priors=text)
 
 
-def fit(dataset, chains: int, warmup: int, draws: int, seed: int, monitor=None) -> dict:
+def fit(dataset, chains: int, warmup: int | None, draws: int, seed: int, monitor=None,
+        start: str = "instant") -> dict:
+    """``warmup`` None: hiermod's own (300 from an instant start, else 1000)."""
     data = _load(dataset)
     if monitor:
         monitor.phase("first")
     with Stopwatch() as first:
         f1 = hiermod.fit(data, _spec(dataset, dataset.first_priors), chains=chains, warmup=warmup,
-                         draws=draws, seed=seed)
+                         draws=draws, seed=seed, start=start)
     if monitor:
         monitor.phase("second")
     with Stopwatch() as second:
         f2 = hiermod.fit(data, _spec(dataset, dataset.priors), chains=chains, warmup=warmup,
-                         draws=draws, seed=seed + 1)
+                         draws=draws, seed=seed + 1, start=start)
     if monitor:
         monitor.phase("after")
     post = f2.idata.posterior
@@ -79,10 +81,13 @@ def fit(dataset, chains: int, warmup: int, draws: int, seed: int, monitor=None) 
         "second_compile_s": f2.timings["compile_s"], "second_compilations": f2.timings["compilations"],
         "second_postprocess_s": f2.timings["total_s"] - f2.timings["sampling_s"] - f2.timings["compile_s"],
         "chain_method": stats.attrs.get("chain_method"), "target_accept": f2.settings.target_accept,
+        "start": f2.settings.start, "warmup_run": f2.settings.warmup,
         "note": "second call: hiermod.fit with new prior values (same data); chains in one process, "
                 "vectorized (one call for all chains) up to 100 groups unless centered, else 2 at a time on "
                 f"threads (hiermod.nuts.chain_method; this model: {stats.attrs.get('chain_method')}); "
-                f"target acceptance {f2.settings.target_accept:g}",
+                f"target acceptance {f2.settings.target_accept:g}; chains started "
+                f"{'from the instant posterior' if f2.settings.start == 'instant' else 'at random'}, "
+                f"{f2.settings.warmup} warmup iterations",
     }
 
 
