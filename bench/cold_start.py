@@ -42,9 +42,13 @@ def _worktree(ref: str, where: Path) -> Path:
 
 
 def _run_arm(tree: Path, env_extra: dict, model: str, seed: int, out_dir: Path) -> dict:
+    """One cold run of ``hiermod.fit`` with the tree's default settings (4 x 1000 draws; the warmup
+    its own: 1000 before the instant start existed, automatic after it)."""
     out = out_dir / f"{model}-{time.time_ns()}.json"
     job = {"peer": "hiermod", "dataset": model, "chains": 4, "warmup": 1000, "draws": 1000, "seed": seed,
            "out": str(out), "mem_budget_gb": 14}
+    if (tree / "hiermod" / "nuts_start.py").exists():  # warmup None: hiermod's own default
+        job.update(warmup=None, start=env_extra.get("HIERMOD_BENCH_START", "instant"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JAX_", "XLA_"))}
     env.update(env_extra)
     load = os.getloadavg()[0]
@@ -101,7 +105,9 @@ def _markdown(table: dict, arms: list[str], models: list[str], meta: dict) -> st
              f"{meta['machine']}; load average at the start {meta['load_start']}, at the end {meta['load_end']}. "
              f"`before` = commit {meta['before']} (a temporary git worktree); `after` = the working tree at "
              f"{meta['after']}. Medians of {meta['repeats']} runs, arms alternating within each repeat. "
-             "4 chains x (1000 warmup + 1000 draws); the first call in a fresh process with no on-disk "
+             "4 chains x 1000 draws, each tree's default warmup (1000 before; after: hiermod's automatic "
+             "warmup, 300 when the chains start from the instant posterior, as they do on these models; the "
+             "arm `after:HIERMOD_BENCH_START=random` starts at random with 1000); the first call in a fresh process with no on-disk "
              "compilation cache (library imports excluded from its time, included in the process CPU).",
              "", "| model | arm | " + " | ".join(label for _, label in FIELDS) + " | first call after/before |",
              "|---|---|" + "---|" * (len(FIELDS) + 1)]

@@ -73,9 +73,12 @@ class SamplerSettings:
 
     def describe(self) -> str:
         """One line for people: chains, warmup, draws, start, target acceptance, seed."""
-        start = "chains start from the instant posterior when it serves the model" if self.start == "instant" \
-            else "random starts"
-        return (f"{self.chains} chains x ({self.warmup_text} warmup + {self.draws} draws), {start}, "
+        warmup = "automatic warmup" if self.warmup is None else f"{self.warmup} warmup"
+        start = ("chains start from the instant posterior when it serves the model" if self.start == "instant"
+                 else "random starts")
+        if self.warmup is None:
+            start += f" (warmup {INSTANT_START_WARMUP} from it, else {DEFAULT_WARMUP})"
+        return (f"{self.chains} chains x ({warmup} + {self.draws} draws), {start}, "
                 f"target accept {self.target_accept:g}, seed {self.seed}")
 
     @property

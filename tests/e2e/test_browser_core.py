@@ -12,7 +12,7 @@ import time
 import pytest
 from playwright.sync_api import Page, expect
 
-from ui_steps import EIGHT, RADON, choose_sample, goto_page, no_exceptions, press_fit, sampler_settings
+from ui_steps import EIGHT, RADON, choose_sample, goto_page, no_exceptions, press_fit, sampler_settings, set_number
 
 pytestmark = pytest.mark.browser
 
@@ -28,7 +28,15 @@ def test_fit_eight_schools_partial_pooling(app_page: Page, shot):
     goto_page(page, "Model")
     page.get_by_text("Partial pooling: groups share a distribution").click()
     page.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=30_000)
-    sampler_settings(page, chains=2, warmup=300, draws=300)
+    page.get_by_text("Advanced: sampler settings").click()
+    # the warmup is automatic until set; the chains start from the instant posterior unless told
+    expect(page.get_by_label("Warmup", exact=True)).to_have_attribute("placeholder", "auto")
+    expect(page.get_by_text("Chains start", exact=True)).to_be_visible()
+    expect(page.get_by_text("from the instant posterior (when it serves the model)")).to_be_visible()
+    shot(page, "2-sampler-settings")
+    for label, value in (("Chains", 2), ("Warmup", 300), ("Draws", 300)):
+        set_number(page, label, value)
+    page.get_by_role("button", name="Apply").click()
     expect(page.get_by_text("2 chains x (300 warmup + 300 draws)").first).to_be_visible(timeout=30_000)
     shot(page, "2-model")
     no_exceptions(page)
