@@ -25,7 +25,7 @@ def test_nuts_fit_of_eight_schools_agrees_with_the_instant_posterior(app_page: P
     goto_page(page, "Model")
     page.get_by_text("Partial pooling: groups share a distribution").click()
     goto_page(page, "Fit")
-    press_fit(page)  # the app's default sampler settings: 4 chains x (1000 warmup + 1000 draws)
+    press_fit(page)  # the app's default sampler settings: 4 chains x (automatic warmup + 1000 draws)
     expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=300_000)
     main = page.get_by_test_id("stMainBlockContainer")
 
