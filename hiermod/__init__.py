@@ -14,7 +14,11 @@ from __future__ import annotations
 
 import importlib
 
+from . import numpy_pages as _numpy_pages
+
 __version__ = "0.1.0"
+
+_numpy_pages.apply()  # numpy's huge-page advice off: fresh large arrays were ~17x slower (numpy_pages)
 
 _EXPORTS = {
     "HiermodError": "errors",
