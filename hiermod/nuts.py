@@ -5,8 +5,9 @@ sized to take about ``CHUNK_SECONDS`` each.
 Between chunks it reports progress and checks the cancel signal. One kernel and one compiled chunk
 function are kept per (model structure, warmup length, target acceptance, tree depth, start), and
 data and priors (and the instant draws the chains start from: :mod:`hiermod.nuts_start`) enter as
-arguments, so a second fit with new prior values or new data of the same shapes compiles nothing. A fit's three programs (initialisation, chunk, postprocessing) are traced one
-after another on the fit's thread and each compiled on a background thread as soon as it is traced
+arguments, so a second fit with new prior values or new data of the same shapes compiles nothing.
+A fit's three programs (initialisation, chunk, postprocessing) are traced one after another on the
+fit's thread and each compiled on a background thread as soon as it is traced
 (:class:`hiermod.compilation.AheadJit`), so tracing the chunk overlaps compiling the
 initialisation, and so on. :func:`fit_nuts` is the runner of the ``"nuts"`` method
 (:data:`hiermod.methods.METHODS`); :func:`hiermod.fitting.fit` validates and dispatches to it.
