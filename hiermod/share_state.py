@@ -26,7 +26,7 @@ from .errors import HiermodError
 from .families import Likelihood
 from .methods import METHODS
 from .prior_families import Prior, parse_prior
-from .settings import SamplerSettings
+from .settings import START_CHOICES, SamplerSettings
 from .spec import ModelSpec, Parameterization, Pooling, Population, SlopeCorrelation
 
 VERSION = "1"
@@ -40,7 +40,9 @@ SETTING_KEYS = {"chains": "chains", "warmup": "warmup", "draws": "draws", "seed"
 """Link parameter -> :class:`SamplerSettings` field."""
 STRUCTURE_KEYS = ("lik", "pool", "param", "param.levels", "groups", "cov", "slopes", "corr", "pop")
 """Link parameters of the model's structure (everything of a ModelSpec but its priors)."""
-KNOWN = ("v", "data", *(f"col.{r}" for r in COLUMN_ROLES), *STRUCTURE_KEYS, *SETTING_KEYS, "method")
+START_KEY = "start"
+"""Where NUTS chains start (:data:`~hiermod.settings.START_CHOICES`); written only when not the default."""
+KNOWN = ("v", "data", *(f"col.{r}" for r in COLUMN_ROLES), *STRUCTURE_KEYS, *SETTING_KEYS, START_KEY, "method")
 _URL_SAFE = "(),[]"  # kept as they are, so priors read as written: prior.tau=HalfCauchy(5)
 
 
@@ -135,6 +137,8 @@ def encode(shared: SharedModel) -> dict[str, str]:
     if shared.settings is not None:
         out |= {key: _number(getattr(shared.settings, field)) for key, field in SETTING_KEYS.items()
                 if getattr(shared.settings, field) is not None}  # warmup None: automatic
+        if shared.settings.start != SamplerSettings().start:
+            out[START_KEY] = shared.settings.start
     if shared.method is not None:
         out["method"] = shared.method
     return out
@@ -297,6 +301,11 @@ def _decode_settings(r: _Reader) -> SamplerSettings | None:
                   "write a whole number like 4")
             continue
         values[field] = value
+    start = r.get(START_KEY)
+    if start is not None and start not in START_CHOICES:
+        r.bad(START_KEY, f"write one of {', '.join(START_CHOICES)}")
+    elif start is not None:
+        values["start"] = start
     return SamplerSettings(**values) if values else None
 
 

@@ -73,6 +73,16 @@ def test_round_trip_through_a_real_query_string(dataset, spec):
     assert back.link.spec == spec and hash(back.link.spec) == hash(spec)  # the same fit key
 
 
+def test_random_starts_and_an_automatic_warmup_go_through_the_link():
+    """The default start (instant) and an automatic warmup are not written; a random start is."""
+    spec = ModelSpec("normal_known_se")
+    for settings, written in ((SamplerSettings(start="random"), {"start": "random"}), (SamplerSettings(), {})):
+        params = encode(SharedModel("eight_schools", None, spec, settings, "nuts"))
+        assert "warmup" not in params and {k: params[k] for k in ("start",) if k in params} == written
+        back = decode(parse_qs(query_string(params), keep_blank_values=True))
+        assert back.problems == () and back.link.settings == settings
+
+
 def test_the_link_reads_as_documented():
     spec = ModelSpec("normal_known_se", priors={"mu": "Normal(0, 5)", "tau": "HalfCauchy(5)"})
     text = query_string(encode(SharedModel("eight_schools", dataset_info("eight_schools").columns, spec,
@@ -134,6 +144,7 @@ def test_no_link_parameters_is_no_link():
     ("colour", "blue", ["'colour'", "not a link parameter"]),
     ("v", "2", ["'v=2'", "version 1"]),
     ("warmup", "", ["'warmup'", "empty"]),
+    ("start", "fast", ["'start=fast'", "instant, random"]),
 ])
 def test_a_bad_parameter_is_named_and_the_rest_still_applies(key, value, words):
     params = dict(EIGHT_LINK)
