@@ -186,6 +186,8 @@ class JobSlot:
             if current is not None and self.harvest():
                 st.rerun()  # whole app: the pages now show the finished result
             if current is None:
+                if drawn is not None:  # harvested by an earlier tick whose app rerun never came
+                    st.rerun()  # (lost to another rerun): the page still shows the running job
                 return
             if drawn is not None and (current.status, current.partial is not None) != drawn:
                 st.rerun()  # started (a faster poll) or published its preview (drawn by the page)
