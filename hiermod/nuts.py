@@ -112,14 +112,18 @@ class _Sampler:
         self.init_from = jit(self._init_from, static_argnums=3, compiler_options=compiler_options(INIT_OPT_LEVEL))
         self.kernel_ready = False  # set once kernel.init has run (the kernel's functions are set)
 
+    @property
+    def init_program(self):
+        """The compiled initialisation: :meth:`_init_from` (instant start) or :meth:`_init_all`."""
+        return self.init_from if self.from_instant else self.init_all
+
     def init_args(self, settings: SamplerSettings, start: dict | None) -> tuple:
         """The initialisation's arguments after ``kwargs``: (``start`` draws,) number of chains."""
         return (start, settings.chains) if self.from_instant else (settings.chains,)
 
     def initialise(self, kwargs: dict, settings: SamplerSettings, start: dict | None):
         """The chains' initial states, stacked (compiled: :meth:`_init_all` or :meth:`_init_from`)."""
-        program = self.init_from if self.from_instant else self.init_all
-        return program(prng_key(settings.seed), kwargs, *self.init_args(settings, start))
+        return self.init_program(prng_key(settings.seed), kwargs, *self.init_args(settings, start))
 
     def prepare(self, kwargs: dict, settings: SamplerSettings, method: str, start: dict | None = None) -> list:
         """Trace the fit's programs and start compiling each as soon as it is traced; returns their
@@ -139,9 +143,8 @@ class _Sampler:
             return []
         vectorized = method == "vectorized"
         try:
-            program = self.init_from if self.from_instant else self.init_all
-            init = program.prepare(prng_key(settings.seed), kwargs, *self.init_args(settings, start),
-                                   start=not vectorized)
+            init = self.init_program.prepare(prng_key(settings.seed), kwargs, *self.init_args(settings, start),
+                                             start=not vectorized)
         except RuntimeError:  # NumPyro's init raised while traced: _stacked_initial_states handles it
             return []
         finally:

@@ -62,12 +62,12 @@ def latent_sites(model: Callable, kwargs: dict) -> dict[str, tuple[int, ...]]:
 def instant_start(data: "GroupedData", spec: "ModelSpec", settings: "SamplerSettings",
                   latent: dict[str, tuple[int, ...]]) -> dict[str, np.ndarray] | None:
     """:data:`START_DRAWS` instant draws {site: (START_DRAWS, *shape)} of the ``latent`` sites
-    (constrained, float32), from a Generator seeded with ``settings.seed``; None when
-    ``settings.start`` is ``"random"``, no instant engine serves the model, its draws miss a site
-    or are not finite, or it fails (logged: NUTS then starts at random, as without it)."""
+    (constrained, float32), from a Generator seeded with ``settings.seed``; None when no instant
+    engine serves the model, its draws miss a site or are not finite, or it fails (logged: NUTS
+    then starts at random, as without it). The caller asks only when ``settings.start`` is instant."""
     from .instant import instant_draws, unavailable_reason
 
-    if settings.start != "instant" or unavailable_reason(data, spec) is not None:
+    if unavailable_reason(data, spec) is not None:
         return None
     try:
         draws = instant_draws(data, spec, START_DRAWS, np.random.default_rng([settings.seed, 1]))

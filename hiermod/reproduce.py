@@ -52,8 +52,8 @@ def _settings_literal(fit: "Fit", random_start: bool = False) -> str:
 
     s = fit.settings
     warmup = s.warmup
-    if random_start:
-        warmup = max(int(warmup or 0), DEFAULT_WARMUP) if s.start == "instant" or warmup is None else warmup
+    if random_start and (s.start == "instant" or warmup is None):
+        warmup = max(int(warmup or 0), DEFAULT_WARMUP)
     warmup_text = "None" if warmup is None else repr(int(warmup))
     start = "" if random_start else f", start={str(s.start)!r}"
     return (f"dict(chains={int(s.chains)!r}, warmup={warmup_text}, draws={int(s.draws)!r}, "
