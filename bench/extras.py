@@ -69,7 +69,7 @@ def progress_worker(name: str, chunked: bool, repeats: int) -> dict:
         times.append(f.timings["sampling_s"])
     return {"model": name, "chunked": chunked, "chunk": nuts_module.CHUNK, "sampling_s": times,
             "median_s": statistics.median(times), "progress_calls": calls["n"],
-            "chain_method": nuts_module.chain_method_for(data, spec)}
+            "chain_method": nuts_module.chain_method()}
 
 
 def run_progress(repeats: int) -> list[dict]:

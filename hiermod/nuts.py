@@ -1,7 +1,11 @@
-"""The NUTS engine: NumPyro's NUTS kernel run in jitted chunks, with progress and cancel.
+"""The NUTS engine: NumPyro's model and adaptation, hiermod's trajectory, run in jitted chunks with
+progress and cancel.
 
-The sampler runs NumPyro's NUTS kernel in jitted chunks of at most ``CHUNK`` iterations per chain,
-sized to take about ``CHUNK_SECONDS`` each.
+Each iteration is :class:`hiermod.nuts_kernel.NutsIteration`: NumPyro's NUTS kernel builds the
+model's potential, finds the starting point and adapts step size and metric; the trajectory is
+:mod:`hiermod.nuts_tree`'s (NumPyro's algorithm with a fraction of its operations per leapfrog
+step). The sampler runs it in jitted chunks of at most ``CHUNK`` iterations per chain, sized to
+take about ``CHUNK_SECONDS`` each.
 Between chunks it reports progress and checks the cancel signal. One kernel and one compiled chunk
 function are kept per (model structure, warmup length, target acceptance, tree depth, start), and
 data and priors (and the instant draws the chains start from: :mod:`hiermod.nuts_start`) enter as
@@ -30,14 +34,14 @@ from .jobs import Progress
 from .models import Structure, prepare
 from .result import Fit, inference_data_from_draws
 from .settings import SamplerSettings
-from .spec import ModelSpec, Parameterization, Pooling, check_compatible
+from .spec import ModelSpec, check_compatible
 from .tracing_lock import locked_jit, tracing
 
 if TYPE_CHECKING:  # pragma: no cover
     from .data import GroupedData
 
-__all__ = ["fit_nuts", "precompile", "chain_method", "chain_method_for", "chain_threads", "compile_ahead",
-           "CHAIN_METHODS", "VECTORIZE_MAX_GROUPS", "CHUNK", "FIRST_CHUNK", "CHUNK_SECONDS"]
+__all__ = ["fit_nuts", "precompile", "chain_method", "chain_threads", "compile_ahead",
+           "CHAIN_METHODS", "CHUNK", "FIRST_CHUNK", "CHUNK_SECONDS"]
 
 CHUNK = 250
 """Most NUTS iterations per chain in one compiled call (the size of the per-call record buffer)."""
@@ -82,7 +86,8 @@ def _is_set(cancel: Any) -> bool:
 
 
 class _Sampler:
-    """A NUTS kernel with its compiled chunk and postprocessing functions.
+    """A NUTS kernel (NumPyro's, for the model, the start and the adaptation; its iterations are
+    :class:`~hiermod.nuts_kernel.NutsIteration`) with its compiled chunk and postprocessing functions.
 
     ``from_instant``: the chains start at instant draws with the diagonal mass matrix they give,
     held fixed (:mod:`hiermod.nuts_start`; warmup adapts the step size only): the initialisation is
@@ -95,11 +100,15 @@ class _Sampler:
         import jax
         from numpyro.infer import NUTS
 
+        from .nuts_kernel import NutsIteration
+
         self.model = model
         self.warmup = warmup
         self.from_instant = from_instant
         self.kernel = NUTS(model, target_accept_prob=target_accept, max_tree_depth=max_tree_depth,
                            adapt_mass_matrix=not from_instant)
+        self.iterate = NutsIteration(self.kernel, warmup, target_accept, max_tree_depth,
+                                     adapt_mass_matrix=not from_instant)
         self.lock = threading.Lock()
         # AheadJit: traced under the process-wide tracing lock, compiled on a background thread;
         # locked_jit (HIERMOD_COMPILE_AHEAD=0): traced and compiled at the first call, on its thread
@@ -230,7 +239,7 @@ class _Sampler:
 
         def body(i, carry):
             s, buf = carry
-            s = self.kernel.sample(s, (), kwargs)
+            s = self.iterate(s, kwargs)
             buf = jax.tree.map(lambda b, r: b.at[i].set(r), buf, self._record(s))
             return s, buf
 
@@ -334,33 +343,23 @@ def chain_threads() -> int:
 
 
 CHAIN_METHODS = ("auto", "vectorized", "threads")
-VECTORIZE_MAX_GROUPS = 100
-"""``auto`` vectorizes chains up to this many groups (chosen by measurement: bench/DECISIONS.md)."""
 
 
-def chain_method(n_groups: int, centered_partial: bool = False) -> str:
-    """How chains run: ``HIERMOD_CHAIN_METHOD`` = ``auto`` (default), ``vectorized`` or ``threads``.
+def chain_method() -> str:
+    """How chains run: ``HIERMOD_CHAIN_METHOD`` = ``auto`` (default: ``threads``), ``vectorized``
+    or ``threads``.
 
+    ``threads``: each chain advances on its own, :func:`chain_threads` at a time, so a fit uses
+    both cores and chains whose trajectories differ in length do not wait for each other.
     ``vectorized``: one jitted call advances every chain by a chunk (``jax.vmap`` over the stacked
-    states). Each iteration costs the longest trajectory among the chains, but the per-call and
-    per-operation overhead is paid once for all chains, which is what small models are made of.
-    ``threads``: each chain advances on its own, :func:`chain_threads` at a time, so large models
-    use both cores, and chains whose trajectories differ in length do not wait for each other.
-
-    ``auto`` (chosen by measurement, bench/DECISIONS.md) vectorizes up to :data:`VECTORIZE_MAX_GROUPS` groups unless the model is a
-    centered partial-pooling one, and uses threads otherwise. The draws of one method depend only
-    on the seed (not on load or ``HIERMOD_CHAIN_THREADS``).
+    states); each iteration costs the longest trajectory among the chains, but per-operation
+    overhead is paid once for all chains. With NumPyro's tree building that overhead made
+    vectorized chains faster up to about 100 groups; with :mod:`hiermod.nuts_tree`'s, threads are
+    faster on every benchmark model and compile sooner (bench/DECISIONS.md). The draws of one
+    method depend only on the seed (not on load or ``HIERMOD_CHAIN_THREADS``).
     """
     value = os.environ.get("HIERMOD_CHAIN_METHOD", "auto").strip().lower()
-    if value in CHAIN_METHODS and value != "auto":
-        return value
-    return "vectorized" if n_groups <= VECTORIZE_MAX_GROUPS and not centered_partial else "threads"
-
-
-def chain_method_for(data: "GroupedData", spec: ModelSpec) -> str:
-    """:func:`chain_method` for this data and model."""
-    centered_partial = spec.pooling == Pooling.PARTIAL and spec.parameterization == Parameterization.CENTERED
-    return chain_method(data.n_groups, centered_partial)
+    return value if value in CHAIN_METHODS and value != "auto" else "threads"
 
 
 def _per_method(stacked, settings: SamplerSettings, method: str):
@@ -541,7 +540,7 @@ def fit_nuts(data: "GroupedData", spec: ModelSpec, settings: SamplerSettings, pr
     """
     t0 = time.perf_counter()
     model, kwargs, priors, structure = prepare(data, spec)
-    method = chain_method_for(data, spec)
+    method = chain_method()
     with count_compilations() as compiles:
         start = _instant_start(data, spec, settings, model, kwargs)
         t_start = time.perf_counter()
@@ -581,7 +580,7 @@ def precompile(data: "GroupedData", spec: ModelSpec, settings: SamplerSettings |
     settings = settings or SamplerSettings()
     check_compatible(spec, data)
     model, kwargs, priors, structure = prepare(data, spec)
-    method = chain_method_for(data, spec)
+    method = chain_method()
     with count_compilations() as compiles:
         start = _instant_start(data, spec, settings, model, kwargs)
         settings, sampler, stacked, programs = _started(model, kwargs, structure, settings, method, start)

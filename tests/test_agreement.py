@@ -151,7 +151,11 @@ def test_a_beta_population_agrees():
     assert a.available and a.exact is True
     assert {"alpha", "beta"} <= set(a.table.index)
     assert sum(i.startswith("p[") for i in a.table.index) == data.n_groups
-    assert a.agrees, a.table.head()
+    # the product flags |z| > 4 per parameter (a user's one look); over these 73 parameters a
+    # correct sampler crosses that in about 0.5% of seeds, so the test bounds the family instead:
+    # max |z| beyond the 1-in-1000 family-wise value is a real disagreement
+    z_family = stats.norm.isf(0.0005 / len(a.table))
+    assert a.table["z"].abs().max() < z_family, a.table.loc[a.table["z"].abs().idxmax()]
 
 
 def test_a_model_the_instant_method_cannot_serve():

@@ -61,17 +61,15 @@ def test_progress_is_reported_and_cancel_stops_the_fit():
     assert all(b.done >= a.done for a, b in zip(seen, seen[1:]))
 
 
-def test_chain_method_auto_vectorizes_small_models_only(monkeypatch):
-    from hiermod.nuts import VECTORIZE_MAX_GROUPS, chain_method
+def test_chain_method_auto_runs_chains_on_threads(monkeypatch):
+    from hiermod.nuts import chain_method
 
     monkeypatch.delenv("HIERMOD_CHAIN_METHOD", raising=False)
-    assert chain_method(8) == "vectorized"
-    assert chain_method(8, centered_partial=True) == "threads"
-    assert chain_method(VECTORIZE_MAX_GROUPS + 1) == "threads"
-    monkeypatch.setenv("HIERMOD_CHAIN_METHOD", "threads")
-    assert chain_method(8) == "threads"
+    assert chain_method() == "threads"
     monkeypatch.setenv("HIERMOD_CHAIN_METHOD", "vectorized")
-    assert chain_method(5000) == "vectorized"
+    assert chain_method() == "vectorized"
+    monkeypatch.setenv("HIERMOD_CHAIN_METHOD", "no such method")
+    assert chain_method() == "threads"
 
 
 @pytest.mark.parametrize("method", ["vectorized", "threads"])

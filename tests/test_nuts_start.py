@@ -8,7 +8,7 @@ import pytest
 import hiermod.nuts_start as nuts_start
 from hiermod.fitting import fit
 from hiermod.models import prepare
-from hiermod.nuts import _instant_start, _started, chain_method_for
+from hiermod.nuts import _instant_start, _started, chain_method
 from hiermod.settings import DEFAULT_WARMUP, INSTANT_START_WARMUP, SamplerSettings
 from hiermod.spec import ModelSpec
 from synthetic import QUICK, simulate
@@ -91,7 +91,7 @@ def test_an_instant_start_needs_no_new_program_for_new_priors_or_data(likelihood
 def test_chain_method_threads_starts_each_chain_at_its_own_draw(monkeypatch):
     monkeypatch.setenv("HIERMOD_CHAIN_METHOD", "threads")
     data, spec = simulate("poisson", seed=27), ModelSpec("poisson")
-    assert chain_method_for(data, spec) == "threads"
+    assert chain_method() == "threads"
     result = fit(data, spec, chains=2, warmup=99, draws=100, seed=1)
     assert result.settings.start == "instant"
     first = result.idata.posterior["mu"].values[:, 0]
