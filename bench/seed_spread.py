@@ -1,12 +1,14 @@
-"""ESS per second over many seeds: hiermod against nutpie, the spread a single-seed benchmark hides.
+"""ESS per second over many seeds: hiermod against nutpie and Stan, the spread a single-seed
+benchmark hides.
 
 The centered eight schools' minimum bulk ESS moves from under 20 to over 250 between seeds (chains
 stuck in the funnel's neck for a while, or not), for every sampler, so `bench/RESULTS.md`'s one
 seed can put either tool ahead. Here each tool compiles once (first call, not timed) and then fits
 ``--seeds`` seeds with the stated priors, 4 chains x 1000 draws, each at its defaults (hiermod: an
-instant start and 300 warmup, target acceptance 0.9; nutpie: 1,000 tune, 0.8); ESS/s = min bulk ESS
-over mu, tau, sigma, theta / sampling seconds (hiermod: ``Fit.timings["sampling_s"]``; nutpie:
-wall time of ``nutpie.sample``). Run in the bench environment (nutpie):
+instant start and 300 warmup, target acceptance 0.9; nutpie and Stan: 1,000 warmup, 0.8); ESS/s =
+min bulk ESS over mu, tau, sigma, theta / sampling seconds (hiermod: ``Fit.timings["sampling_s"]``;
+nutpie: wall time of ``nutpie.sample``; Stan: of ``model.sample``, PyStan's transfer of the draws
+included, the model built from httpstan's cache). Run in the bench environment (nutpie, PyStan):
 
     .bench-venv/bin/python bench/seed_spread.py [--models eight_schools_c eight_schools_nc] [--seeds 16]
 """
@@ -62,6 +64,22 @@ def _nutpie(case, seeds: int) -> list[tuple[float, float, int]]:
     return out
 
 
+def _stan(case, seeds: int) -> list[tuple[float, float, int]]:
+    from peers import stan_peer
+
+    out = []
+    for seed in range(1, seeds + 1):
+        model, _, _, _ = stan_peer._build(stan_peer.stan_data(case, case.priors), seed)
+        t = time.perf_counter()
+        fit = stan_peer._sample(model, 4, 1000, 1000)
+        seconds = time.perf_counter() - t
+        names = ["mu", "tau", "theta"] + (["sigma"] if case.likelihood == "normal" else [])
+        ess, _ = min_bulk_ess({n: stan_peer._draws(fit, n) for n in names})
+        divergent = fit._draws[list(fit.sample_and_sampler_param_names).index("divergent__")]
+        out.append((ess, seconds, int(divergent.sum())))
+    return out
+
+
 def _row(model: str, tool: str, runs: list[tuple[float, float, int]]) -> str:
     r = np.array(runs, dtype=float)
     per_s = r[:, 0] / r[:, 1]
@@ -80,7 +98,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     for name in args.models:
         case = datasets.get(name)
-        for tool, run in (("hiermod", _hiermod), ("nutpie", _nutpie)):
+        for tool, run in (("hiermod", _hiermod), ("nutpie", _nutpie), ("Stan", _stan)):
             print(_row(name, tool, run(case, args.seeds)), flush=True)
 
 

@@ -82,9 +82,9 @@ def fit(dataset, chains: int, warmup: int | None, draws: int, seed: int, monitor
         "second_postprocess_s": f2.timings["total_s"] - f2.timings["sampling_s"] - f2.timings["compile_s"],
         "chain_method": stats.attrs.get("chain_method"), "target_accept": f2.settings.target_accept,
         "start": f2.settings.start, "warmup_run": f2.settings.warmup,
-        "note": "second call: hiermod.fit with new prior values (same data); chains in one process, "
-                "vectorized (one call for all chains) up to 100 groups unless centered, else 2 at a time on "
-                f"threads (hiermod.nuts.chain_method; this model: {stats.attrs.get('chain_method')}); "
+        "note": "second call: hiermod.fit with new prior values (same data); NumPyro's model and "
+                "adaptation, hiermod's NUTS trajectory (hiermod.nuts_tree); chains in one process, "
+                f"{stats.attrs.get('chain_method')} (hiermod.nuts.chain_method: 2 at a time on threads by default); "
                 f"target acceptance {f2.settings.target_accept:g}; chains started "
                 f"{'from the instant posterior' if f2.settings.start == 'instant' else 'at random'}, "
                 f"{f2.settings.warmup} warmup iterations",
