@@ -37,7 +37,9 @@ class NutsIteration:
     """``step(state, kwargs) -> state``: one NUTS iteration of the model whose NumPyro kernel is
     ``kernel`` (its ``init`` has run, so its potential is set up), adapting during the first
     ``warmup`` iterations as ``NUTS(target_accept_prob=target_accept,
-    adapt_mass_matrix=adapt_mass_matrix)`` would."""
+    adapt_mass_matrix=adapt_mass_matrix)`` would. Iteration i draws its randomness from
+    :func:`~hiermod.nuts_tree.iteration_seed` (the chain's PRNG key, which stays as ``init`` made it,
+    and i), so the same seed gives the same draws."""
 
     def __init__(self, kernel, warmup: int, target_accept: float, max_tree_depth: int, adapt_mass_matrix: bool):
         self.kernel = kernel

@@ -114,10 +114,9 @@ def iteration_seed(key, i):
 
 
 def _uniform(seed, counter):
-    """A uniform draw on [0, 1) (24 bits) for ``counter`` of the stream ``seed`` (two uint32 words
-    drawn by ``jax.random.bits`` once per transition): a counter-based generator, the two words
-    mixed in one after the other. A threefry draw per leapfrog step cost 0.3 microseconds here,
-    more than the rest of a small model's step."""
+    """A uniform draw on [0, 1) (24 bits) for ``counter`` of the stream ``seed`` (two uint32 words,
+    :func:`iteration_seed`): a counter-based generator, the two words mixed in one after the other.
+    A threefry draw per leapfrog step cost 0.3 microseconds here, a third of a small model's step."""
     h = _mix32(_mix32(seed[0] ^ jnp.asarray(counter).astype(jnp.uint32)) ^ seed[1])
     return (h >> 8).astype(jnp.float32) * jnp.float32(1.0 / 16777216.0)
 
@@ -153,12 +152,12 @@ def _select(pred, a, b):
     return jax.tree.map(lambda x, y: jnp.where(pred, x, y), a, b)
 
 
-def transition(potential_and_grad: Callable, key, q, potential, grad, step_size, inverse_mass,
+def transition(potential_and_grad: Callable, seed, q, potential, grad, step_size, inverse_mass,
                mass_sqrt, max_depth: int, max_delta_energy: float = MAX_DELTA_ENERGY) -> Transition:
     """One NUTS transition from ``q`` (with its ``potential`` U(q) and ``grad``): momentum
-    p = mass_sqrt * z, z ~ N(0, I), then the doubling above. ``potential_and_grad(q)`` returns
-    (U(q), dU/dq); ``inverse_mass`` is m, ``mass_sqrt`` = 1 / sqrt(m)."""
-    seed = key
+    p = mass_sqrt * z, z ~ N(0, I), then the doubling above; every draw from the ``seed`` words
+    (:func:`iteration_seed`). ``potential_and_grad(q)`` returns (U(q), dU/dq); ``inverse_mass`` is
+    m, ``mass_sqrt`` = 1 / sqrt(m)."""
     p = mass_sqrt * _normal(seed, jnp.uint32(_MOMENTUM) + jnp.arange(q.shape[0], dtype=jnp.uint32))
     energy0 = potential + 0.5 * jnp.sum(inverse_mass * p * p)
     dim = q.shape[0]
