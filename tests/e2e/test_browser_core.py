@@ -99,7 +99,7 @@ def test_cancel_long_fit(app_page: Page, shot):
     page = app_page
     choose_sample(page, RADON)
     goto_page(page, "Model")
-    sampler_settings(page, chains=2, draws=20000, seed=11)
+    sampler_settings(page, chains=8, draws=20000, seed=11)  # seconds of sampling to cancel: 2 chains took ~1.5 s
     expect(page.get_by_text("20000 draws").first).to_be_visible(timeout=30_000)
     goto_page(page, "Fit")
     press_fit(page)
