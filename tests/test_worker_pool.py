@@ -95,9 +95,14 @@ def in_thread(eight_schools):
 # ------------------------------------------------------------------------------------- tests
 
 
-def test_fit_in_a_worker_equals_the_fit_in_this_process(pool, eight_schools, in_thread):
+def test_fit_in_a_worker_equals_the_fit_in_this_process(pool, eight_schools):
+    """(20,000 draws: long enough, about half a second of sampling, for the 20 ms polling here to
+    see the warmup or sampling progress.)"""
+    settings = SamplerSettings(chains=2, warmup=200, draws=20000, seed=5)
+    in_thread = fit_task(eight_schools, _spec(), settings, progress=lambda p: None, cancel=threading.Event(),
+                         publish=lambda obj: None)
     phases, pids = set(), set()
-    job = pool.submit(fit_task, eight_schools, _spec(), SMALL, label="worker fit")
+    job = pool.submit(fit_task, eight_schools, _spec(), settings, label="worker fit")
     while not job.done():
         phases.add(job.progress.phase)
         pid = pool.running_pid(job)
