@@ -206,7 +206,7 @@ def test_fit_runs_in_background_and_shows_results():
 def test_cancel_a_fit():
     at = load_sample(new_app(), "radon")
     at.switch_page("pages/2_Model.py").run()
-    at.number_input(key="w_chains").set_value(2)
+    at.number_input(key="w_chains").set_value(8)  # seconds of sampling: 2 chains now take ~1.5 s
     at.number_input(key="w_draws").set_value(20_000)
     at.number_input(key="w_seed").set_value(7)
     at.button(key="FormSubmitter:model_form-Apply").click().run()

@@ -34,8 +34,8 @@ from hiermod.spec import ModelSpec
 
 REPO = Path(__file__).resolve().parent.parent
 SMALL = SamplerSettings(chains=2, warmup=200, draws=200, seed=3)
-LONG = SamplerSettings(chains=2, warmup=20_000, draws=20_000, seed=4)  # ~4 s alone on a warm worker: cancelled
-KILLED = SamplerSettings(chains=2, warmup=20_000, draws=20_000, seed=5)  # ~4 s: killed mid-way
+LONG = SamplerSettings(chains=8, warmup=20_000, draws=20_000, seed=4)  # ~3.5 s alone on a warm worker: cancelled
+KILLED = SamplerSettings(chains=8, warmup=20_000, draws=20_000, seed=5)  # ~3.5 s: killed mid-way
 SPEC = ModelSpec("normal_known_se", "partial", "non_centered")
 
 
@@ -213,7 +213,7 @@ def test_progress_preview_place_in_line_and_cancel(cluster, data):
         return len(seen) >= 3
 
     _wait(sampling, 90, "progress updates from the worker")
-    assert first.progress.total == 2 * (20_000 + 20_000)
+    assert first.progress.total == LONG.chains * (LONG.warmup + LONG.draws)
     assert first.partial is not None and first.partial.method in ("exact", "instant")  # the preview
     t0 = time.monotonic()
     for job in (first, second):
