@@ -113,20 +113,30 @@ def iteration_seed(key, i):
     return jnp.stack([_mix32(key[0] ^ _mix32(i)), _mix32(key[1] ^ _mix32(i ^ jnp.uint32(0x9E3779B9)))])
 
 
-def _uniform(seed, counter):
-    """A uniform draw on [0, 1) (24 bits) for ``counter`` of the stream ``seed`` (two uint32 words,
+def _bits(seed, counter):
+    """32 random bits for ``counter`` (scalar or array) of the stream ``seed`` (two uint32 words,
     :func:`iteration_seed`): a counter-based generator, the two words mixed in one after the other.
     A threefry draw per leapfrog step cost 0.3 microseconds here, a third of a small model's step."""
-    h = _mix32(_mix32(seed[0] ^ jnp.asarray(counter).astype(jnp.uint32)) ^ seed[1])
-    return (h >> 8).astype(jnp.float32) * jnp.float32(1.0 / 16777216.0)
+    return _mix32(_mix32(seed[0] ^ jnp.asarray(counter).astype(jnp.uint32)) ^ seed[1])
+
+
+def _uniform(seed, counter):
+    """A uniform draw on [0, 1): the top 24 bits times 2^-24 (at most 1 - 2^-24, exact in float32)."""
+    return (_bits(seed, counter) >> 8).astype(jnp.float32) * jnp.float32(2.0**-24)
+
+
+def _normal_from_bits(bits):
+    """Standard normal draws from 32-bit words: the inverse normal CDF, sqrt(2) erfinv(v), at
+    v = (k + 1/2) 2^-22 - 1 for the top 23 bits k, so |v| <= 1 - 2^-23 exactly in float32 and the
+    draws stay within 5.3 sd (with 24 bits the largest v rounded to 1 and gave an infinite momentum:
+    one divergence in about eight fits of 500 groups)."""
+    k = (bits >> 9).astype(jnp.float32)
+    return jnp.sqrt(jnp.float32(2.0)) * jax.lax.erf_inv((k + 0.5) * jnp.float32(2.0**-22) - 1)
 
 
 def _normal(seed, counter):
-    """Standard normal draws for ``counter`` (an array) of the stream ``seed``: the inverse normal
-    CDF at 24-bit uniforms on (0, 1) (tails beyond 5.4 sd cut, as float32 draws are anyway)."""
-    h = _mix32(_mix32(seed[0] ^ counter.astype(jnp.uint32)) ^ seed[1])
-    u = ((h >> 8).astype(jnp.float32) + 0.5) * jnp.float32(1.0 / 16777216.0)
-    return jnp.sqrt(2.0) * jax.lax.erf_inv(2.0 * u - 1.0)
+    """Standard normal draws for ``counter`` (an array) of the stream ``seed``."""
+    return _normal_from_bits(_bits(seed, counter))
 
 
 def _store_checkpoint(ck_p, ck_sum, even, slot, p, p_sum):

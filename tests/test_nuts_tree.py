@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import special, stats
 
-from hiermod.nuts_tree import _normal, _uniform, checkpoint_slots, transition
+from hiermod.nuts_tree import _normal, _normal_from_bits, _uniform, checkpoint_slots, transition
 
 Z_MAX = 4.5  # |estimate - truth| / MCSE over a dozen fixed-seed checks
 
@@ -109,3 +109,12 @@ def test_streams_are_uniform_and_normal(seed):
     assert abs(np.corrcoef(u[:-1], u[1:])[0, 1]) < 5 / np.sqrt(u.size)  # neighbouring counters
     other = np.asarray(_normal(words ^ jnp.uint32(1), counters), dtype=float)  # a neighbouring seed
     assert abs(np.corrcoef(z, other)[0, 1]) < 5 / np.sqrt(z.size)
+
+
+def test_normals_are_finite_at_the_extreme_bits():
+    """The largest and smallest 32-bit words give finite normals (a 24-bit version rounded the
+    largest to erfinv(1) = inf: an infinite momentum, a divergence at the first step)."""
+    words = jnp.array([0, 1, 511, 512, 2**31, 2**32 - 513, 2**32 - 512, 2**32 - 1], jnp.uint32)
+    z = np.asarray(_normal_from_bits(words))
+    assert np.all(np.isfinite(z)) and np.all(np.abs(z) < 5.5)
+    assert z[0] < -5 and z[-1] > 5 and z[0] == -z[-1]  # symmetric tails
