@@ -107,8 +107,7 @@ class _Sampler:
         self.from_instant = from_instant
         self.kernel = NUTS(model, target_accept_prob=target_accept, max_tree_depth=max_tree_depth,
                            adapt_mass_matrix=not from_instant)
-        self.iterate = NutsIteration(self.kernel, warmup, target_accept, max_tree_depth,
-                                     adapt_mass_matrix=not from_instant)
+        self.iterate = NutsIteration(self.kernel, warmup)
         self.lock = threading.Lock()
         # AheadJit: traced under the process-wide tracing lock, compiled on a background thread;
         # locked_jit (HIERMOD_COMPILE_AHEAD=0): traced and compiled at the first call, on its thread

@@ -34,20 +34,22 @@ def _diagonal(blocks):
 
 
 class NutsIteration:
-    """``step(state, kwargs) -> state``: one NUTS iteration of the model whose NumPyro kernel is
-    ``kernel`` (its ``init`` has run, so its potential is set up), adapting during the first
-    ``warmup`` iterations as ``NUTS(target_accept_prob=target_accept,
-    adapt_mass_matrix=adapt_mass_matrix)`` would. Iteration i draws its randomness from
-    :func:`~hiermod.nuts_tree.iteration_seed` (the chain's PRNG key, which stays as ``init`` made it,
-    and i), so the same seed gives the same draws."""
+    """``step(state, kwargs) -> state``: one NUTS iteration of the model whose NumPyro ``NUTS``
+    kernel is ``kernel`` (its ``init`` has run, so its potential is set up), adapting during the
+    first ``warmup`` iterations as that kernel would: its target acceptance, tree depth and
+    mass-matrix settings are read from it, so they are stated once, where the kernel is made.
+    Iteration i draws its randomness from :func:`~hiermod.nuts_tree.iteration_seed` (the chain's
+    PRNG key, which stays as ``init`` made it, and i), so the same seed gives the same draws."""
 
-    def __init__(self, kernel, warmup: int, target_accept: float, max_tree_depth: int, adapt_mass_matrix: bool):
+    def __init__(self, kernel, warmup: int):
         self.kernel = kernel
         self.warmup = warmup
-        self.max_tree_depth = max_tree_depth
-        _, self.adapt = warmup_adapter(warmup, adapt_step_size=True, adapt_mass_matrix=adapt_mass_matrix,
-                                       dense_mass=False, target_accept_prob=target_accept,
-                                       regularize_mass_matrix=True)
+        self.max_tree_depth = kernel._max_tree_depth
+        _, self.adapt = warmup_adapter(warmup, adapt_step_size=kernel._adapt_step_size,
+                                       adapt_mass_matrix=kernel._adapt_mass_matrix,
+                                       dense_mass=kernel._dense_mass,
+                                       target_accept_prob=kernel._target_accept_prob,
+                                       regularize_mass_matrix=kernel._regularize_mass_matrix)
 
     def __call__(self, state: HMCState, kwargs: dict) -> HMCState:
         potential = self.kernel._potential_fn_gen(**kwargs)
